@@ -1,0 +1,276 @@
+// Package jsonbody splits a request body holding JSON records (one object, an
+// array of objects, or NDJSON) into decoded objects, within limits that keep
+// hostile input bounded: nesting depth, string length and record count are
+// checked by a byte scan before anything is decoded.
+package jsonbody
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Limits bound what one body may hold.
+type Limits struct {
+	MaxDepth        int // nesting of objects and arrays; the record itself is depth 1
+	MaxStringLength int // bytes in one string, keys included
+	MaxRecords      int
+}
+
+// DefaultLimits are generous for audit records and small for an attacker.
+var DefaultLimits = Limits{MaxDepth: 32, MaxStringLength: 64 << 10, MaxRecords: 10000}
+
+// Position locates a record in a body.
+type Position struct {
+	Line  int // 1-based line of an NDJSON record, else 0
+	Index int // 0-based index in a JSON array, or -1
+}
+
+func (p Position) String() string {
+	switch {
+	case p.Line > 0:
+		return "line " + strconv.Itoa(p.Line)
+	case p.Index >= 0:
+		return "index " + strconv.Itoa(p.Index)
+	default:
+		return "body"
+	}
+}
+
+var (
+	bodyPos = Position{Index: -1}
+	bom     = []byte("\xef\xbb\xbf")
+)
+
+// Error is a problem with one record, or with the body as a whole.
+type Error struct {
+	Pos      Position
+	Field    string // canonical field at fault, if a field is
+	Reason   string
+	Msg      string
+	TooLarge bool // the body holds more than the limits allow (HTTP 413)
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Pos.String() + ": " + e.Field + ": " + e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// Reasons.
+const (
+	ReasonMalformedJSON = "malformed_json"
+	ReasonInvalidUTF8   = "invalid_utf8"
+	ReasonNotObject     = "not_an_object"
+	ReasonLimit         = "limit_exceeded"
+	ReasonEmpty         = "empty_body"
+)
+
+// Split calls fn for every record of body, in order, stopping at the first
+// error. ndjson forces line mode; otherwise a body starting with '[' is an
+// array, a body that is one valid JSON value is a single object, and anything
+// else is read as NDJSON (which is how a line with a syntax error is named).
+func Split(body []byte, ndjson bool, lim Limits, fn func(Position, map[string]any) error) error {
+	body = bytes.TrimPrefix(bytes.TrimSpace(body), bom)
+	if len(body) == 0 {
+		return &Error{Pos: bodyPos, Reason: ReasonEmpty, Msg: "empty body"}
+	}
+	if !utf8.Valid(body) {
+		return invalidUTF8(body)
+	}
+	if !ndjson && body[0] == '[' {
+		return splitArray(body, lim, fn)
+	}
+	if !ndjson && body[0] == '{' && json.Valid(body) {
+		if err := checkLimits(body, lim); err != nil {
+			err.Pos = bodyPos
+			return err
+		}
+		obj, err := decodeObject(body)
+		if err != nil {
+			err.Pos = bodyPos
+			return err
+		}
+		return fn(bodyPos, obj)
+	}
+	return splitLines(body, lim, fn)
+}
+
+func splitLines(body []byte, lim Limits, fn func(Position, map[string]any) error) error {
+	if lim.MaxRecords > 0 && bytes.Count(body, []byte{'\n'}) >= lim.MaxRecords {
+		if n := countNonEmptyLines(body); n > lim.MaxRecords {
+			return tooMany(n, lim.MaxRecords)
+		}
+	}
+	line := 0
+	for len(body) > 0 {
+		line++
+		var l []byte
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			l, body = body[:i], body[i+1:]
+		} else {
+			l, body = body, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		pos := Position{Line: line, Index: -1}
+		if lerr := checkLimits(l, lim); lerr != nil {
+			lerr.Pos = pos
+			return lerr
+		}
+		obj, derr := decodeObject(l)
+		if derr != nil {
+			derr.Pos = pos
+			return derr
+		}
+		if err := fn(pos, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error) error {
+	if err := checkLimits(body, lim); err != nil {
+		err.Pos = bodyPos
+		return err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(body, &items); err != nil {
+		return &Error{Pos: bodyPos, Reason: ReasonMalformedJSON, Msg: "malformed JSON array: " + jsonErrText(err)}
+	}
+	if lim.MaxRecords > 0 && len(items) > lim.MaxRecords {
+		return tooMany(len(items), lim.MaxRecords)
+	}
+	for i, item := range items {
+		pos := Position{Index: i}
+		obj, err := decodeObject(item)
+		if err != nil {
+			err.Pos = pos
+			return err
+		}
+		if err := fn(pos, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DecodeObject decodes one JSON object within lim (used for log bodies that
+// hold a record as JSON text).
+func DecodeObject(b []byte, lim Limits) (map[string]any, error) {
+	b = bytes.TrimSpace(b)
+	if !utf8.Valid(b) {
+		return nil, invalidUTF8(b)
+	}
+	if err := checkLimits(b, lim); err != nil {
+		err.Pos = bodyPos
+		return nil, err
+	}
+	obj, err := decodeObject(b)
+	if err != nil {
+		err.Pos = bodyPos
+		return nil, err
+	}
+	return obj, nil
+}
+
+func decodeObject(b []byte) (map[string]any, *Error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &Error{Reason: ReasonMalformedJSON, Msg: "malformed JSON: " + jsonErrText(err)}
+	}
+	if dec.More() {
+		return nil, &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON: unexpected data after the record at byte %d", dec.InputOffset())}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &Error{Reason: ReasonNotObject, Msg: "a record must be a JSON object"}
+	}
+	return obj, nil
+}
+
+// checkLimits scans b once, tracking strings and nesting, and reports the first
+// limit b exceeds. It does not validate JSON; the decoder does that after.
+func checkLimits(b []byte, lim Limits) *Error {
+	depth, inString, escaped, strStart := 0, false, false, 0
+	for i, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if lim.MaxStringLength > 0 && i-strStart-1 > lim.MaxStringLength {
+					return &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("a string at byte %d is longer than %d bytes", strStart, lim.MaxStringLength)}
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString, strStart = true, i
+		case '{', '[':
+			depth++
+			if lim.MaxDepth > 0 && depth > lim.MaxDepth {
+				return &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("nesting deeper than %d levels at byte %d", lim.MaxDepth, i)}
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	if inString && lim.MaxStringLength > 0 && len(b)-strStart-1 > lim.MaxStringLength {
+		return &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("a string at byte %d is longer than %d bytes", strStart, lim.MaxStringLength)}
+	}
+	return nil
+}
+
+func invalidUTF8(b []byte) *Error {
+	off := 0
+	for off < len(b) {
+		r, size := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	line := 1 + bytes.Count(b[:off], []byte{'\n'})
+	return &Error{Pos: Position{Line: line, Index: -1}, Reason: ReasonInvalidUTF8, Msg: fmt.Sprintf("not valid UTF-8 (byte %d of the body)", off)}
+}
+
+func tooMany(n, limit int) *Error {
+	return &Error{Pos: bodyPos, Reason: ReasonLimit, TooLarge: true, Msg: fmt.Sprintf("%d records in one request, more than the limit of %d", n, limit)}
+}
+
+func countNonEmptyLines(b []byte) int {
+	n := 0
+	for _, l := range bytes.Split(b, []byte{'\n'}) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// jsonErrText makes encoding/json's errors say where.
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "unexpected end of input (truncated record)"
+	}
+	return err.Error()
+}

@@ -1,0 +1,244 @@
+package record
+
+import (
+	"time"
+)
+
+// Hints carry what the transport knows about a record besides its content.
+type Hints struct {
+	// Kind is set when the transport fixes the kind (the receiver's
+	// /v1/decisions and /v1/audit endpoints); KindUnknown infers it.
+	Kind Kind
+	// EventName is the log record's event name, used to infer the kind.
+	EventName string
+	// TraceID and SpanID are the log record's own trace context (hex), used
+	// when the content carries none.
+	TraceID string
+	SpanID  string
+	// Timestamp is the log record's timestamp, used when the content has no
+	// created_at.
+	Timestamp time.Time
+}
+
+// Normalize maps one decoded input object to a canonical record.
+//
+// It always returns a record filled as far as the input allows, and the first
+// validation error, if any: the receiver refuses the request on an error, the
+// processor passes the record on flagged with it, or drops it.
+func Normalize(raw map[string]any, h Hints) (*Record, error) {
+	kind, opa, err := inferKind(raw, h)
+	if err != nil {
+		return &Record{Kind: KindDecision}, err
+	}
+	n := normalizer{raw: raw, hints: h}
+	if opa {
+		n.in = newInput(flattenOPA(raw))
+	} else {
+		n.in = newInput(raw)
+	}
+	if kind == KindAdmin {
+		return n.admin()
+	}
+	return n.decision()
+}
+
+// NormalizeOPA maps one OPA decision-log event to a canonical policy decision.
+func NormalizeOPA(event map[string]any) (*Record, error) {
+	n := normalizer{raw: event, hints: Hints{Kind: KindDecision}, in: newInput(flattenOPA(event))}
+	return n.decision()
+}
+
+// inferKind decides the event kind: the transport's, an explicit event_kind,
+// the log record's event name, the shape of an OPA decision event, or the
+// fields only admin events have; otherwise a policy decision.
+func inferKind(raw map[string]any, h Hints) (Kind, bool, error) {
+	if ek, ok := raw["event_kind"]; ok && ek != nil {
+		switch ek {
+		case EventKindDecision:
+			if h.Kind == KindAdmin {
+				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as an admin audit event", ek)
+			}
+			return KindDecision, false, nil
+		case EventKindAdmin:
+			if h.Kind == KindDecision {
+				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as a policy decision", ek)
+			}
+			return KindAdmin, false, nil
+		default:
+			return 0, false, fieldErr("event_kind", ReasonUnknownKind, "unknown event kind %v", ek)
+		}
+	}
+	if h.Kind != KindUnknown {
+		return h.Kind, h.Kind == KindDecision && isOPAEvent(raw), nil
+	}
+	switch h.EventName {
+	case EventNameAdmin:
+		return KindAdmin, false, nil
+	case EventNameDecision:
+		return KindDecision, isOPAEvent(raw), nil
+	}
+	if isOPAEvent(raw) {
+		return KindDecision, true, nil
+	}
+	for _, k := range [...]string{"actor", "admin", "resource", "operation"} {
+		if _, ok := raw[k]; ok {
+			return KindAdmin, false, nil
+		}
+	}
+	return KindDecision, false, nil
+}
+
+// normalizer holds the state of one record's normalisation. err keeps the
+// first validation error; later fields are still filled in.
+type normalizer struct {
+	raw   map[string]any
+	in    *input
+	hints Hints
+	err   error
+	// nested holds what was left of nested objects (actor, resource) after
+	// their known keys were mapped; it is kept under extra by their name.
+	nested map[string]any
+}
+
+func (n *normalizer) keepExtra(key string, rest map[string]any) {
+	if len(rest) == 0 {
+		return
+	}
+	if n.nested == nil {
+		n.nested = make(map[string]any)
+	}
+	n.nested[key] = rest
+}
+
+func (n *normalizer) fail(err error) {
+	if n.err == nil && err != nil {
+		n.err = err
+	}
+}
+
+func (n *normalizer) str(field string, names ...string) string {
+	s, err := n.in.firstString(field, names...)
+	n.fail(err)
+	return s
+}
+
+// common fills the fields both kinds share.
+func (n *normalizer) common(r *Record) {
+	if v, _, ok := n.in.first("schema_version"); ok {
+		if s, _ := scalarString(v); s != SchemaVersion {
+			n.fail(fieldErr("schema_version", ReasonInvalidValue, "unsupported schema version %v", v))
+		}
+	}
+	n.in.first("event_kind")
+
+	r.EventID = n.str("event_id", "event_id", "id", "decision_id")
+	if r.EventID == "" {
+		r.EventID = deriveEventID(r.Kind, n.raw)
+	}
+
+	if v, name, ok := n.in.first("created_at", "timestamp", "time", "ts"); ok {
+		t, ok := parseTimestamp(v)
+		if !ok {
+			n.fail(fieldErr("created_at", ReasonInvalidTime, "%q is not an RFC 3339 time or an epoch number: %v", name, v))
+		}
+		r.CreatedAt = t
+	} else if !n.hints.Timestamp.IsZero() {
+		r.CreatedAt = n.hints.Timestamp.UTC().Truncate(time.Millisecond)
+	} else {
+		n.fail(fieldErr("created_at", ReasonMissingField, "missing (accepted: created_at, timestamp, time, ts)"))
+	}
+
+	n.traceAndCorrelation(r)
+}
+
+// traceAndCorrelation sets the W3C trace context (trace_id + span_id, else
+// traceparent, else the log record's own) and the correlation ID (the first of
+// correlation_id, request_id, x_request_id, trace_id, the traceparent's trace
+// ID; else derived from event_id and flagged as generated).
+func (n *normalizer) traceAndCorrelation(r *Record) {
+	rawTraceID := ""
+	if v, _, ok := n.in.lookup("trace_id"); ok {
+		rawTraceID, _ = scalarString(v)
+		if id := toLowerASCII(rawTraceID); isHexID(id, 32) {
+			r.TraceID = id
+			n.in.markUsed("trace_id")
+			if sv, _, ok := n.in.lookup("span_id"); ok {
+				if s, _ := scalarString(sv); isHexID(toLowerASCII(s), 16) {
+					r.SpanID = toLowerASCII(s)
+					n.in.markUsed("span_id")
+				}
+			}
+		}
+	}
+	if r.TraceID == "" {
+		if v, _, ok := n.in.lookup("traceparent"); ok {
+			if s, ok := v.(string); ok {
+				if tc, ok := parseTraceparent(s); ok {
+					r.TraceID, r.SpanID = tc.TraceID, tc.SpanID
+					n.in.markUsed("traceparent")
+				}
+			}
+		}
+	}
+	if r.TraceID == "" && isHexID(n.hints.TraceID, 32) {
+		r.TraceID = n.hints.TraceID
+		if isHexID(n.hints.SpanID, 16) {
+			r.SpanID = n.hints.SpanID
+		}
+	}
+
+	r.CorrelationID = n.str("correlation_id", "correlation_id", "request_id", "x_request_id")
+	if r.CorrelationID == "" && rawTraceID != "" {
+		r.CorrelationID = rawTraceID
+		n.in.markUsed("trace_id")
+	}
+	if r.CorrelationID == "" {
+		r.CorrelationID = r.TraceID
+	}
+	generated, _, _ := n.in.first("correlation_generated")
+	switch {
+	case r.CorrelationID == "":
+		r.CorrelationID = deriveCorrelationID(r.EventID)
+		r.CorrelationGenerated = true
+	case generated == true:
+		r.CorrelationGenerated = true
+	}
+}
+
+// extra collects the unconsumed input, merged into an input "extra" object
+// (which is where a canonical record keeps them).
+func (n *normalizer) extra() map[string]any {
+	var extra map[string]any
+	if obj, ok := n.in.m["extra"].(map[string]any); ok {
+		n.in.markUsed("extra")
+		extra = plainValue(obj).(map[string]any)
+	}
+	for k, v := range n.nested {
+		if extra == nil {
+			extra = make(map[string]any)
+		}
+		extra[k] = v
+	}
+	for k, v := range n.in.remaining() {
+		if extra == nil {
+			extra = make(map[string]any)
+		}
+		extra[k] = v
+	}
+	return extra
+}
+
+func toLowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

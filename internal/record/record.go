@@ -1,0 +1,135 @@
+package record
+
+import "time"
+
+// Kind is the event kind of a canonical record.
+type Kind uint8
+
+const (
+	// KindUnknown means the kind is not known yet and is to be inferred.
+	KindUnknown Kind = iota
+	// KindDecision is a policy decision (event_kind "policy_decision").
+	KindDecision
+	// KindAdmin is an admin audit event (event_kind "admin_audit").
+	KindAdmin
+)
+
+// Event kinds and names as the record contract spells them.
+const (
+	SchemaVersion = "1"
+
+	EventKindDecision = "policy_decision"
+	EventKindAdmin    = "admin_audit"
+
+	EventNameDecision = "policy.decision"
+	EventNameAdmin    = "admin.audit"
+
+	// UnknownPolicyVersion is the policy_version of a record that names none.
+	UnknownPolicyVersion = "unknown"
+)
+
+// String returns the event_kind value of k.
+func (k Kind) String() string {
+	switch k {
+	case KindDecision:
+		return EventKindDecision
+	case KindAdmin:
+		return EventKindAdmin
+	default:
+		return "unknown"
+	}
+}
+
+// EventName returns the OpenTelemetry event name of k.
+func (k Kind) EventName() string {
+	if k == KindAdmin {
+		return EventNameAdmin
+	}
+	return EventNameDecision
+}
+
+// Actor is who performed an admin action.
+type Actor struct {
+	ID   string
+	Type string // user, service or api_key
+	IP   string
+}
+
+// Resource is what an admin action changed.
+type Resource struct {
+	Type string
+	ID   string
+	Name string
+}
+
+// Record is one canonical record of either kind. Fields that belong to the
+// other kind stay empty; optional fields are omitted from the output when empty.
+type Record struct {
+	Kind                 Kind
+	EventID              string
+	CreatedAt            time.Time
+	CorrelationID        string
+	CorrelationGenerated bool
+	TraceID              string // 32 lower-case hex digits, or empty
+	SpanID               string // 16 lower-case hex digits, or empty
+
+	// Policy decision fields.
+	Decision            string
+	DecisionRaw         string
+	EffectiveDecision   string
+	RolloutMode         string
+	Enforced            bool
+	ReasonCode          string
+	PolicyUser          string
+	APIKeyID            string
+	ProjectID           string
+	PolicyTarget        string
+	Model               string
+	Provider            string
+	Stage               string
+	TriggeredCategories []string
+	AllowlistHits       []string
+	DenylistHits        []string
+	Classification      []string // nil when the input had none
+	Gateway             string
+
+	// Admin audit fields.
+	Actor    Actor
+	Action   string
+	Resource Resource
+	Outcome  string
+	Details  map[string]any
+
+	// Both kinds: policy_id and policy_version (for admin events, when the
+	// resource is a policy or the input names one).
+	PolicyID      string
+	PolicyVersion string
+
+	// Extra holds the input fields the contract does not name.
+	Extra map[string]any
+	// SchemaError is set on records that failed validation but were passed
+	// on anyway (the processor's on_error: flag).
+	SchemaError string
+}
+
+// TimestampLayout is the created_at format: RFC 3339, UTC, milliseconds.
+const TimestampLayout = "2006-01-02T15:04:05.000Z"
+
+// CreatedAtString formats CreatedAt as the contract requires.
+func (r *Record) CreatedAtString() string {
+	return r.CreatedAt.UTC().Format(TimestampLayout)
+}
+
+// PartitionDate is the UTC date of CreatedAt, the date partition the record
+// belongs to in every date-partitioned destination.
+func (r *Record) PartitionDate() string {
+	return r.CreatedAt.UTC().Format("2006-01-02")
+}
+
+// UserID is the caller (decisions) or the actor (admin events).
+func (r *Record) UserID() string {
+	if r.Kind == KindAdmin {
+		return r.Actor.ID
+	}
+	return r.PolicyUser
+}

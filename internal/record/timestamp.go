@@ -1,0 +1,77 @@
+package record
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseTimestamp accepts RFC 3339 text, or an epoch number (or a string of
+// digits) in seconds, milliseconds, microseconds or nanoseconds, told apart by
+// magnitude: below 1e11 is seconds (until year 5138), below 1e14 milliseconds,
+// below 1e17 microseconds, else nanoseconds. Fractional seconds are accepted.
+// The result is truncated to milliseconds, never rounded, so a record at
+// 23:59:59.9999 stays in its own day's partition.
+func parseTimestamp(v any) (time.Time, bool) {
+	var t time.Time
+	switch x := v.(type) {
+	case string:
+		s := strings.TrimSpace(x)
+		if s != "" && (s[0] >= '0' && s[0] <= '9') && !strings.ContainsAny(s, "-:T") {
+			return parseTimestamp(json.Number(s))
+		}
+		p, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, false
+		}
+		t = p
+	case json.Number:
+		if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
+			t = epochInt(i)
+			break
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return time.Time{}, false
+		}
+		return parseTimestamp(f)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return time.Time{}, false
+		}
+		if x < 1e11 {
+			sec, frac := math.Modf(x)
+			t = time.Unix(int64(sec), int64(frac*1e9))
+		} else {
+			t = epochInt(int64(x))
+		}
+	case int64:
+		t = epochInt(x)
+	case int:
+		t = epochInt(int64(x))
+	default:
+		return time.Time{}, false
+	}
+	t = t.UTC()
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, false
+	}
+	return t.Truncate(time.Millisecond), true
+}
+
+func epochInt(i int64) time.Time {
+	switch {
+	case i < 0:
+		return time.Time{}
+	case i < 1e11:
+		return time.Unix(i, 0)
+	case i < 1e14:
+		return time.UnixMilli(i)
+	case i < 1e17:
+		return time.UnixMicro(i)
+	default:
+		return time.Unix(0, i)
+	}
+}
