@@ -70,10 +70,10 @@ func uuidV5(name []byte) string {
 	return string(buf[:])
 }
 
-// deriveEventID names a record by its content: the kind and the input object
+// DeriveEventID names a record by its content: the kind and the input object
 // encoded as JSON with sorted keys, so the same record posted twice, whatever
 // its key order or whitespace, gets the same event_id and de-duplicates.
-func deriveEventID(kind Kind, raw map[string]any) string {
+func DeriveEventID(kind Kind, raw map[string]any) string {
 	b, err := json.Marshal(raw)
 	if err != nil {
 		// Only unsupported values (none come out of a JSON decoder) end here;
@@ -87,8 +87,8 @@ func deriveEventID(kind Kind, raw map[string]any) string {
 	return uuidV5(name)
 }
 
-// deriveCorrelationID gives a record without any correlation source a
+// DeriveCorrelationID gives a record without any correlation source a
 // correlation_id derived from its event_id, so a replay gets the same one.
-func deriveCorrelationID(eventID string) string {
+func DeriveCorrelationID(eventID string) string {
 	return uuidV5([]byte("correlation\x00" + eventID))
 }

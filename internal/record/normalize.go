@@ -133,7 +133,7 @@ func (n *normalizer) common(r *Record) {
 
 	r.EventID = n.str("event_id", "event_id", "id", "decision_id")
 	if r.EventID == "" {
-		r.EventID = deriveEventID(r.Kind, n.raw)
+		r.EventID = DeriveEventID(r.Kind, n.raw)
 	}
 
 	if v, name, ok := n.in.first("created_at", "timestamp", "time", "ts"); ok {
@@ -198,7 +198,7 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 	generated, _, _ := n.in.first("correlation_generated")
 	switch {
 	case r.CorrelationID == "":
-		r.CorrelationID = deriveCorrelationID(r.EventID)
+		r.CorrelationID = DeriveCorrelationID(r.EventID)
 		r.CorrelationGenerated = true
 	case generated == true:
 		r.CorrelationGenerated = true

@@ -1,0 +1,232 @@
+package policydecisionprocessor
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadatatest"
+)
+
+// oneRecord builds logs holding one record, its body a map or JSON text.
+func oneRecord(body string) plog.Logs {
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(body)
+	return ld
+}
+
+func firstRecord(t *testing.T, ld plog.Logs) plog.LogRecord {
+	t.Helper()
+	require.Equal(t, 1, ld.LogRecordCount())
+	return ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+}
+
+func TestTelemetryCountsByKindDecisionAndGeneratedIDs(t *testing.T) {
+	_, tel := runProcessor(t, createDefaultConfig(), fixtureLogs(t, "gateway-flat.ndjson"))
+	dp := func(n int64, kv ...string) metricdata.DataPoint[int64] {
+		var attrs []attribute.KeyValue
+		for i := 0; i < len(kv); i += 2 {
+			attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
+		}
+		return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(attrs...)}
+	}
+	opts := []metricdatatest.Option{metricdatatest.IgnoreTimestamp()}
+	metadatatest.AssertEqualProcessorPolicydecisionRecords(t, tel, []metricdata.DataPoint[int64]{
+		dp(1, "event_kind", "policy_decision", "decision", "modify"),
+		dp(1, "event_kind", "policy_decision", "decision", "allow"),
+		dp(1, "event_kind", "policy_decision", "decision", "redact"),
+		dp(1, "event_kind", "policy_decision", "decision", "deny"),
+		dp(1, "event_kind", "policy_decision", "decision", "escalate"),
+	}, opts...)
+	// The seed line and the canary line carry no correlation source.
+	metadatatest.AssertEqualProcessorPolicydecisionCorrelationIdsGenerated(t, tel, []metricdata.DataPoint[int64]{dp(2)}, opts...)
+	metadatatest.AssertEqualProcessorPolicydecisionUnknownPolicyVersions(t, tel, []metricdata.DataPoint[int64]{dp(4)}, opts...)
+}
+
+// The records at 23:59:59.900Z and at 00:00:00.100Z the next day arrive in one
+// batch and leave in two resources, one per date partition.
+func TestMidnightSplitsIntoDatePartitions(t *testing.T) {
+	got, _ := runProcessor(t, createDefaultConfig(), fixtureLogs(t, "gateway-flat.ndjson"))
+	perPartition := map[string]int{}
+	for i := 0; i < got.ResourceLogs().Len(); i++ {
+		rl := got.ResourceLogs().At(i)
+		v, ok := rl.Resource().Attributes().Get("policyaudit.partition")
+		require.True(t, ok)
+		svc, _ := rl.Resource().Attributes().Get("service.name")
+		assert.Equal(t, "llm-gateway", svc.Str(), "the source resource is kept")
+		perPartition[v.Str()] += rl.ScopeLogs().At(0).LogRecords().Len()
+	}
+	assert.Equal(t, map[string]int{"date=2026-01-16": 3, "date=2026-01-17": 2}, perPartition)
+}
+
+func TestLogRecordFieldsFromTheCanonicalRecord(t *testing.T) {
+	got, _ := runProcessor(t, createDefaultConfig(), oneRecord(
+		`{"policy_id":"pii-shield","decision":"mask","created_at":"2026-01-16T23:59:59.900Z","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","user":"u1","model":"gpt-4o-mini"}`))
+	lr := firstRecord(t, got)
+	assert.Equal(t, "policy.decision", lr.EventName())
+	assert.Equal(t, "2026-01-16T23:59:59.9Z", lr.Timestamp().AsTime().Format("2006-01-02T15:04:05.999Z07:00"))
+	assert.NotZero(t, lr.ObservedTimestamp())
+	tid := lr.TraceID()
+	sid := lr.SpanID()
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", hex.EncodeToString(tid[:]))
+	assert.Equal(t, "00f067aa0ba902b7", hex.EncodeToString(sid[:]))
+	assert.Equal(t, map[string]any{
+		"policy.id": "pii-shield", "policy.version": "unknown", "policy.decision": "redact",
+		"policy.effective_decision": "redact", "policy.rollout_mode": "enforced",
+		"correlation.id": "4bf92f3577b34da6a3ce929d0e0e4736", "user.id": "u1", "gen_ai.request.model": "gpt-4o-mini",
+		"data_stream.type": "logs", "data_stream.dataset": "policy_gateway.audit", "data_stream.namespace": "default",
+		"elasticsearch.document_id": lr.Body().Map().AsRaw()["event_id"],
+		"com.splunk.sourcetype": "policy_gateway:decision", "com.splunk.source": "policy-gateway",
+		"ddsource": "policy-gateway", "service": "policy-gateway",
+		"ddtags": "decision:redact,policy_id:pii-shield,rollout_mode:enforced",
+	}, lr.Attributes().AsRaw())
+}
+
+// An OTLP log record's own trace context is the correlation source when the
+// body names none; a map body is read like JSON text.
+func TestOTLPTraceContextAndMapBody(t *testing.T) {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{"policy": "p1", "verdict": "Block", "ts": int64(1768608000)}))
+	lr.SetTraceID(pcommon.TraceID{0x4b, 0xf9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
+	lr.SetSpanID(pcommon.SpanID{0, 0xf0, 1, 2, 3, 4, 5, 6})
+	got, _ := runProcessor(t, createDefaultConfig(), ld)
+	body := firstRecord(t, got).Body().Map().AsRaw()
+	assert.Equal(t, "4bf90102030405060708090a0b0c0d0e", body["correlation_id"])
+	assert.Equal(t, "4bf90102030405060708090a0b0c0d0e", body["trace_id"])
+	assert.Equal(t, "00f0010203040506", body["span_id"])
+	assert.Equal(t, "deny", body["decision"])
+	assert.Equal(t, "Block", body["decision_raw"], "the vendor's own word, unchanged")
+	assert.Equal(t, "BLOCK", body["reason_code"])
+	assert.Equal(t, "2026-01-17T00:00:00.000Z", body["created_at"])
+}
+
+func TestElasticLayout(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Layout = LayoutElastic
+	cfg.Elastic.Namespace = "prod"
+	got, _ := runProcessor(t, cfg, fixtureLogs(t, "admin-audit.ndjson"))
+	doc := got.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map().AsRaw()
+	assert.Equal(t, "2026-03-02T08:14:55.000Z", doc["@timestamp"])
+	assert.Equal(t, map[string]any{"type": "logs", "dataset": "policy_gateway.admin", "namespace": "prod"}, doc["data_stream"])
+	assert.Equal(t, map[string]any{"name": "policy-gateway"}, doc["service"])
+	assert.Equal(t, map[string]any{"dataset": "policy_gateway.admin", "action": "policy.update"}, doc["event"])
+	policy := doc["policy"].(map[string]any)
+	assert.Equal(t, "admin_audit", policy["event_kind"])
+	assert.Equal(t, "adm-0001", policy["correlation_id"])
+}
+
+func TestPIIModes(t *testing.T) {
+	line := `{"created_at":"2026-03-02T08:14:55Z","request_id":"adm-1","actor":{"id":"carol@example.com","type":"user","ip":"203.0.113.7"},"action":"policy.update","resource":{"type":"policy","id":"p"},"details":{"reviewer":"dave@example.com","ticket":42},"email":"carol@example.com"}`
+	run := func(key string, fields map[string]string) map[string]any {
+		cfg := createDefaultConfig()
+		cfg.PII.HashKey = configOpaque(key)
+		cfg.PII.Fields = fields
+		require.NoError(t, cfg.Validate())
+		got, _ := runProcessor(t, cfg, oneRecord(line))
+		return firstRecord(t, got).Body().Map().AsRaw()
+	}
+	fields := map[string]string{"actor.id": PIIHash, "actor.ip": PIIRedact, "details": PIIHash, "extra.email": PIIBlock}
+	a := run("key-one-0123456789", fields)
+	actor := a["actor"].(map[string]any)
+	assert.Regexp(t, `^hmac-sha256:[0-9a-f]{64}$`, actor["id"])
+	assert.Equal(t, "[REDACTED]", actor["ip"])
+	details := a["details"].(map[string]any)
+	assert.Regexp(t, `^hmac-sha256:`, details["reviewer"])
+	assert.Regexp(t, `^hmac-sha256:`, details["ticket"], "numbers are hashed as their text; the object keeps its shape")
+	assert.NotContains(t, a, "extra", "the only extra field was blocked")
+
+	// Stable for the same key (across restarts, across collectors) and
+	// different under another key.
+	assert.Equal(t, actor["id"], run("key-one-0123456789", fields)["actor"].(map[string]any)["id"])
+	assert.NotEqual(t, actor["id"], run("key-two-0123456789", fields)["actor"].(map[string]any)["id"])
+
+	// The same value hashes the same wherever it appears.
+	b := run("key-one-0123456789", map[string]string{"extra.email": PIIHash})
+	assert.Equal(t, actor["id"], b["extra"].(map[string]any)["email"])
+	assert.Equal(t, "carol@example.com", b["actor"].(map[string]any)["id"], "fields without a rule are as given")
+}
+
+func TestSecretsNeverLeaveRaw(t *testing.T) {
+	line := `{"policy_id":"p","decision":"allow","created_at":1768608000,"api_key_id":"sk-proj-4f9Qz7LmT2xV8bN1cR6yW3kH","note":"Bearer abcdefghijklmnopqrstuvwxyz012345","prompt":"tell me a secret"}`
+	got, _ := runProcessor(t, createDefaultConfig(), oneRecord(line))
+	body := firstRecord(t, got).Body().Map().AsRaw()
+	assert.Equal(t, "[REDACTED]", body["api_key_id"], "without a hash key a secret is redacted")
+	assert.Equal(t, map[string]any{"note": "[REDACTED]"}, body["extra"], "prompt text is removed unless body_logging is on")
+
+	cfg := createDefaultConfig()
+	cfg.PII.HashKey = configOpaque("0123456789abcdef")
+	cfg.BodyLogging = true
+	got, _ = runProcessor(t, cfg, oneRecord(line))
+	body = firstRecord(t, got).Body().Map().AsRaw()
+	assert.Regexp(t, `^hmac-sha256:[0-9a-f]{64}$`, body["api_key_id"], "with a hash key a secret is its keyed hash")
+	assert.Equal(t, "tell me a secret", body["extra"].(map[string]any)["prompt"])
+
+	got, _ = runProcessor(t, createDefaultConfig(), oneRecord(`{"policy_id":"p","decision":"allow","created_at":1768608000,"api_key_id":"key_live_01"}`))
+	assert.Equal(t, "key_live_01", firstRecord(t, got).Body().Map().AsRaw()["api_key_id"], "a key ID is not a secret")
+}
+
+func TestOnError(t *testing.T) {
+	bad := plog.NewLogs()
+	lrs := bad.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetStr(`{"policy_id":"p1","decision":"obliterate","created_at":"2026-01-16T18:22:11Z"}`)
+	lrs.AppendEmpty().Body().SetStr(`{"policy_id":"p1","decision":`)
+	lrs.AppendEmpty().Body().SetStr(`{"policy_id":"p1","decision":"allow","created_at":"2026-01-16T18:22:11Z"}`)
+	dp := func(n int64, reason, action string) metricdata.DataPoint[int64] {
+		return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(attribute.String("reason", reason), attribute.String("action", action))}
+	}
+
+	flagged, tel := runProcessor(t, createDefaultConfig(), copyLogs(bad))
+	require.Equal(t, 3, flagged.LogRecordCount(), "flag passes every record on")
+	first := flagged.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	body := first.At(0).Body().Map().AsRaw()
+	assert.Equal(t, `decision: unknown verdict "obliterate" in "decision"`, body["schema_error"])
+	assert.Equal(t, "p1", body["policy_id"], "a flagged record keeps what could be read")
+	assert.Contains(t, first.At(0).Attributes().AsRaw(), "policyaudit.schema_error")
+	truncated := findBody(flagged, func(b map[string]any) bool { return b["extra"] != nil })
+	assert.Equal(t, `{"policy_id":"p1","decision":`, truncated["extra"].(map[string]any)["raw_body"])
+	assert.Contains(t, truncated["schema_error"], "malformed JSON")
+	metadatatest.AssertEqualProcessorPolicydecisionSchemaErrors(t, tel, []metricdata.DataPoint[int64]{
+		dp(1, "unknown_verdict", "flagged"), dp(1, "malformed_json", "flagged"),
+	}, metricdatatest.IgnoreTimestamp())
+
+	cfg := createDefaultConfig()
+	cfg.OnError = OnErrorDrop
+	dropped, tel := runProcessor(t, cfg, copyLogs(bad))
+	assert.Equal(t, 1, dropped.LogRecordCount(), "drop passes only the valid record on")
+	metadatatest.AssertEqualProcessorPolicydecisionSchemaErrors(t, tel, []metricdata.DataPoint[int64]{
+		dp(1, "unknown_verdict", "dropped"), dp(1, "malformed_json", "dropped"),
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func copyLogs(ld plog.Logs) plog.Logs {
+	out := plog.NewLogs()
+	ld.CopyTo(out)
+	return out
+}
+
+func findBody(ld plog.Logs, match func(map[string]any) bool) map[string]any {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if b := lrs.At(k).Body().Map().AsRaw(); match(b) {
+					return b
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func configOpaque(s string) configopaque.String { return configopaque.String(s) }

@@ -1,0 +1,58 @@
+package policydecisionprocessor
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg
+}
+
+func TestLoadConfig(t *testing.T) {
+	def := loadConfig(t, "")
+	require.NoError(t, xconfmap.Validate(def))
+	assert.Equal(t, createDefaultConfig(), def)
+
+	cfg := loadConfig(t, "elastic")
+	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, LayoutElastic, cfg.Layout)
+	assert.Equal(t, OnErrorDrop, cfg.OnError)
+	assert.True(t, cfg.BodyLogging)
+	assert.Equal(t, map[string]string{"policy_user": PIIHash, "actor.ip": PIIRedact, "details": PIIBlock}, cfg.PII.Fields)
+	assert.Equal(t, "prod", cfg.Elastic.Namespace)
+	assert.Equal(t, "policy_gateway.audit", cfg.Elastic.Dataset, "defaults stay where the file is silent")
+	assert.Equal(t, "security", cfg.Splunk.Index)
+	assert.Equal(t, "llm-gateway", cfg.Datadog.Service)
+	assert.Equal(t, PartitionConfig{Attribute: "s3.prefix", Prefix: "audit"}, cfg.Partition)
+}
+
+func TestValidateNamesEveryBadKey(t *testing.T) {
+	err := xconfmap.Validate(loadConfig(t, "bad"))
+	require.Error(t, err)
+	for _, want := range []string{
+		`layout: "nested" is not one of flat, elastic`,
+		`on_error: "ignore" is not one of flag, drop`,
+		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
+		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,
+		`pii.hash_key: at least 16 bytes are required when a field uses hash`,
+		`elastic.namespace: "Prod-EU" must be lower case`,
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+}

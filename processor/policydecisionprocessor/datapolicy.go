@@ -1,0 +1,248 @@
+package policydecisionprocessor
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// dataPolicy is what may leave the collector: prompts only with body logging
+// on, API keys never raw, and each PII field redacted, hashed or blocked.
+type dataPolicy struct {
+	rules       []piiRule
+	placeholder string
+	bodyLogging bool
+	hasKey      bool
+	hmacs       sync.Pool // hash.Hash; HMAC state is not safe for concurrent use
+}
+
+type piiRule struct {
+	path []string
+	mode string
+}
+
+// bodyFields name prompt and completion content; they are removed from extra
+// (and from the input an OPA policy saw) unless body logging is on.
+var bodyFields = []string{
+	"prompt", "prompts", "completion", "completions", "messages", "content",
+	"input_text", "output_text", "request_body", "response_body", "response",
+	"gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
+}
+
+func newDataPolicy(cfg *Config) *dataPolicy {
+	d := &dataPolicy{placeholder: cfg.PII.Placeholder, bodyLogging: cfg.BodyLogging, hasKey: len(cfg.PII.HashKey) > 0}
+	key := []byte(cfg.PII.HashKey)
+	d.hmacs.New = func() any { return hmac.New(sha256.New, key) }
+	for path, mode := range cfg.PII.Fields {
+		d.rules = append(d.rules, piiRule{path: strings.Split(path, "."), mode: mode})
+	}
+	// A deterministic order, so a rule on "actor" and one on "actor.id" always
+	// apply the same way.
+	sort.Slice(d.rules, func(i, j int) bool { return strings.Join(d.rules[i].path, ".") < strings.Join(d.rules[j].path, ".") })
+	return d
+}
+
+// apply enforces the policy on a canonical record.
+func (d *dataPolicy) apply(m pcommon.Map) {
+	if !d.bodyLogging {
+		if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap {
+			removeBodyFields(extra.Map())
+			if in, ok := extra.Map().Get("input"); ok && in.Type() == pcommon.ValueTypeMap {
+				removeBodyFields(in.Map())
+			}
+		}
+	}
+	d.scrubSecrets(m)
+	for _, r := range d.rules {
+		d.applyRule(m, r)
+	}
+	// extra is omitted when empty, as on a record that never had any.
+	if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap && extra.Map().Len() == 0 {
+		m.Remove("extra")
+	}
+}
+
+func removeBodyFields(m pcommon.Map) {
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
+		for _, b := range bodyFields {
+			if k == b {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// scrubSecrets replaces anything that looks like a credential: the API key ID
+// and an actor ID by prefix or entropy, every string under extra and details
+// by the prefixes of well-known key formats.
+func (d *dataPolicy) scrubSecrets(m pcommon.Map) {
+	if v, ok := m.Get("api_key_id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str(), true) {
+		v.SetStr(d.protect(v.Str()))
+	}
+	if actor, ok := m.Get("actor"); ok && actor.Type() == pcommon.ValueTypeMap {
+		if v, ok := actor.Map().Get("id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str(), true) {
+			v.SetStr(d.protect(v.Str()))
+		}
+	}
+	for _, k := range [...]string{"extra", "details"} {
+		if v, ok := m.Get(k); ok {
+			eachString(v, func(s pcommon.Value) {
+				if looksLikeSecret(s.Str(), false) {
+					s.SetStr(d.protect(s.Str()))
+				}
+			})
+		}
+	}
+}
+
+// protect is the keyed hash of a secret, or the placeholder without a key.
+func (d *dataPolicy) protect(s string) string {
+	if d.hasKey {
+		return d.hash(s)
+	}
+	return d.placeholder
+}
+
+func (d *dataPolicy) applyRule(m pcommon.Map, r piiRule) {
+	for _, k := range r.path[:len(r.path)-1] {
+		v, ok := m.Get(k)
+		if !ok || v.Type() != pcommon.ValueTypeMap {
+			return
+		}
+		m = v.Map()
+	}
+	last := r.path[len(r.path)-1]
+	v, ok := m.Get(last)
+	if !ok {
+		return
+	}
+	switch r.mode {
+	case PIIBlock:
+		m.Remove(last)
+	case PIIRedact:
+		eachLeaf(v, func(l pcommon.Value) { l.SetStr(d.placeholder) })
+	case PIIHash:
+		eachLeaf(v, func(l pcommon.Value) { l.SetStr(d.hash(l.AsString())) })
+	}
+}
+
+// hash is HMAC-SHA256 under hash_key, hex, with its algorithm named.
+func (d *dataPolicy) hash(s string) string {
+	h := d.hmacs.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(s))
+	var sum [sha256.Size]byte
+	out := make([]byte, 0, len("hmac-sha256:")+2*sha256.Size)
+	out = append(out, "hmac-sha256:"...)
+	out = hex.AppendEncode(out, h.Sum(sum[:0]))
+	d.hmacs.Put(h)
+	return string(out)
+}
+
+// eachLeaf calls fn for every scalar in v: a list or object is treated
+// element by element, so its shape (and the destination's mapping) stays.
+func eachLeaf(v pcommon.Value, fn func(pcommon.Value)) {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		v.Map().Range(func(_ string, e pcommon.Value) bool { eachLeaf(e, fn); return true })
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			eachLeaf(s.At(i), fn)
+		}
+	case pcommon.ValueTypeEmpty:
+	default:
+		fn(v)
+	}
+}
+
+func eachString(v pcommon.Value, fn func(pcommon.Value)) {
+	eachLeaf(v, func(l pcommon.Value) {
+		if l.Type() == pcommon.ValueTypeStr {
+			fn(l)
+		}
+	})
+}
+
+// secretPrefixes start well-known credential formats (OpenAI, Anthropic,
+// Stripe, GitHub, GitLab, Slack, AWS, Google, Hugging Face) and bearer tokens.
+var secretPrefixes = []string{
+	"sk-", "sk_live_", "sk_test_", "rk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_",
+	"glpat-", "xoxb-", "xoxp-", "xoxa-", "AKIA", "ASIA", "AIza", "hf_", "Bearer ", "bearer ",
+}
+
+// looksLikeSecret reports a credential: a well-known prefix on a long enough
+// value, or (withEntropy, for fields that name keys) a long random token.
+func looksLikeSecret(s string, withEntropy bool) bool {
+	if len(s) < 20 {
+		return false
+	}
+	for _, p := range secretPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return withEntropy && isRandomToken(s)
+}
+
+// isRandomToken: 24 or more characters of a token alphabet, letters and
+// digits mixed, at least 3.5 bits of entropy per character. UUIDs are IDs,
+// not secrets, and are left alone.
+func isRandomToken(s string) bool {
+	if len(s) < 24 || isUUID(s) {
+		return false
+	}
+	var counts [256]int
+	letters, digits := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letters = true
+		case c >= '0' && c <= '9':
+			digits = true
+		case c == '_' || c == '-' || c == '+' || c == '/' || c == '=' || c == '.':
+		default:
+			return false
+		}
+		counts[c]++
+	}
+	if !letters || !digits {
+		return false
+	}
+	entropy := 0.0
+	for _, n := range counts {
+		if n > 0 {
+			p := float64(n) / float64(len(s))
+			entropy -= p * math.Log2(p)
+		}
+	}
+	return entropy >= 3.5
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

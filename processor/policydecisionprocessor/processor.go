@@ -1,0 +1,284 @@
+package policydecisionprocessor
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
+)
+
+type policyProcessor struct {
+	cfg       *Config
+	logger    *zap.Logger
+	telemetry *metadata.TelemetryBuilder
+	policy    *dataPolicy
+	now       func() time.Time
+}
+
+func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &policyProcessor{
+		cfg:       cfg,
+		logger:    set.Logger,
+		telemetry: tb,
+		policy:    newDataPolicy(cfg),
+		now:       time.Now,
+	}, nil
+}
+
+func (p *policyProcessor) shutdown(context.Context) error {
+	p.telemetry.Shutdown()
+	return nil
+}
+
+// partitionKey groups output records by their source resource and scope and
+// by the date partition they belong to.
+type partitionKey struct {
+	resource, scope int
+	date            string
+}
+
+// processLogs normalises every record and regroups them so that each output
+// resource holds one date partition: the file and S3 exporters partition by a
+// resource attribute, and a batch may span midnight.
+func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	out := plog.NewLogs()
+	resources := make(map[partitionKey]plog.ResourceLogs)
+	scopes := make(map[partitionKey]plog.LogRecordSlice)
+	var counts counters
+
+	rls := ld.ResourceLogs()
+	for ri := 0; ri < rls.Len(); ri++ {
+		rl := rls.At(ri)
+		sls := rl.ScopeLogs()
+		for si := 0; si < sls.Len(); si++ {
+			sl := sls.At(si)
+			lrs := sl.LogRecords()
+			for li := 0; li < lrs.Len(); li++ {
+				lr := lrs.At(li)
+				rec, keep := p.normalize(lr, &counts)
+				if !keep {
+					continue
+				}
+				key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
+				dest, ok := scopes[key]
+				if !ok {
+					dest = p.scopeFor(out, resources, rl, sl, key)
+					scopes[key] = dest
+				}
+				nlr := dest.AppendEmpty()
+				lr.MoveTo(nlr)
+				p.write(rec, nlr)
+				counts.record(rec)
+			}
+		}
+	}
+	counts.report(ctx, p.telemetry)
+	if out.LogRecordCount() == 0 {
+		// Every record was dropped: do not call the next consumer.
+		return out, processorhelper.ErrSkipProcessingData
+	}
+	return out, nil
+}
+
+func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plog.ResourceLogs, rl plog.ResourceLogs, sl plog.ScopeLogs, key partitionKey) plog.LogRecordSlice {
+	rkey := partitionKey{resource: key.resource, scope: -1, date: key.date}
+	nrl, ok := resources[rkey]
+	if !ok {
+		nrl = out.ResourceLogs().AppendEmpty()
+		rl.Resource().CopyTo(nrl.Resource())
+		nrl.SetSchemaUrl(rl.SchemaUrl())
+		nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key.date))
+		resources[rkey] = nrl
+	}
+	nsl := nrl.ScopeLogs().AppendEmpty()
+	sl.Scope().CopyTo(nsl.Scope())
+	nsl.SetSchemaUrl(sl.SchemaUrl())
+	return nsl.LogRecords()
+}
+
+func (p *policyProcessor) partitionValue(date string) string {
+	if p.cfg.Partition.Prefix == "" {
+		return "date=" + date
+	}
+	return p.cfg.Partition.Prefix + "/date=" + date
+}
+
+// normalize decodes the record in lr's body and normalises it. A record that
+// fails validation is flagged (and kept) or dropped, per on_error.
+func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (*record.Record, bool) {
+	hints := record.Hints{EventName: lr.EventName()}
+	if tid := lr.TraceID(); !tid.IsEmpty() {
+		hints.TraceID = hex.EncodeToString(tid[:])
+		if sid := lr.SpanID(); !sid.IsEmpty() {
+			hints.SpanID = hex.EncodeToString(sid[:])
+		}
+	}
+	if ts := lr.Timestamp(); ts != 0 {
+		hints.Timestamp = ts.AsTime()
+	}
+
+	var rec *record.Record
+	raw, err := decodeBody(lr.Body())
+	if err == nil {
+		rec, err = record.Normalize(raw, hints)
+	} else {
+		rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
+		rec.Extra = map[string]any{"raw_body": truncate(lr.Body().AsString(), 16<<10)}
+	}
+	if err == nil {
+		return rec, true
+	}
+
+	reason := errorReason(err)
+	if p.cfg.OnError == OnErrorDrop {
+		counts.schemaError(reason, "dropped")
+		return nil, false
+	}
+	counts.schemaError(reason, "flagged")
+	rec.SchemaError = err.Error()
+	p.fillGaps(rec, lr)
+	return rec, true
+}
+
+// fillGaps gives a flagged record what every destination needs to file it:
+// a time (the log record's, else when it was observed) and IDs.
+func (p *policyProcessor) fillGaps(rec *record.Record, lr plog.LogRecord) {
+	if rec.CreatedAt.IsZero() {
+		switch {
+		case lr.Timestamp() != 0:
+			rec.CreatedAt = lr.Timestamp().AsTime()
+		case lr.ObservedTimestamp() != 0:
+			rec.CreatedAt = lr.ObservedTimestamp().AsTime()
+		default:
+			rec.CreatedAt = p.now()
+		}
+		rec.CreatedAt = rec.CreatedAt.UTC().Truncate(time.Millisecond)
+	}
+	if rec.EventID == "" {
+		rec.EventID = record.DeriveEventID(rec.Kind, map[string]any{"raw_body": lr.Body().AsString(), "created_at": rec.CreatedAtString()})
+	}
+	if rec.CorrelationID == "" {
+		rec.CorrelationID = record.DeriveCorrelationID(rec.EventID)
+		rec.CorrelationGenerated = true
+	}
+}
+
+// decodeBody accepts a map body, or a string or bytes body holding a JSON object.
+func decodeBody(body pcommon.Value) (map[string]any, error) {
+	switch body.Type() {
+	case pcommon.ValueTypeMap:
+		return body.Map().AsRaw(), nil
+	case pcommon.ValueTypeStr:
+		return jsonbody.DecodeObject([]byte(body.Str()), jsonbody.DefaultLimits)
+	case pcommon.ValueTypeBytes:
+		return jsonbody.DecodeObject(body.Bytes().AsRaw(), jsonbody.DefaultLimits)
+	default:
+		return nil, &record.FieldError{Field: "body", Reason: record.ReasonInvalidType, Msg: "must be a map or a JSON object, got " + body.Type().String()}
+	}
+}
+
+func errorReason(err error) string {
+	var fe *record.FieldError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	var je *jsonbody.Error
+	if errors.As(err, &je) {
+		return je.Reason
+	}
+	return "invalid"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// write puts the canonical record into lr: body (per layout, after the data
+// policy), timestamps, trace context, event name and attributes.
+func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord) {
+	canonical := p.body(rec, lr.Body())
+	rec.CopyTo(canonical)
+	p.policy.apply(canonical)
+
+	lr.SetEventName(rec.Kind.EventName())
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(rec.CreatedAt))
+	if lr.ObservedTimestamp() == 0 {
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
+	}
+	if rec.TraceID != "" {
+		var tid pcommon.TraceID
+		_, _ = hex.Decode(tid[:], []byte(rec.TraceID))
+		lr.SetTraceID(tid)
+		if rec.SpanID != "" {
+			var sid pcommon.SpanID
+			_, _ = hex.Decode(sid[:], []byte(rec.SpanID))
+			lr.SetSpanID(sid)
+		}
+	}
+	p.setAttributes(rec, canonical, lr.Attributes())
+}
+
+// counters aggregates a batch's per-record events so metrics are recorded
+// once per batch, not once per record.
+type counters struct {
+	records      map[[2]string]int64
+	schemaErrors map[[2]string]int64
+	generated    int64
+	unknownVer   int64
+}
+
+func (c *counters) record(rec *record.Record) {
+	if c.records == nil {
+		c.records = make(map[[2]string]int64, 8)
+	}
+	c.records[[2]string{rec.Kind.String(), rec.Decision}]++
+	if rec.CorrelationGenerated {
+		c.generated++
+	}
+	if rec.PolicyVersion == record.UnknownPolicyVersion {
+		c.unknownVer++
+	}
+}
+
+func (c *counters) schemaError(reason, action string) {
+	if c.schemaErrors == nil {
+		c.schemaErrors = make(map[[2]string]int64, 2)
+	}
+	c.schemaErrors[[2]string{reason, action}]++
+}
+
+func (c *counters) report(ctx context.Context, tb *metadata.TelemetryBuilder) {
+	for k, n := range c.records {
+		tb.ProcessorPolicydecisionRecords.Add(ctx, n, metric.WithAttributes(
+			attribute.String("event_kind", k[0]), attribute.String("decision", k[1])))
+	}
+	for k, n := range c.schemaErrors {
+		tb.ProcessorPolicydecisionSchemaErrors.Add(ctx, n, metric.WithAttributes(
+			attribute.String("reason", k[0]), attribute.String("action", k[1])))
+	}
+	if c.generated > 0 {
+		tb.ProcessorPolicydecisionCorrelationIdsGenerated.Add(ctx, c.generated)
+	}
+	if c.unknownVer > 0 {
+		tb.ProcessorPolicydecisionUnknownPolicyVersions.Add(ctx, c.unknownVer)
+	}
+}
