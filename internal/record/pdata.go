@@ -1,10 +1,32 @@
 package record
 
 import (
+	"encoding/hex"
 	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
+
+// SetLogRecordFields sets what section 3 of the contract derives from the
+// record on its log record: event name, timestamp (created_at) and the W3C
+// trace context. The body is the caller's: it depends on the layout.
+func (r *Record) SetLogRecordFields(lr plog.LogRecord) {
+	lr.SetEventName(r.Kind.EventName())
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(r.CreatedAt))
+	if r.TraceID != "" {
+		var tid pcommon.TraceID
+		if _, err := hex.Decode(tid[:], []byte(r.TraceID)); err == nil {
+			lr.SetTraceID(tid)
+		}
+		if r.SpanID != "" {
+			var sid pcommon.SpanID
+			if _, err := hex.Decode(sid[:], []byte(r.SpanID)); err == nil {
+				lr.SetSpanID(sid)
+			}
+		}
+	}
+}
 
 // CopyTo writes r into m as the canonical record, fields in the contract's
 // order (pdata maps keep insertion order, so JSON output follows it).

@@ -84,7 +84,7 @@ func TestLogRecordFieldsFromTheCanonicalRecord(t *testing.T) {
 		"correlation.id": "4bf92f3577b34da6a3ce929d0e0e4736", "user.id": "u1", "gen_ai.request.model": "gpt-4o-mini",
 		"data_stream.type": "logs", "data_stream.dataset": "policy_gateway.audit", "data_stream.namespace": "default",
 		"elasticsearch.document_id": lr.Body().Map().AsRaw()["event_id"],
-		"com.splunk.sourcetype": "policy_gateway:decision", "com.splunk.source": "policy-gateway",
+		"com.splunk.sourcetype":     "policy_gateway:decision", "com.splunk.source": "policy-gateway",
 		"ddsource": "policy-gateway", "service": "policy-gateway",
 		"ddtags": "decision:redact,policy_id:pii-shield,rollout_mode:enforced",
 	}, lr.Attributes().AsRaw())

@@ -219,20 +219,9 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord) {
 	rec.CopyTo(canonical)
 	p.policy.apply(canonical)
 
-	lr.SetEventName(rec.Kind.EventName())
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(rec.CreatedAt))
+	rec.SetLogRecordFields(lr)
 	if lr.ObservedTimestamp() == 0 {
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
-	}
-	if rec.TraceID != "" {
-		var tid pcommon.TraceID
-		_, _ = hex.Decode(tid[:], []byte(rec.TraceID))
-		lr.SetTraceID(tid)
-		if rec.SpanID != "" {
-			var sid pcommon.SpanID
-			_, _ = hex.Decode(sid[:], []byte(rec.SpanID))
-			lr.SetSpanID(sid)
-		}
 	}
 	p.setAttributes(rec, canonical, lr.Attributes())
 }

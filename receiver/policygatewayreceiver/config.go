@@ -1,0 +1,62 @@
+package policygatewayreceiver
+
+import (
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+)
+
+// Config of the policygateway receiver.
+type Config struct {
+	// ServerConfig is a standard confighttp server: endpoint, TLS, auth,
+	// max_request_body_size (413 above it, after decompression), timeouts.
+	confighttp.ServerConfig `mapstructure:",squash"`
+
+	// MaxRecordsPerRequest refuses larger requests with a 413.
+	MaxRecordsPerRequest int `mapstructure:"max_records_per_request"`
+	// MaxNestingDepth bounds objects and arrays inside one record.
+	MaxNestingDepth int `mapstructure:"max_nesting_depth"`
+	// MaxStringLength bounds one string of a record, in bytes.
+	MaxStringLength int `mapstructure:"max_string_length"`
+	// RetryAfter is sent with a 503 when the pipeline refuses data
+	// (memory_limiter, a full sending queue).
+	RetryAfter time.Duration `mapstructure:"retry_after"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func createDefaultConfig() *Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.Endpoint = "localhost:4320"
+	server.ReadHeaderTimeout = 10 * time.Second
+	return &Config{
+		ServerConfig:         server,
+		MaxRecordsPerRequest: 10000,
+		MaxNestingDepth:      32,
+		MaxStringLength:      64 << 10,
+		RetryAfter:           5 * time.Second,
+	}
+}
+
+// Validate fails fast at startup, naming the key at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Endpoint == "" {
+		errs = append(errs, errors.New("endpoint: must not be empty"))
+	}
+	if c.MaxRecordsPerRequest <= 0 {
+		errs = append(errs, errors.New("max_records_per_request: must be positive"))
+	}
+	if c.MaxNestingDepth < 2 {
+		errs = append(errs, errors.New("max_nesting_depth: must be at least 2 (a record holds lists)"))
+	}
+	if c.MaxStringLength <= 0 {
+		errs = append(errs, errors.New("max_string_length: must be positive"))
+	}
+	if c.RetryAfter < time.Second {
+		errs = append(errs, errors.New("retry_after: must be at least 1s (Retry-After counts whole seconds)"))
+	}
+	return errors.Join(errs...)
+}
