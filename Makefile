@@ -1,0 +1,54 @@
+# policyaudit: the two commands of the README are `make run` and `make test`.
+
+GO       ?= go
+DIST_DIR := cmd/otelcol-policyaudit
+BIN      := $(CURDIR)/bin
+COLLECTOR := $(BIN)/otelcol-policyaudit
+OPA_VERSION := v1.22.2
+OPA      := $(BIN)/opa
+METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
+
+.PHONY: all build run test test-unit test-e2e generate check-generate tools fmt vet clean
+
+all: build
+
+## build: compile the distribution from the committed ocb sources (no code generation).
+build:
+	cd $(DIST_DIR) && $(GO) build -trimpath -o $(COLLECTOR) .
+
+## run: build and start the distribution on its embedded default, in the foreground.
+run: build
+	$(COLLECTOR) --config config/default.yaml
+
+## test: unit, golden-file and end-to-end tests (the end-to-end ones start the
+## built distribution and a real OPA).
+test: build tools check-generate vet
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) $(GO) test -count=1 -timeout 20m ./...
+
+## test-unit: the tests that need no binary.
+test-unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+## generate: re-run mdatagen for every component and ocb for the distribution.
+generate:
+	@for m in $(METADATA); do (cd $$(dirname $$m) && $(GO) tool mdatagen metadata.yaml) || exit 1; done
+	$(GO) tool builder --config builder-config.yaml --skip-compilation
+
+## check-generate: generated sources are committed and up to date.
+check-generate: generate
+	@git diff --exit-code -- . ':!go.sum' ':!$(DIST_DIR)/go.sum' || { echo "make generate changed committed files: commit them"; exit 1; }
+
+## tools: test peers, installed into ./bin from the module proxy.
+tools: $(OPA)
+$(OPA):
+	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
+
+vet:
+	$(GO) vet ./...
+	cd $(DIST_DIR) && $(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) data
