@@ -33,6 +33,7 @@ test-unit:
 generate:
 	@for m in $(METADATA); do (cd $$(dirname $$m) && $(GO) tool mdatagen metadata.yaml) || exit 1; done
 	$(GO) tool builder --config builder-config.yaml --skip-compilation
+	gofmt -w $(DIST_DIR)/*.go
 
 ## check-generate: generated sources are committed and up to date.
 check-generate: generate
