@@ -76,7 +76,7 @@ const (
 // array, a body that is one valid JSON value is a single object, and anything
 // else is read as NDJSON (which is how a line with a syntax error is named).
 func Split(body []byte, ndjson bool, lim Limits, fn func(Position, map[string]any) error) error {
-	body = bytes.TrimPrefix(bytes.TrimSpace(body), bom)
+	body = bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), bom))
 	if len(body) == 0 {
 		return &Error{Pos: bodyPos, Reason: ReasonEmpty, Msg: "empty body"}
 	}

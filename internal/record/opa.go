@@ -85,6 +85,10 @@ func flattenOPA(ev map[string]any) map[string]any {
 	default:
 		flat["decision"] = res
 	}
+	// A policy that does not name itself is named by the rule OPA evaluated.
+	if path, ok := ev["path"].(string); ok && !hasAny(flat, "policy_id", "policy") {
+		flat["policy_id"] = path
+	}
 	return flat
 }
 

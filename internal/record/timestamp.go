@@ -32,6 +32,10 @@ func parseTimestamp(v any) (time.Time, bool) {
 			t = epochInt(i)
 			break
 		}
+		if sec, frac, ok := decimalSeconds(x.String()); ok && sec < 1e11 {
+			t = time.Unix(sec, frac)
+			break
+		}
 		f, err := x.Float64()
 		if err != nil {
 			return time.Time{}, false
@@ -42,8 +46,10 @@ func parseTimestamp(v any) (time.Time, bool) {
 			return time.Time{}, false
 		}
 		if x < 1e11 {
+			// Round to microseconds first: 1768608000.123 is 1768608000.12299…
+			// in binary, and must not become .122 after truncation.
 			sec, frac := math.Modf(x)
-			t = time.Unix(int64(sec), int64(frac*1e9))
+			t = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3)
 		} else {
 			t = epochInt(int64(x))
 		}
@@ -74,4 +80,22 @@ func epochInt(i int64) time.Time {
 	default:
 		return time.Unix(0, i)
 	}
+}
+
+// decimalSeconds reads "1768608000.123" exactly: whole seconds and the
+// fraction as nanoseconds, without a detour through binary floating point.
+func decimalSeconds(s string) (int64, int64, bool) {
+	whole, fraction, ok := strings.Cut(s, ".")
+	if !ok || fraction == "" || len(fraction) > 9 {
+		return 0, 0, false
+	}
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || sec < 0 {
+		return 0, 0, false
+	}
+	frac, err := strconv.ParseInt(fraction+strings.Repeat("0", 9-len(fraction)), 10, 64)
+	if err != nil || frac < 0 {
+		return 0, 0, false
+	}
+	return sec, frac, true
 }

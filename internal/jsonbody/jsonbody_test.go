@@ -1,0 +1,75 @@
+package jsonbody
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func split(body string, ndjson bool, lim Limits) ([]string, error) {
+	var got []string
+	err := Split([]byte(body), ndjson, lim, func(pos Position, obj map[string]any) error {
+		got = append(got, pos.String()+"="+obj["k"].(string))
+		return nil
+	})
+	return got, err
+}
+
+func TestShapes(t *testing.T) {
+	for body, want := range map[string][]string{
+		`{"k":"a"}`:                          {"body=a"},
+		"\xef\xbb\xbf {\n \"k\": \"a\"\n}\n": {"body=a"},
+		`[{"k":"a"},{"k":"b"}]`:              {"index 0=a", "index 1=b"},
+		"{\"k\":\"a\"}\n\n{\"k\":\"b\"}\r\n": {"line 1=a", "line 3=b"},
+	} {
+		got, err := split(body, false, DefaultLimits)
+		require.NoError(t, err, body)
+		assert.Equal(t, want, got, body)
+	}
+	got, err := split(`{"k":"a"}`, true, DefaultLimits)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"line 1=a"}, got, "NDJSON content type reads lines")
+}
+
+func TestErrorsNameWhere(t *testing.T) {
+	lim := Limits{MaxDepth: 4, MaxStringLength: 8, MaxRecords: 2}
+	for _, tc := range []struct {
+		body, want string
+		tooLarge   bool
+	}{
+		{"", "body: empty body", false},
+		{"{\"k\":\"a\"}\n{\"k\":", "line 2: malformed JSON: unexpected end of input (truncated record)", false},
+		{`[{"k":"a"},3]`, "index 1: a record must be a JSON object", false},
+		{`[{"k":"a"},{"k":]`, "body: malformed JSON array", false},
+		{"{\"k\":\"a\"}\n\xff{}", "line 2: not valid UTF-8 (byte 10 of the body)", false},
+		{`{"k":[[[[1]]]]}`, "body: nesting deeper than 4 levels at byte 8", false},
+		{`{"k":"0123456789"}`, "body: a string at byte 5 is longer than 8 bytes", false},
+		{`{"k":"a"} {"k":"b"} {"k":"c"}`, "line 1: malformed JSON: unexpected data after the record", false},
+		{"{\"k\":\"a\"}\n{\"k\":\"b\"}\n{\"k\":\"c\"}", "body: 3 records in one request, more than the limit of 2", true},
+		{`[{"k":"a"},{"k":"b"},{"k":"c"}]`, "body: 3 records in one request, more than the limit of 2", true},
+	} {
+		_, err := split(tc.body, false, lim)
+		var e *Error
+		require.ErrorAs(t, err, &e, tc.body)
+		assert.True(t, strings.HasPrefix(e.Error(), tc.want), "%q: %s", tc.body, e.Error())
+		assert.Equal(t, tc.tooLarge, e.TooLarge, tc.body)
+	}
+}
+
+// Brackets and braces inside strings are not nesting; escaped quotes do not
+// end a string.
+func TestLimitScanReadsStrings(t *testing.T) {
+	got, err := split(`{"k":"[[[[[[{{{{\"]]"}`, false, Limits{MaxDepth: 2, MaxStringLength: 64})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`body=[[[[[[{{{{"]]`}, got)
+}
+
+func TestDecodeObject(t *testing.T) {
+	obj, err := DecodeObject([]byte(` {"k":"v","n":12345678901234567890} `), DefaultLimits)
+	require.NoError(t, err)
+	assert.Equal(t, "12345678901234567890", obj["n"].(interface{ String() string }).String(), "numbers keep their digits")
+	_, err = DecodeObject([]byte(`"just text"`), DefaultLimits)
+	assert.EqualError(t, err, "body: a record must be a JSON object")
+}
