@@ -1,0 +1,79 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Columns are the indexed copies of a canonical record's fields.
+type Columns struct {
+	EventID           string
+	EventKind         string
+	CreatedMS         int64
+	CorrelationID     string
+	User              string // policy_user, or actor.id of admin events
+	Decision          string
+	EffectiveDecision string
+	PolicyID          string
+	PolicyVersion     string
+	RolloutMode       string
+	Model             string
+	ProjectID         string
+	ReasonCode        string
+	Action            string
+}
+
+// Entry is a record to store: its columns and its canonical JSON.
+type Entry struct {
+	Columns
+	Record []byte
+}
+
+// Getter reads a string field of a canonical record by path; "" if absent.
+type Getter func(path ...string) string
+
+// ColumnsOf derives the columns from a canonical record. It is used both to
+// store a record and to check, when verifying, that the columns still say
+// what the record says.
+func ColumnsOf(get Getter) (Columns, error) {
+	c := Columns{
+		EventID:           get("event_id"),
+		EventKind:         get("event_kind"),
+		CorrelationID:     get("correlation_id"),
+		Decision:          get("decision"),
+		EffectiveDecision: get("effective_decision"),
+		PolicyID:          get("policy_id"),
+		PolicyVersion:     get("policy_version"),
+		RolloutMode:       get("rollout_mode"),
+		Model:             get("model"),
+		ProjectID:         get("project_id"),
+		ReasonCode:        get("reason_code"),
+		Action:            get("action"),
+	}
+	if c.EventKind == "admin_audit" {
+		c.User = get("actor", "id")
+	} else {
+		c.User = get("policy_user")
+	}
+	if c.EventID == "" || c.EventKind == "" {
+		return c, errors.New("not a canonical record: event_id and event_kind are required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, get("created_at"))
+	if err != nil {
+		return c, fmt.Errorf("created_at: %w", err)
+	}
+	c.CreatedMS = t.UnixMilli()
+	return c, nil
+}
+
+// chainHash is SHA-256 over the previous hash, a newline and the record.
+func chainHash(prevHash string, record []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prevHash))
+	h.Write([]byte{'\n'})
+	h.Write(record)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Filter selects records. Empty fields do not filter.
+type Filter struct {
+	EventKind         string
+	CorrelationID     string
+	User              string
+	Decision          string
+	EffectiveDecision string
+	PolicyID          string
+	PolicyVersion     string
+	RolloutMode       string
+	Model             string
+	ProjectID         string
+	Since, Until      time.Time // created_at in [Since, Until)
+	Limit             int
+	Cursor            string // from a previous page's NextCursor
+}
+
+// Row is a stored record with its place in the chain.
+type Row struct {
+	Seq      int64           `json:"seq"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
+	Record   json.RawMessage `json:"record"`
+}
+
+// ErrBadCursor is returned for a cursor this store did not produce.
+var ErrBadCursor = errors.New("not a cursor from a previous page")
+
+// Query returns records newest first (by created_at, then seq) and the cursor
+// of the next page, "" on the last one.
+func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("event_kind", f.EventKind)
+	eq("correlation_id", f.CorrelationID)
+	eq("user", f.User)
+	eq("decision", f.Decision)
+	eq("effective_decision", f.EffectiveDecision)
+	eq("policy_id", f.PolicyID)
+	eq("policy_version", f.PolicyVersion)
+	eq("rollout_mode", f.RolloutMode)
+	eq("model", f.Model)
+	eq("project_id", f.ProjectID)
+	if !f.Since.IsZero() {
+		where = append(where, "created_ms >= ?")
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_ms < ?")
+		args = append(args, f.Until.UnixMilli())
+	}
+	if f.Cursor != "" {
+		ms, seq, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(created_ms < ? OR (created_ms = ? AND seq < ?))")
+		args = append(args, ms, ms, seq)
+	}
+	q := `SELECT seq, created_ms, record, prev_hash, hash FROM records`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_ms DESC, seq DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("querying records: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Row, 0, f.Limit)
+	var lastMS int64
+	next := ""
+	for rows.Next() {
+		var r Row
+		var ms int64
+		var record string
+		if err := rows.Scan(&r.Seq, &ms, &record, &r.PrevHash, &r.Hash); err != nil {
+			return nil, "", fmt.Errorf("reading records: %w", err)
+		}
+		if len(out) == f.Limit {
+			next = encodeCursor(lastMS, out[len(out)-1].Seq)
+			break
+		}
+		r.Record = json.RawMessage(record)
+		out = append(out, r)
+		lastMS = ms
+	}
+	return out, next, rows.Err()
+}
+
+func encodeCursor(ms, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms, 10) + ":" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	a, z, ok := strings.Cut(string(b), ":")
+	ms, err1 := strconv.ParseInt(a, 10, 64)
+	seq, err2 := strconv.ParseInt(z, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, ErrBadCursor
+	}
+	return ms, seq, nil
+}
+
+// Get returns the record with event_id, or false.
+func (s *Store) Get(ctx context.Context, eventID string) (Row, bool, error) {
+	var r Row
+	var record string
+	err := s.db.QueryRowContext(ctx, `SELECT seq, record, prev_hash, hash FROM records WHERE event_id = ?`, eventID).Scan(&r.Seq, &record, &r.PrevHash, &r.Hash)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Row{}, false, nil
+		}
+		return Row{}, false, fmt.Errorf("reading event %s: %w", eventID, err)
+	}
+	r.Record = json.RawMessage(record)
+	return r, true, nil
+}
+
+// Stats counts policy decisions created since a time, by the dimensions a
+// dashboard shows.
+type Stats struct {
+	Total         int64            `json:"total"`
+	Decision      map[string]int64 `json:"decision"`
+	ReasonCode    map[string]int64 `json:"reason_code"`
+	RolloutMode   map[string]int64 `json:"rollout_mode"`
+	PolicyVersion map[string]int64 `json:"policy_version"`
+}
+
+// Stats of policy decisions created at or after since.
+func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
+	st := Stats{}
+	tx, err := s.db.BeginTx(ctx, nil) // one snapshot for every count
+	if err != nil {
+		return st, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, d := range []struct {
+		col string
+		dst *map[string]int64
+	}{
+		{"decision", &st.Decision}, {"reason_code", &st.ReasonCode},
+		{"rollout_mode", &st.RolloutMode}, {"policy_version", &st.PolicyVersion},
+	} {
+		rows, err := tx.QueryContext(ctx, `SELECT `+d.col+`, COUNT(*) FROM records
+			WHERE event_kind = 'policy_decision' AND created_ms >= ? GROUP BY `+d.col, since.UnixMilli())
+		if err != nil {
+			return st, fmt.Errorf("counting by %s: %w", d.col, err)
+		}
+		m := map[string]int64{}
+		var total int64
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return st, err
+			}
+			m[k] = n
+			total += n
+		}
+		rows.Close()
+		*d.dst = m
+		st.Total = total
+	}
+	return st, nil
+}

@@ -1,0 +1,56 @@
+// Package store is the audit store's SQLite database: canonical records in a
+// SHA-256 hash chain, indexed for the questions security teams ask, with
+// retention that keeps what remains verifiable.
+package store
+
+// Each row is one canonical record. seq orders the chain; hash =
+// SHA-256(prev_hash || "\n" || record), hex, where record is the canonical
+// JSON the row stores and prev_hash the previous row's hash (or the
+// checkpoint's, or genesisHash). The other columns are copies of record
+// fields for the indexes; verification checks they still match the record.
+// stored_ms is when the store received the row, never decreasing with seq,
+// so retention always removes a prefix of the chain.
+const schema = `
+CREATE TABLE IF NOT EXISTS records (
+	seq                INTEGER PRIMARY KEY,
+	event_id           TEXT NOT NULL UNIQUE,
+	event_kind         TEXT NOT NULL,
+	created_ms         INTEGER NOT NULL,
+	stored_ms          INTEGER NOT NULL,
+	correlation_id     TEXT NOT NULL,
+	user               TEXT NOT NULL,
+	decision           TEXT NOT NULL,
+	effective_decision TEXT NOT NULL,
+	policy_id          TEXT NOT NULL,
+	policy_version     TEXT NOT NULL,
+	rollout_mode       TEXT NOT NULL,
+	model              TEXT NOT NULL,
+	project_id         TEXT NOT NULL,
+	reason_code        TEXT NOT NULL,
+	action             TEXT NOT NULL,
+	record             TEXT NOT NULL,
+	prev_hash          TEXT NOT NULL,
+	hash               TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_kind_time   ON records (event_kind, created_ms, seq);
+CREATE INDEX IF NOT EXISTS records_correlation ON records (correlation_id);
+CREATE INDEX IF NOT EXISTS records_policy      ON records (policy_id, policy_version, created_ms);
+CREATE INDEX IF NOT EXISTS records_version     ON records (policy_version, created_ms);
+CREATE INDEX IF NOT EXISTS records_user        ON records (user, created_ms);
+CREATE INDEX IF NOT EXISTS records_stored      ON records (stored_ms);
+CREATE TABLE IF NOT EXISTS checkpoint (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	seq  INTEGER NOT NULL,
+	hash TEXT NOT NULL
+);
+`
+
+// genesisHash is the prev_hash of the first record of a chain.
+const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// columns are the record fields copied into indexed columns, in table order.
+var columnNames = []string{
+	"event_id", "event_kind", "created_ms", "correlation_id", "user", "decision",
+	"effective_decision", "policy_id", "policy_version", "rollout_mode", "model",
+	"project_id", "reason_code", "action",
+}

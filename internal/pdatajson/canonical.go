@@ -1,0 +1,124 @@
+package pdatajson
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// The canonical encoding is the byte string a hash chain signs. It is JSON
+// with, at every level:
+//   - object keys sorted by their UTF-8 bytes, each key once;
+//   - no whitespace between tokens;
+//   - strings as AppendString writes them: `"` and `\` escaped, control
+//     characters as \n \r \t or \u00XX, U+2028 and U+2029 as \u2028 and
+//     \u2029, invalid UTF-8 as \ufffd, everything else as literal UTF-8;
+//   - integers (JSON numbers without fraction or exponent that fit in 64
+//     bits) in decimal; other numbers as the shortest decimal that round-trips
+//     a float64, without exponent for magnitudes in [1e-6, 1e21), else with
+//     one (1e+21); NaN and infinities as null;
+//   - true, false, null.
+// Two encoders produce it, from pdata (what an exporter holds) and from
+// decoded JSON (what a verifier reads back); they agree byte for byte.
+
+// AppendCanonicalValue appends v in the canonical encoding.
+func AppendCanonicalValue(dst []byte, v pcommon.Value) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		m := v.Map()
+		keys := make([]string, 0, m.Len())
+		m.Range(func(k string, _ pcommon.Value) bool {
+			keys = append(keys, k)
+			return true
+		})
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, k)
+			dst = append(dst, ':')
+			e, _ := m.Get(k)
+			dst = AppendCanonicalValue(dst, e)
+		}
+		return append(dst, '}')
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		dst = append(dst, '[')
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendCanonicalValue(dst, s.At(i))
+		}
+		return append(dst, ']')
+	default:
+		return AppendValue(dst, v)
+	}
+}
+
+// AppendCanonicalAny appends a value decoded by encoding/json (with or
+// without UseNumber) in the canonical encoding.
+func AppendCanonicalAny(dst []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case bool:
+		return strconv.AppendBool(dst, t), nil
+	case string:
+		return AppendString(dst, t), nil
+	case json.Number:
+		if i, err := strconv.ParseInt(t.String(), 10, 64); err == nil {
+			return strconv.AppendInt(dst, i, 10), nil
+		}
+		f, err := strconv.ParseFloat(t.String(), 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s: %w", t, err)
+		}
+		return appendFloat(dst, f), nil
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return strconv.AppendInt(dst, int64(t), 10), nil
+		}
+		return appendFloat(dst, t), nil
+	case int64:
+		return strconv.AppendInt(dst, t, 10), nil
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendCanonicalAny(dst, t[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendCanonicalAny(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	return nil, fmt.Errorf("unsupported value of type %T", v)
+}
