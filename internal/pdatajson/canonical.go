@@ -29,24 +29,7 @@ import (
 func AppendCanonicalValue(dst []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
-		m := v.Map()
-		keys := make([]string, 0, m.Len())
-		m.Range(func(k string, _ pcommon.Value) bool {
-			keys = append(keys, k)
-			return true
-		})
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, k)
-			dst = append(dst, ':')
-			e, _ := m.Get(k)
-			dst = AppendCanonicalValue(dst, e)
-		}
-		return append(dst, '}')
+		return AppendCanonicalMap(dst, v.Map())
 	case pcommon.ValueTypeSlice:
 		s := v.Slice()
 		dst = append(dst, '[')
@@ -60,6 +43,27 @@ func AppendCanonicalValue(dst []byte, v pcommon.Value) []byte {
 	default:
 		return AppendValue(dst, v)
 	}
+}
+
+// AppendCanonicalMap appends m in the canonical encoding.
+func AppendCanonicalMap(dst []byte, m pcommon.Map) []byte {
+	keys := make([]string, 0, m.Len())
+	m.Range(func(k string, _ pcommon.Value) bool {
+		keys = append(keys, k)
+		return true
+	})
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, k)
+		dst = append(dst, ':')
+		e, _ := m.Get(k)
+		dst = AppendCanonicalValue(dst, e)
+	}
+	return append(dst, '}')
 }
 
 // AppendCanonicalAny appends a value decoded by encoding/json (with or

@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -59,13 +60,13 @@ func (p *policyProcessor) setAttributes(rec *record.Record, canonical pcommon.Ma
 	if rec.Kind == record.KindAdmin {
 		attrs.PutStr("admin.action", rec.Action)
 		attrs.PutStr("admin.outcome", rec.Outcome)
-		putIf(attrs, "user.id", stringAt(canonical, "actor", "id"))
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "actor", "id"))
 	} else {
 		attrs.PutStr("policy.decision", rec.Decision)
 		attrs.PutStr("policy.effective_decision", rec.EffectiveDecision)
 		attrs.PutStr("policy.rollout_mode", rec.RolloutMode)
-		putIf(attrs, "user.id", stringAt(canonical, "policy_user"))
-		putIf(attrs, "gen_ai.request.model", stringAt(canonical, "model"))
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "policy_user"))
+		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, "model"))
 	}
 	attrs.PutStr("correlation.id", rec.CorrelationID)
 	if rec.SchemaError != "" {
@@ -113,25 +114,4 @@ func putIf(m pcommon.Map, k, v string) {
 	if v != "" {
 		m.PutStr(k, v)
 	}
-}
-
-// stringAt reads a string at a path of nested maps, "" when absent.
-func stringAt(m pcommon.Map, path ...string) string {
-	for i, k := range path {
-		v, ok := m.Get(k)
-		if !ok {
-			return ""
-		}
-		if i == len(path)-1 {
-			if v.Type() == pcommon.ValueTypeStr {
-				return v.Str()
-			}
-			return ""
-		}
-		if v.Type() != pcommon.ValueTypeMap {
-			return ""
-		}
-		m = v.Map()
-	}
-	return ""
 }

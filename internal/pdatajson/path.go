@@ -1,0 +1,25 @@
+package pdatajson
+
+import "go.opentelemetry.io/collector/pdata/pcommon"
+
+// StringAt reads the string at a path of nested maps ("actor", "id"); "" when
+// a step is missing or the value is not a string.
+func StringAt(m pcommon.Map, path ...string) string {
+	for i, k := range path {
+		v, ok := m.Get(k)
+		if !ok {
+			return ""
+		}
+		if i == len(path)-1 {
+			if v.Type() == pcommon.ValueTypeStr {
+				return v.Str()
+			}
+			return ""
+		}
+		if v.Type() != pcommon.ValueTypeMap {
+			return ""
+		}
+		m = v.Map()
+	}
+	return ""
+}
