@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/store"
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
 )
 
 // queryAPI is the read-only HTTP API over the store.

@@ -19,7 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/metadata"
-	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/store"
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 )
 

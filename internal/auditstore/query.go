@@ -1,4 +1,4 @@
-package store
+package auditstore
 
 import (
 	"context"
@@ -190,4 +190,25 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 		st.Total = total
 	}
 	return st, nil
+}
+
+// Walk calls fn for every stored link in chain order.
+func (s *Store) Walk(ctx context.Context, fn func(Row) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, record, prev_hash, hash FROM records ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("reading the chain: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Row
+		var record string
+		if err := rows.Scan(&r.Seq, &record, &r.PrevHash, &r.Hash); err != nil {
+			return fmt.Errorf("reading the chain: %w", err)
+		}
+		r.Record = json.RawMessage(record)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -1,7 +1,7 @@
-// Package store is the audit store's SQLite database: canonical records in a
+// Package auditstore is the audit store's SQLite database: canonical records in a
 // SHA-256 hash chain, indexed for the questions security teams ask, with
 // retention that keeps what remains verifiable.
-package store
+package auditstore
 
 // Each row is one canonical record. seq orders the chain; hash =
 // SHA-256(prev_hash || "\n" || record), hex, where record is the canonical

@@ -1,0 +1,48 @@
+// Command policyaudit is the offline companion of the distribution: it
+// verifies the audit store's hash chain in a database file or in exported
+// JSON lines, and exports the chain as JSON lines.
+//
+//	policyaudit verify [--expect-head SEQ:HASH] audit.db
+//	policyaudit verify [--from SEQ:HASH] chain.jsonl...
+//	policyaudit export audit.db > chain.jsonl
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  policyaudit verify [--expect-head SEQ:HASH] FILE.db
+  policyaudit verify [--from SEQ:HASH] FILE.jsonl...
+  policyaudit export FILE.db
+
+verify prints "ok" and the chain's head, or the first broken record, and
+exits 1 when the chain is broken.`
+
+// run is main without the process: exit code 0 ok, 1 broken chain, 2 usage
+// or I/O error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "verify":
+		return verify(ctx, args[1:], stdout, stderr)
+	case "export":
+		return export(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n%s\n", args[0], usage)
+		return 2
+	}
+}
