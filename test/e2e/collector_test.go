@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 // collector is the distribution running on config/default.yaml.
 type collector struct {
 	url     string // the policygateway receiver
+	query   string // the audit store's query API
 	dataDir string
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
@@ -68,14 +69,16 @@ func freePort(t *testing.T) int {
 func startCollector(t *testing.T) *collector {
 	t.Helper()
 	c := &collector{dataDir: t.TempDir(), log: new(bytes.Buffer)}
-	port, health, metrics := freePort(t), freePort(t), freePort(t)
+	port, health, metrics, query := freePort(t), freePort(t), freePort(t), freePort(t)
 	c.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	c.query = "http://127.0.0.1:" + strconv.Itoa(query)
 	c.cmd = exec.Command(collectorBin, "--config", filepath.Join(repoRoot, "config", "default.yaml"))
 	c.cmd.Env = append(os.Environ(),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
 		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(metrics),
 		"POLICYAUDIT_DATA_DIR="+c.dataDir,
+		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(query),
 	)
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	require.NoError(t, c.cmd.Start())

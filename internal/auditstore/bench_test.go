@@ -1,0 +1,94 @@
+package auditstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+// benchEntries builds n realistic decisions: 1,000 correlation IDs per
+// 100,000 records, 50 policies with 20 versions each, a minute per 100 records.
+func benchEntries(b *testing.B, from, n int) []Entry {
+	out := make([]Entry, n)
+	for i := range out {
+		k := from + i
+		out[i] = decisionEntry(b, k, map[string]any{
+			"correlation_id": fmt.Sprintf("corr-%07d", k/100),
+			"policy_id":      fmt.Sprintf("policy-%02d", k%50),
+			"policy_version": fmt.Sprintf("v%02d", (k/50000)%20),
+			"policy_user":    fmt.Sprintf("user-%05d", k%20000),
+			"created_at":     t0.Add(time.Duration(k) * 600 * time.Millisecond).Format("2006-01-02T15:04:05.000Z"),
+		})
+	}
+	return out
+}
+
+// BenchmarkAppend stores batches of 1,000 records (what a batch processor
+// hands the exporter) and reports records per second on one core.
+func BenchmarkAppend(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	s, _ := open(b)
+	batch := benchEntries(b, 0, 1000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// New event IDs each round, so every record is really appended.
+		for j := range batch {
+			batch[j].EventID = fmt.Sprintf("ev-%d-%d", i, j)
+		}
+		if _, _, err := s.Append(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkQueryAt1M fills a store with 1,000,000 records, then times the two
+// questions the API answers most: a correlation ID, and a policy version in
+// a time range. It reports p50 and p99 latency.
+func BenchmarkQueryAt1M(b *testing.B) {
+	const total = 1_000_000
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for from := 0; from < total; from += 10000 {
+		if _, _, err := s.Append(ctx, benchEntries(b, from, 10000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, q := range []struct {
+		name   string
+		filter func(i int) Filter
+	}{
+		{"correlation_id", func(i int) Filter {
+			return Filter{EventKind: "policy_decision", CorrelationID: fmt.Sprintf("corr-%07d", (i*7919)%(total/100)), Limit: 50}
+		}},
+		{"policy_version_time_range", func(i int) Filter {
+			start := t0.Add(time.Duration((i*7919)%total) * 600 * time.Millisecond)
+			return Filter{EventKind: "policy_decision", PolicyID: fmt.Sprintf("policy-%02d", i%50),
+				PolicyVersion: fmt.Sprintf("v%02d", (i/7)%20), Since: start, Until: start.Add(6 * time.Hour), Limit: 50}
+		}},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				t := time.Now()
+				if _, _, err := s.Query(ctx, q.filter(i)); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
