@@ -21,6 +21,7 @@ import (
 	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/metadata"
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
 type auditStore struct {
@@ -143,24 +144,17 @@ func (e *auditStore) pushLogs(ctx context.Context, ld plog.Logs) error {
 	entries := make([]store.Entry, 0, ld.LogRecordCount())
 	rejected := 0
 	var firstErr error
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				entry, err := entryOf(lrs.At(k).Body())
-				if err != nil {
-					rejected++
-					if firstErr == nil {
-						firstErr = err
-					}
-					continue
-				}
-				entries = append(entries, entry)
+	plogutil.Each(ld, func(lr plog.LogRecord) {
+		entry, err := entryOf(lr.Body())
+		if err != nil {
+			rejected++
+			if firstErr == nil {
+				firstErr = err
 			}
+			return
 		}
-	}
+		entries = append(entries, entry)
+	})
 	if len(entries) > 0 {
 		stored, dups, err := e.store.Append(ctx, entries)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
 // jsonlEncoding implements plog.Marshaler, which is what the file and awss3
@@ -25,19 +26,12 @@ func (*jsonlEncoding) Shutdown(context.Context) error { return nil }
 func (*jsonlEncoding) MarshalLogs(ld plog.Logs) ([]byte, error) {
 	buf := make([]byte, 0, 512*ld.LogRecordCount())
 	first := true
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if !first {
-					buf = append(buf, '\n')
-				}
-				first = false
-				buf = pdatajson.AppendValue(buf, lrs.At(k).Body())
-			}
+	plogutil.Each(ld, func(lr plog.LogRecord) {
+		if !first {
+			buf = append(buf, '\n')
 		}
-	}
+		first = false
+		buf = pdatajson.AppendValue(buf, lr.Body())
+	})
 	return buf, nil
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadatatest"
 )
 
@@ -214,19 +215,13 @@ func copyLogs(ld plog.Logs) plog.Logs {
 }
 
 func findBody(ld plog.Logs, match func(map[string]any) bool) map[string]any {
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				if b := lrs.At(k).Body().Map().AsRaw(); match(b) {
-					return b
-				}
-			}
+	var found map[string]any
+	plogutil.Each(ld, func(lr plog.LogRecord) {
+		if b := lr.Body().Map().AsRaw(); found == nil && match(b) {
+			found = b
 		}
-	}
-	return nil
+	})
+	return found
 }
 
 func configOpaque(s string) configopaque.String { return configopaque.String(s) }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadatatest"
 )
 
@@ -67,16 +68,9 @@ func runProcessor(t *testing.T, cfg *Config, ld plog.Logs) (plog.Logs, *componen
 // bodies are the JSON lines the jsonl_encoding extension would write.
 func bodies(ld plog.Logs) []string {
 	var out []string
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				out = append(out, string(pdatajson.AppendValue(nil, lrs.At(k).Body())))
-			}
-		}
-	}
+	plogutil.Each(ld, func(lr plog.LogRecord) {
+		out = append(out, string(pdatajson.AppendValue(nil, lr.Body())))
+	})
 	return out
 }
 

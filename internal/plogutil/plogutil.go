@@ -1,0 +1,18 @@
+// Package plogutil walks the log records of plog.Logs.
+package plogutil
+
+import "go.opentelemetry.io/collector/pdata/plog"
+
+// Each calls fn for every log record of ld, in order.
+func Each(ld plog.Logs, fn func(plog.LogRecord)) {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				fn(lrs.At(k))
+			}
+		}
+	}
+}
