@@ -34,10 +34,8 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_kind_time   ON records (event_kind, created_ms, seq);
 CREATE INDEX IF NOT EXISTS records_correlation ON records (correlation_id);
-CREATE INDEX IF NOT EXISTS records_policy      ON records (policy_id, policy_version, created_ms);
 CREATE INDEX IF NOT EXISTS records_version     ON records (policy_version, created_ms);
 CREATE INDEX IF NOT EXISTS records_user        ON records (user, created_ms);
-CREATE INDEX IF NOT EXISTS records_stored      ON records (stored_ms);
 CREATE TABLE IF NOT EXISTS checkpoint (
 	id   INTEGER PRIMARY KEY CHECK (id = 1),
 	seq  INTEGER NOT NULL,
