@@ -51,7 +51,15 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 			args = append(args, v)
 		}
 	}
-	eq("event_kind", f.EventKind)
+	// With a selective filter, keep SQLite off the (event_kind, time) index:
+	// "+" makes a column unusable for an index, so the planner picks the
+	// correlation, user or version index instead of walking every record of
+	// a kind in time order.
+	if f.CorrelationID != "" || f.User != "" || f.PolicyVersion != "" {
+		eq("+event_kind", f.EventKind)
+	} else {
+		eq("event_kind", f.EventKind)
+	}
 	eq("correlation_id", f.CorrelationID)
 	eq("user", f.User)
 	eq("decision", f.Decision)

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS records (
 	hash               TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_kind_time   ON records (event_kind, created_ms, seq);
-CREATE INDEX IF NOT EXISTS records_correlation ON records (correlation_id);
+CREATE INDEX IF NOT EXISTS records_correlation ON records (correlation_id, created_ms);
 CREATE INDEX IF NOT EXISTS records_version     ON records (policy_version, created_ms);
 CREATE INDEX IF NOT EXISTS records_user        ON records (user, created_ms);
 CREATE TABLE IF NOT EXISTS checkpoint (
