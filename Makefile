@@ -6,6 +6,8 @@ BIN      := $(CURDIR)/bin
 COLLECTOR := $(BIN)/otelcol-policyaudit
 OPA_VERSION := v1.22.2
 OPA      := $(BIN)/opa
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW := $(BIN)/versitygw
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run test test-unit generate check-generate tools fmt vet clean bench-auditstore
@@ -21,9 +23,9 @@ run: build
 	$(COLLECTOR) --config config/default.yaml
 
 ## test: unit, golden-file and end-to-end tests (the end-to-end ones start the
-## built distribution and a real OPA).
+## built distribution, a real OPA and a real S3 server).
 test: build tools check-generate vet
-	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) $(GO) test -count=1 -timeout 20m ./...
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) $(GO) test -count=1 -timeout 20m ./...
 
 ## test-unit: the tests that need no binary.
 test-unit:
@@ -39,10 +41,13 @@ generate:
 check-generate: generate
 	@git diff --exit-code -- . ':!go.sum' ':!$(DIST_DIR)/go.sum' || { echo "make generate changed committed files: commit them"; exit 1; }
 
-## tools: test peers, installed into ./bin from the module proxy.
-tools: $(OPA)
+## tools: test peers, installed into ./bin from the module proxy: a real OPA
+## (decision logs) and versitygw (S3). The S3 test also needs the AWS CLI.
+tools: $(OPA) $(VERSITYGW)
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
+$(VERSITYGW):
+	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 ## bench-auditstore: the audit store's figures (records/s stored on one core,
 ## query latency at 1 million rows); prints them, asserts nothing.

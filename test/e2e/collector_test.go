@@ -68,17 +68,29 @@ func freePort(t *testing.T) int {
 // free ports and a temporary data directory, and waits until it is healthy.
 func startCollector(t *testing.T) *collector {
 	t.Helper()
+	return startCollectorWith(t, nil, filepath.Join(repoRoot, "config", "default.yaml"))
+}
+
+// startCollectorWith starts the distribution on configs (merged in order),
+// with env added to the environment.
+func startCollectorWith(t *testing.T, env []string, configs ...string) *collector {
+	t.Helper()
 	c := &collector{dataDir: t.TempDir(), log: new(bytes.Buffer)}
 	port, health, metrics, query := freePort(t), freePort(t), freePort(t), freePort(t)
 	c.url = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.query = "http://127.0.0.1:" + strconv.Itoa(query)
-	c.cmd = exec.Command(collectorBin, "--config", filepath.Join(repoRoot, "config", "default.yaml"))
-	c.cmd.Env = append(os.Environ(),
+	var args []string
+	for _, cfg := range configs {
+		args = append(args, "--config", cfg)
+	}
+	c.cmd = exec.Command(collectorBin, args...)
+	c.cmd.Env = append(append(os.Environ(), env...),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
 		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(metrics),
 		"POLICYAUDIT_DATA_DIR="+c.dataDir,
 		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(query),
+		"POLICYAUDIT_STORAGE_DIR="+filepath.Join(c.dataDir, "queue"),
 	)
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	require.NoError(t, c.cmd.Start())
