@@ -42,12 +42,16 @@ check-generate: generate
 	@git diff --exit-code -- . ':!go.sum' ':!$(DIST_DIR)/go.sum' || { echo "make generate changed committed files: commit them"; exit 1; }
 
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
-## (decision logs) and versitygw (S3). The S3 test also needs the AWS CLI.
-tools: $(OPA) $(VERSITYGW)
+## (decision logs), versitygw (S3) and DuckDB (npm). The S3 test also needs
+## the AWS CLI and Node.js.
+tools: $(OPA) $(VERSITYGW) test/e2e/duckdb/node_modules
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+# DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
+test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
+	cd test/e2e/duckdb && npm ci --no-audit --no-fund
 
 ## bench-auditstore: the audit store's figures (records/s stored on one core,
 ## query latency at 1 million rows); prints them, asserts nothing.

@@ -125,6 +125,27 @@ func TestS3ExampleWritesDatePartitionedJSONLines(t *testing.T) {
 	sort.Strings(got)
 	sort.Strings(want)
 	assert.Equal(t, want, got, "every canonical record, once")
+
+	// The seeds' Athena check, with a real SQL engine over the same objects:
+	// the date partition is a column, and the filters find the record.
+	glob := filepath.Join(download, "policy-audit", "*", "*.jsonl.gz")
+	assert.JSONEq(t, `[{"date":"2026-03-02","correlation_id":"c0ffee00-0000-4000-8000-000000000001","policy_version":"2026-03-01.2","model":"gpt-4.1","api_key_id":"key_live_01"}]`,
+		sqlQuery(t, glob, `SELECT CAST(date AS VARCHAR) AS date, correlation_id, policy_version, model, api_key_id FROM records
+			WHERE policy_id = 'prompt-injection' AND decision = 'deny'`))
+	assert.JSONEq(t, `[{"date":"2026-01-16","n":"3"},{"date":"2026-01-17","n":"2"},{"date":"2026-03-02","n":"9"}]`,
+		sqlQuery(t, glob, `SELECT CAST(date AS VARCHAR) AS date, count(*) AS n FROM records GROUP BY ALL ORDER BY ALL`))
+}
+
+// sqlQuery runs SQL with DuckDB (test/e2e/duckdb, installed by make tools)
+// over the view "records" of the JSON lines matching glob.
+func sqlQuery(t *testing.T, glob, sql string) string {
+	t.Helper()
+	cmd := exec.Command("node", filepath.Join("duckdb", "query.mjs"), glob, sql)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "DuckDB (run `make tools` to install it): %s", &stderr)
+	return string(out)
 }
 
 // readObjects checks each object's key and returns its JSON lines.
