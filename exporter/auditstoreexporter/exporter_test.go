@@ -2,6 +2,7 @@ package auditstoreexporter
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -56,6 +57,12 @@ var allFixtures = []string{"gateway-flat.ndjson", "router-verdicts.json", "admin
 
 func startExporter(t *testing.T) (exporter.Logs, string) {
 	t.Helper()
+	exp, url, _ := startExporterAt(t)
+	return exp, url
+}
+
+func startExporterAt(t *testing.T) (exporter.Logs, string, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -70,7 +77,7 @@ func startExporter(t *testing.T) (exporter.Logs, string) {
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp, "http://" + addr
+	return exp, "http://" + addr, cfg.Path
 }
 
 func get(t *testing.T, url string) (int, map[string]any) {
@@ -237,5 +244,31 @@ func TestValidate(t *testing.T) {
 	err := cfg.Validate()
 	for _, want := range []string{"path: must not be empty", "retention_days: must be 0", "max_query_limit: must be positive"} {
 		assert.ErrorContains(t, err, want)
+	}
+}
+
+// Tampering with the database file under a running store is reported by the
+// API's verification, naming the first bad seq.
+func TestVerifyAPIReportsTampering(t *testing.T) {
+	exp, url, path := startExporterAt(t)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), canonicalLogs(t, allFixtures...)))
+	for _, tc := range []struct {
+		stmt string
+		bad  float64
+	}{
+		{`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`, 4},
+		{`DELETE FROM records WHERE seq = 2`, 2},
+		{`DELETE FROM records WHERE seq >= 13`, 2}, // the first problem is still the first reported
+	} {
+		db, err := sql.Open("sqlite", "file:"+path)
+		require.NoError(t, err)
+		_, err = db.Exec(tc.stmt)
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		status, rep := get(t, url+"/api/v1/verify")
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, false, rep["ok"], tc.stmt)
+		assert.Equal(t, tc.bad, rep["first_bad_seq"], tc.stmt)
+		assert.NotEmpty(t, rep["problem"])
 	}
 }
