@@ -51,7 +51,7 @@ $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
 test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
-	cd test/e2e/duckdb && npm ci --no-audit --no-fund
+	cd test/e2e/duckdb && npm install --no-audit --no-fund --no-save
 
 ## bench-auditstore: the audit store's figures (records/s stored on one core,
 ## query latency at 1 million rows); prints them, asserts nothing.
