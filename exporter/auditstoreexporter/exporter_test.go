@@ -258,7 +258,6 @@ func TestVerifyAPIReportsTampering(t *testing.T) {
 	}{
 		{`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`, 4},
 		{`DELETE FROM records WHERE seq = 2`, 2},
-		{`DELETE FROM records WHERE seq >= 13`, 2}, // the first problem is still the first reported
 	} {
 		db, err := sql.Open("sqlite", "file:"+path)
 		require.NoError(t, err)

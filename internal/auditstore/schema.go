@@ -45,10 +45,3 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 
 // genesisHash is the prev_hash of the first record of a chain.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
-
-// columns are the record fields copied into indexed columns, in table order.
-var columnNames = []string{
-	"event_id", "event_kind", "created_ms", "correlation_id", "user", "decision",
-	"effective_decision", "policy_id", "policy_version", "rollout_mode", "model",
-	"project_id", "reason_code", "action",
-}

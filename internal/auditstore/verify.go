@@ -86,11 +86,25 @@ func (c *Chain) Next(seq int64, prevHash, hash string, record []byte, cols *Colu
 // Report is the verification's outcome so far.
 func (c *Chain) Report() Report { return c.report }
 
-// Verify walks the whole chain from the checkpoint.
+// Verify walks the whole chain from the checkpoint and checks that it reaches
+// the head this store wrote (a cut tail leaves a shorter chain that is
+// otherwise intact).
 func (s *Store) Verify(ctx context.Context) (Report, error) {
+	return s.verify(ctx, nil)
+}
+
+// VerifyAgainst is Verify against a head known from elsewhere (logged by the
+// exporter, returned by /api/v1/verify), for a file verified offline.
+func (s *Store) VerifyAgainst(ctx context.Context, head Link) (Report, error) {
+	return s.verify(ctx, &head)
+}
+
+func (s *Store) verify(ctx context.Context, want *Link) (Report, error) {
 	// Take the snapshot and the head together: no append commits in between.
 	s.mu.Lock()
-	head := Link{Seq: s.headSeq, Hash: s.headHash}
+	if want == nil {
+		want = &Link{Seq: s.headSeq, Hash: s.headHash}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		s.mu.Unlock()
@@ -127,11 +141,8 @@ func (s *Store) Verify(ctx context.Context) (Report, error) {
 		return Report{}, fmt.Errorf("reading the chain: %w", err)
 	}
 	report := chain.Report()
-	// The chain cannot show its own tail was cut; this store knows its head.
-	if report.OK && report.Head.Seq < head.Seq {
-		report.OK = false
-		report.FirstBad = report.Head.Seq + 1
-		report.Problem = fmt.Sprintf("the chain ends at seq %d but this store wrote up to seq %d: records were deleted", report.Head.Seq, head.Seq)
+	if report.OK {
+		checkHead(&report, *want)
 	}
 	return report, nil
 }
@@ -149,5 +160,17 @@ func mapGetter(m map[string]any) Getter {
 		}
 		s, _ := v.(string)
 		return s
+	}
+}
+
+// checkHead fails a chain that is intact but does not reach the known head.
+func checkHead(r *Report, want Link) {
+	switch {
+	case r.Head.Seq < want.Seq:
+		r.OK, r.FirstBad = false, r.Head.Seq+1
+		r.Problem = fmt.Sprintf("the chain ends at seq %d before the expected head %d: records were deleted", r.Head.Seq, want.Seq)
+	case r.Head.Seq == want.Seq && r.Head.Hash != want.Hash:
+		r.OK, r.FirstBad = false, want.Seq
+		r.Problem = "the head hash differs from the expected one: the chain was rewritten"
 	}
 }

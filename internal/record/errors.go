@@ -25,7 +25,5 @@ const (
 	ReasonInvalidValue   = "invalid_value"
 	ReasonInvalidTime    = "invalid_timestamp"
 	ReasonInvalidAction  = "invalid_action"
-	ReasonMalformedJSON  = "malformed_json"
-	ReasonLimit          = "limit_exceeded"
 	ReasonUnknownKind    = "unknown_kind"
 )

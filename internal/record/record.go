@@ -125,11 +125,3 @@ func (r *Record) CreatedAtString() string {
 func (r *Record) PartitionDate() string {
 	return r.CreatedAt.UTC().Format("2006-01-02")
 }
-
-// UserID is the caller (decisions) or the actor (admin events).
-func (r *Record) UserID() string {
-	if r.Kind == KindAdmin {
-		return r.Actor.ID
-	}
-	return r.PolicyUser
-}
