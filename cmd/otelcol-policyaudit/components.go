@@ -12,6 +12,7 @@ import (
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
+	splunkhecreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver"
 	auditstoreexporter "github.com/policyaudit/policyaudit/exporter/auditstoreexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
@@ -56,6 +57,7 @@ func components() (otelcol.Factories, error) {
 		policygatewayreceiver.NewFactory(),
 		otlpreceiver.NewFactory(),
 		filelogreceiver.NewFactory(),
+		splunkhecreceiver.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -64,6 +66,7 @@ func components() (otelcol.Factories, error) {
 	factories.ReceiverModules[policygatewayreceiver.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ReceiverModules[otlpreceiver.NewFactory().Type()] = "go.opentelemetry.io/collector/receiver/otlpreceiver v0.141.0"
 	factories.ReceiverModules[filelogreceiver.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v0.141.0"
+	factories.ReceiverModules[splunkhecreceiver.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver v0.141.0"
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		auditstoreexporter.NewFactory(),

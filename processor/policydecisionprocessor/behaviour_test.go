@@ -83,11 +83,6 @@ func TestLogRecordFieldsFromTheCanonicalRecord(t *testing.T) {
 		"policy.id": "pii-shield", "policy.version": "unknown", "policy.decision": "redact",
 		"policy.effective_decision": "redact", "policy.rollout_mode": "enforced",
 		"correlation.id": "4bf92f3577b34da6a3ce929d0e0e4736", "user.id": "u1", "gen_ai.request.model": "gpt-4o-mini",
-		"data_stream.type": "logs", "data_stream.dataset": "policy_gateway.audit", "data_stream.namespace": "default",
-		"elasticsearch.document_id": lr.Body().Map().AsRaw()["event_id"],
-		"com.splunk.sourcetype":     "policy_gateway:decision", "com.splunk.source": "policy-gateway",
-		"ddsource": "policy-gateway", "service": "policy-gateway",
-		"ddtags": "decision:redact,policy_id:pii-shield,rollout_mode:enforced",
 	}, lr.Attributes().AsRaw())
 }
 
@@ -110,9 +105,9 @@ func TestOTLPTraceContextAndMapBody(t *testing.T) {
 	assert.Equal(t, "2026-01-17T00:00:00.000Z", body["created_at"])
 }
 
-func TestElasticLayout(t *testing.T) {
+func TestElasticsearchDocument(t *testing.T) {
 	cfg := createDefaultConfig()
-	cfg.Layout = LayoutElastic
+	cfg.Destination = DestinationElasticsearch
 	cfg.Elastic.Namespace = "prod"
 	got, _ := runProcessor(t, cfg, fixtureLogs(t, "admin-audit.ndjson"))
 	doc := got.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map().AsRaw()

@@ -3,17 +3,26 @@ package policydecisionprocessor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 )
 
-// Layouts of the log body.
+// Destinations the records are shaped for (records.md section 4), named after
+// the exporter that sends them there. One processor instance serves one
+// destination: each exporter reads different attributes, and splunk_hec and
+// datadog turn every attribute they are given into an indexed field or a log
+// attribute, so a shape meant for one would pollute the others.
 const (
-	LayoutFlat    = "flat"    // the canonical record is the body
-	LayoutElastic = "elastic" // the Elastic document of records.md section 4
+	DestinationOTLP          = "otlp"          // canonical body, OTel attributes, date partition (file, S3, OTLP, audit store)
+	DestinationElasticsearch = "elasticsearch" // the Elastic document as body, data stream and document ID attributes
+	DestinationSplunkHEC     = "splunk_hec"    // canonical body, only the indexed fields and com.splunk.* as attributes
+	DestinationDatadog       = "datadog"       // canonical body, the canonical fields, source, service and tags as attributes
 )
+
+var destinations = []string{DestinationOTLP, DestinationElasticsearch, DestinationSplunkHEC, DestinationDatadog}
 
 // What on_error does with a record that fails validation.
 const (
@@ -30,8 +39,9 @@ const (
 
 // Config of the policydecision processor.
 type Config struct {
-	// Layout of the log body: flat or elastic.
-	Layout string `mapstructure:"layout"`
+	// Destination is the exporter the records are shaped for: otlp,
+	// elasticsearch, splunk_hec or datadog.
+	Destination string `mapstructure:"destination"`
 	// OnError is what happens to a record that fails validation: flag or drop.
 	OnError string `mapstructure:"on_error"`
 	// BodyLogging keeps prompt and completion fields (prompt, messages,
@@ -39,13 +49,13 @@ type Config struct {
 	BodyLogging bool `mapstructure:"body_logging"`
 	// PII is the per-field PII policy.
 	PII PIIConfig `mapstructure:"pii"`
-	// Elastic, Splunk and Datadog are the routing hints set as log attributes.
+	// Elastic, Splunk and Datadog are the settings of those destinations.
 	Elastic ElasticConfig `mapstructure:"elastic"`
 	Splunk  SplunkConfig  `mapstructure:"splunk"`
 	Datadog DatadogConfig `mapstructure:"datadog"`
 	// Partition names the resource attribute that carries each record's date
 	// partition, for the file exporter's group_by and awss3exporter's
-	// resource_attrs_to_s3.
+	// resource_attrs_to_s3 (destination otlp).
 	Partition PartitionConfig `mapstructure:"partition"`
 
 	// prevent unkeyed literal initialization
@@ -66,18 +76,16 @@ type PIIConfig struct {
 	Placeholder string `mapstructure:"placeholder"`
 }
 
-// ElasticConfig sets data_stream.* and elasticsearch.document_id.
+// ElasticConfig names the data streams.
 type ElasticConfig struct {
-	Enabled      bool   `mapstructure:"enabled"`
 	Namespace    string `mapstructure:"namespace"`
 	Dataset      string `mapstructure:"dataset"`
 	AdminDataset string `mapstructure:"admin_dataset"`
 	_            struct{}
 }
 
-// SplunkConfig sets com.splunk.* attributes.
+// SplunkConfig sets the com.splunk.* attributes.
 type SplunkConfig struct {
-	Enabled         bool   `mapstructure:"enabled"`
 	Index           string `mapstructure:"index"`
 	Source          string `mapstructure:"source"`
 	Sourcetype      string `mapstructure:"sourcetype"`
@@ -85,9 +93,8 @@ type SplunkConfig struct {
 	_               struct{}
 }
 
-// DatadogConfig sets ddsource, service and ddtags.
+// DatadogConfig sets the log source and service.
 type DatadogConfig struct {
-	Enabled bool   `mapstructure:"enabled"`
 	Service string `mapstructure:"service"`
 	Source  string `mapstructure:"source"`
 	_       struct{}
@@ -103,13 +110,13 @@ type PartitionConfig struct {
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Layout:    LayoutFlat,
-		OnError:   OnErrorFlag,
-		PII:       PIIConfig{Placeholder: "[REDACTED]"},
-		Elastic:   ElasticConfig{Enabled: true, Namespace: "default", Dataset: "policy_gateway.audit", AdminDataset: "policy_gateway.admin"},
-		Splunk:    SplunkConfig{Enabled: true, Source: "policy-gateway", Sourcetype: "policy_gateway:decision", AdminSourcetype: "policy_gateway:admin"},
-		Datadog:   DatadogConfig{Enabled: true, Service: "policy-gateway", Source: "policy-gateway"},
-		Partition: PartitionConfig{Attribute: "policyaudit.partition"},
+		Destination: DestinationOTLP,
+		OnError:     OnErrorFlag,
+		PII:         PIIConfig{Placeholder: "[REDACTED]"},
+		Elastic:     ElasticConfig{Namespace: "default", Dataset: "policy_gateway.audit", AdminDataset: "policy_gateway.admin"},
+		Splunk:      SplunkConfig{Source: "policy-gateway", Sourcetype: "policy_gateway:decision", AdminSourcetype: "policy_gateway:admin"},
+		Datadog:     DatadogConfig{Service: "policy-gateway", Source: "policy-gateway"},
+		Partition:   PartitionConfig{Attribute: "policyaudit.partition"},
 	}
 }
 
@@ -125,27 +132,27 @@ var protectedFields = map[string]bool{
 // Validate fails fast at startup, naming the key at fault.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Layout != LayoutFlat && c.Layout != LayoutElastic {
-		errs = append(errs, fmt.Errorf("layout: %q is not one of flat, elastic", c.Layout))
+	if !slices.Contains(destinations, c.Destination) {
+		errs = append(errs, fmt.Errorf("destination: %q is not one of %s", c.Destination, strings.Join(destinations, ", ")))
 	}
 	if c.OnError != OnErrorFlag && c.OnError != OnErrorDrop {
 		errs = append(errs, fmt.Errorf("on_error: %q is not one of flag, drop", c.OnError))
 	}
 	errs = append(errs, c.PII.validate()...)
-	if c.Elastic.Enabled || c.Layout == LayoutElastic {
+	if c.Destination == DestinationElasticsearch {
 		for key, v := range map[string]string{"elastic.namespace": c.Elastic.Namespace, "elastic.dataset": c.Elastic.Dataset, "elastic.admin_dataset": c.Elastic.AdminDataset} {
 			if err := validDataStreamPart(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", key, err))
 			}
 		}
 	}
-	if c.Splunk.Enabled && (c.Splunk.Sourcetype == "" || c.Splunk.AdminSourcetype == "") {
-		errs = append(errs, errors.New("splunk.sourcetype and splunk.admin_sourcetype: must not be empty while splunk.enabled"))
+	if c.Destination == DestinationSplunkHEC && (c.Splunk.Sourcetype == "" || c.Splunk.AdminSourcetype == "") {
+		errs = append(errs, errors.New("splunk.sourcetype and splunk.admin_sourcetype: must not be empty for destination splunk_hec"))
 	}
-	if c.Datadog.Enabled && (c.Datadog.Service == "" || c.Datadog.Source == "") {
-		errs = append(errs, errors.New("datadog.service and datadog.source: must not be empty while datadog.enabled"))
+	if c.Destination == DestinationDatadog && (c.Datadog.Service == "" || c.Datadog.Source == "") {
+		errs = append(errs, errors.New("datadog.service and datadog.source: must not be empty for destination datadog"))
 	}
-	if c.Partition.Attribute == "" {
+	if c.Destination == DestinationOTLP && c.Partition.Attribute == "" {
 		errs = append(errs, errors.New("partition.attribute: must not be empty"))
 	}
 	sortErrors(errs)

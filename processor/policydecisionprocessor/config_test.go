@@ -31,7 +31,7 @@ func TestLoadConfig(t *testing.T) {
 
 	cfg := loadConfig(t, "elastic")
 	require.NoError(t, xconfmap.Validate(cfg))
-	assert.Equal(t, LayoutElastic, cfg.Layout)
+	assert.Equal(t, DestinationElasticsearch, cfg.Destination)
 	assert.Equal(t, OnErrorDrop, cfg.OnError)
 	assert.True(t, cfg.BodyLogging)
 	assert.Equal(t, map[string]string{"policy_user": PIIHash, "actor.ip": PIIRedact, "details": PIIBlock}, cfg.PII.Fields)
@@ -46,12 +46,11 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 	err := xconfmap.Validate(loadConfig(t, "bad"))
 	require.Error(t, err)
 	for _, want := range []string{
-		`layout: "nested" is not one of flat, elastic`,
+		`destination: "kafka" is not one of otlp, elasticsearch, splunk_hec, datadog`,
 		`on_error: "ignore" is not one of flag, drop`,
 		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
 		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,
 		`pii.hash_key: at least 16 bytes are required when a field uses hash`,
-		`elastic.namespace: "Prod-EU" must be lower case`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}

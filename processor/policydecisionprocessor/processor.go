@@ -103,7 +103,9 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
-		nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key.date))
+		if p.cfg.Destination == DestinationOTLP {
+			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key.date))
+		}
 		resources[rkey] = nrl
 	}
 	nsl := nrl.ScopeLogs().AppendEmpty()

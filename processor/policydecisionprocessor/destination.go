@@ -1,0 +1,151 @@
+package policydecisionprocessor
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/record"
+)
+
+// serviceName is the service.name of Elastic documents (records.md section 4).
+const serviceName = "policy-gateway"
+
+// body prepares the log body for the destination and returns the map the
+// canonical record goes into: the body itself, or the Elastic document's
+// "policy" object.
+func (p *policyProcessor) body(rec *record.Record, body pcommon.Value) pcommon.Map {
+	if p.cfg.Destination != DestinationElasticsearch {
+		return body.SetEmptyMap()
+	}
+	dataset := p.dataset(rec)
+	doc := body.SetEmptyMap()
+	doc.EnsureCapacity(6)
+	doc.PutStr("@timestamp", rec.CreatedAtString())
+	ds := doc.PutEmptyMap("data_stream")
+	ds.PutStr("type", "logs")
+	ds.PutStr("dataset", dataset)
+	ds.PutStr("namespace", p.cfg.Elastic.Namespace)
+	doc.PutEmptyMap("service").PutStr("name", serviceName)
+	ev := doc.PutEmptyMap("event")
+	ev.PutStr("dataset", dataset)
+	ev.PutStr("action", eventAction(rec))
+	return doc.PutEmptyMap("policy")
+}
+
+func (p *policyProcessor) dataset(rec *record.Record) string {
+	if rec.Kind == record.KindAdmin {
+		return p.cfg.Elastic.AdminDataset
+	}
+	return p.cfg.Elastic.Dataset
+}
+
+// eventAction is the decision of a policy decision and the action of an
+// admin event.
+func eventAction(rec *record.Record) string {
+	if rec.Kind == record.KindAdmin {
+		return rec.Action
+	}
+	return rec.Decision
+}
+
+// setAttributes sets what the destination routes and indexes on (records.md
+// sections 3 and 4). Values the data policy may have changed (the user) are
+// read from the canonical map, so no raw PII reaches an attribute.
+func (p *policyProcessor) setAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.Map) {
+	switch p.cfg.Destination {
+	case DestinationSplunkHEC:
+		p.setSplunkFields(rec, attrs)
+	case DestinationDatadog:
+		p.setDatadogAttributes(rec, canonical, attrs)
+	case DestinationElasticsearch:
+		setOTelAttributes(rec, canonical, attrs)
+		attrs.PutStr("data_stream.type", "logs")
+		attrs.PutStr("data_stream.dataset", p.dataset(rec))
+		attrs.PutStr("data_stream.namespace", p.cfg.Elastic.Namespace)
+		// logs_dynamic_id: the document _id, so a replay never duplicates.
+		attrs.PutStr("elasticsearch.document_id", rec.EventID)
+	default:
+		setOTelAttributes(rec, canonical, attrs)
+	}
+}
+
+// setOTelAttributes sets the log attributes of records.md section 3.
+func setOTelAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.Map) {
+	attrs.EnsureCapacity(attrs.Len() + 10)
+	putIf(attrs, "policy.id", rec.PolicyID)
+	putIf(attrs, "policy.version", rec.PolicyVersion)
+	if rec.Kind == record.KindAdmin {
+		attrs.PutStr("admin.action", rec.Action)
+		attrs.PutStr("admin.outcome", rec.Outcome)
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "actor", "id"))
+	} else {
+		attrs.PutStr("policy.decision", rec.Decision)
+		attrs.PutStr("policy.effective_decision", rec.EffectiveDecision)
+		attrs.PutStr("policy.rollout_mode", rec.RolloutMode)
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "policy_user"))
+		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, "model"))
+	}
+	attrs.PutStr("correlation.id", rec.CorrelationID)
+	if rec.SchemaError != "" {
+		attrs.PutStr("policyaudit.schema_error", rec.SchemaError)
+	}
+}
+
+// setSplunkFields replaces the attributes with the HEC indexed fields and the
+// com.splunk.* metadata: splunk_hec makes every log attribute an indexed
+// field, and indexed fields cost licence and index size, so only what
+// searches filter on (decision, policy, correlation) is indexed; the rest is
+// in the event.
+func (p *policyProcessor) setSplunkFields(rec *record.Record, attrs pcommon.Map) {
+	attrs.Clear()
+	attrs.EnsureCapacity(8)
+	if rec.Kind == record.KindAdmin {
+		attrs.PutStr("action", rec.Action)
+		attrs.PutStr("outcome", rec.Outcome)
+		attrs.PutStr("com.splunk.sourcetype", p.cfg.Splunk.AdminSourcetype)
+	} else {
+		attrs.PutStr("decision", rec.Decision)
+		attrs.PutStr("com.splunk.sourcetype", p.cfg.Splunk.Sourcetype)
+	}
+	putIf(attrs, "policy_id", rec.PolicyID)
+	putIf(attrs, "policy_version", rec.PolicyVersion)
+	attrs.PutStr("correlation_id", rec.CorrelationID)
+	putIf(attrs, "com.splunk.index", p.cfg.Splunk.Index)
+	putIf(attrs, "com.splunk.source", p.cfg.Splunk.Source)
+}
+
+// setDatadogAttributes gives the Datadog exporter the canonical fields as log
+// attributes, and the keys its logs pipeline reads the source
+// (datadog.log.source), the service (service.name) and the tags (ddtags) from.
+func (p *policyProcessor) setDatadogAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.Map) {
+	attrs.EnsureCapacity(attrs.Len() + canonical.Len() + 3)
+	for k, v := range canonical.All() {
+		v.CopyTo(attrs.PutEmpty(k))
+	}
+	attrs.PutStr("datadog.log.source", p.cfg.Datadog.Source)
+	attrs.PutStr("service.name", p.cfg.Datadog.Service)
+	attrs.PutStr("ddtags", ddtags(rec))
+}
+
+// ddtags are the Datadog tags of records.md section 4: decision, policy_id
+// and rollout_mode for decisions; action and outcome for admin events.
+func ddtags(rec *record.Record) string {
+	var b strings.Builder
+	if rec.Kind == record.KindAdmin {
+		b.WriteString("action:" + rec.Action + ",outcome:" + rec.Outcome)
+		if rec.PolicyID != "" {
+			b.WriteString(",policy_id:" + rec.PolicyID)
+		}
+		return b.String()
+	}
+	b.WriteString("decision:" + rec.Decision + ",policy_id:" + rec.PolicyID + ",rollout_mode:" + rec.RolloutMode)
+	return b.String()
+}
+
+func putIf(m pcommon.Map, k, v string) {
+	if v != "" {
+		m.PutStr(k, v)
+	}
+}

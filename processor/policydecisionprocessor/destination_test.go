@@ -1,0 +1,88 @@
+package policydecisionprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const splunkDecisionLine = `{"policy_id":"pii-shield","policy_version":"v3","decision":"mask","created_at":"2026-01-16T23:59:59.900Z","correlation_id":"c-1","user":"u1","model":"gpt-4o-mini","rollout_mode":"shadow"}`
+
+func destinationConfig(dest string) *Config {
+	cfg := createDefaultConfig()
+	cfg.Destination = dest
+	return cfg
+}
+
+func TestElasticsearchAttributes(t *testing.T) {
+	got, _ := runProcessor(t, destinationConfig(DestinationElasticsearch), oneRecord(splunkDecisionLine))
+	lr := firstRecord(t, got)
+	attrs := lr.Attributes().AsRaw()
+	policy := lr.Body().Map().AsRaw()["policy"].(map[string]any)
+	assert.Equal(t, policy["event_id"], attrs["elasticsearch.document_id"])
+	assert.Equal(t, "logs", attrs["data_stream.type"])
+	assert.Equal(t, "policy_gateway.audit", attrs["data_stream.dataset"])
+	assert.Equal(t, "default", attrs["data_stream.namespace"])
+	assert.Equal(t, "c-1", attrs["correlation.id"])
+	assert.Zero(t, got.ResourceLogs().At(0).Resource().Attributes().Len(), "no date partition outside otlp")
+}
+
+// splunk_hec makes every attribute an indexed field: only the four of
+// records.md section 4 and the HEC metadata may be there.
+func TestSplunkHECIndexedFieldsOnly(t *testing.T) {
+	cfg := destinationConfig(DestinationSplunkHEC)
+	cfg.Splunk.Index = "security"
+	in := oneRecord(splunkDecisionLine)
+	in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("http.client_ip", "203.0.113.7")
+	got, _ := runProcessor(t, cfg, in)
+	lr := firstRecord(t, got)
+	assert.Equal(t, map[string]any{
+		"decision": "redact", "policy_id": "pii-shield", "policy_version": "v3", "correlation_id": "c-1",
+		"com.splunk.sourcetype": "policy_gateway:decision", "com.splunk.index": "security", "com.splunk.source": "policy-gateway",
+	}, lr.Attributes().AsRaw())
+	assert.Equal(t, "pii-shield", lr.Body().Map().AsRaw()["policy_id"], "the event is the canonical record")
+	assert.Equal(t, "2026-01-16T23:59:59.9Z", lr.Timestamp().AsTime().Format("2006-01-02T15:04:05.999Z07:00"), "HEC time is created_at")
+	assert.Zero(t, got.ResourceLogs().At(0).Resource().Attributes().Len(), "a resource attribute would be an indexed field too")
+
+	admin, _ := runProcessor(t, cfg, fixtureLogs(t, "admin-audit.ndjson"))
+	attrs := admin.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
+	assert.Equal(t, "policy_gateway:admin", attrs["com.splunk.sourcetype"])
+	assert.Equal(t, "policy.update", attrs["action"])
+	assert.NotContains(t, attrs, "decision")
+}
+
+func TestDatadogAttributes(t *testing.T) {
+	cfg := destinationConfig(DestinationDatadog)
+	cfg.Datadog.Service = "llm-gateway"
+	got, _ := runProcessor(t, cfg, oneRecord(splunkDecisionLine))
+	lr := firstRecord(t, got)
+	attrs := lr.Attributes().AsRaw()
+	body := lr.Body().Map().AsRaw()
+	for k, v := range body {
+		assert.Equal(t, v, attrs[k], "canonical field %s is an attribute", k)
+	}
+	assert.Equal(t, "policy-gateway", attrs["datadog.log.source"])
+	assert.Equal(t, "llm-gateway", attrs["service.name"])
+	assert.Equal(t, "decision:redact,policy_id:pii-shield,rollout_mode:shadow", attrs["ddtags"])
+	assert.Len(t, attrs, len(body)+3)
+}
+
+func TestDestinationSettingsAreValidatedOnlyWhereUsed(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Splunk.Sourcetype = ""
+	cfg.Datadog.Service = ""
+	cfg.Elastic.Namespace = "Not-Valid"
+	require.NoError(t, cfg.Validate(), "otlp ignores the other destinations' settings")
+	for dest, want := range map[string]string{
+		DestinationSplunkHEC:     "splunk.sourcetype",
+		DestinationDatadog:       "datadog.service",
+		DestinationElasticsearch: "elastic.namespace",
+	} {
+		cfg.Destination = dest
+		assert.ErrorContains(t, cfg.Validate(), want)
+	}
+	cfg = createDefaultConfig()
+	cfg.Partition.Attribute = ""
+	assert.ErrorContains(t, cfg.Validate(), "partition.attribute")
+}
