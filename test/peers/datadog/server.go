@@ -1,0 +1,267 @@
+// Package datadog is a test peer for the Datadog exporter: an HTTP server
+// that holds the documented contract of the Datadog Logs intake v2
+// (POST /api/v2/logs) and refuses what the intake refuses. Datadog's own
+// fakeintake is not served on the test machines, so the tests run against
+// this contract instead, and say so.
+//
+// What it checks on every logs request:
+//   - the DD-API-KEY header (403 otherwise, as the intake answers);
+//   - Content-Type application/json, Content-Encoding gzip, deflate, zstd or none;
+//   - the payload is a JSON array of at most 1000 log objects (or one
+//     object), at most 5 MB uncompressed, each at most 1 MB;
+//   - each log's reserved attributes have their documented types: message,
+//     ddsource, ddtags, hostname, service and status are strings, and ddtags
+//     is a comma-separated list of tags.
+//
+// Like the intake, it parses a message that is a JSON object into the log's
+// attributes; the Datadog exporter sends each record that way.
+package datadog
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Limits of the Logs intake v2 (docs.datadoghq.com, "Send logs").
+const (
+	maxPayloadBytes = 5 << 20
+	maxLogBytes     = 1 << 20
+	maxLogsPerArray = 1000
+)
+
+// Log is one accepted log as the intake would store it.
+type Log struct {
+	Message    string
+	Source     string // ddsource
+	Service    string
+	Hostname   string
+	Status     string
+	Tags       []string       // ddtags, split
+	Attributes map[string]any // the message parsed as JSON, when it is an object
+}
+
+// Tag returns the value of the first tag named key.
+func (l Log) Tag(key string) (string, bool) {
+	for _, t := range l.Tags {
+		if k, v, ok := strings.Cut(t, ":"); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Server is the peer. Create it with Start.
+type Server struct {
+	URL    string
+	APIKey string
+
+	srv  *httptest.Server
+	down atomic.Bool
+
+	mu         sync.Mutex
+	logs       []Log
+	violations []string
+	other      map[string]int
+}
+
+// Start runs the peer on 127.0.0.1.
+func Start(apiKey string) *Server {
+	s := &Server{APIKey: apiKey, other: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the peer.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetDown makes every request fail with 503 until called with false.
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
+// Logs returns every accepted log in arrival order.
+func (s *Server) Logs() []Log {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.logs)
+}
+
+// Violations are the contract breaches seen so far.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.violations)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.down.Load() {
+		http.Error(w, `{"errors":["peer is down for the test"]}`, http.StatusServiceUnavailable)
+		return
+	}
+	if r.Header.Get("DD-API-KEY") != s.APIKey {
+		http.Error(w, `{"errors":["Forbidden"]}`, http.StatusForbidden)
+		return
+	}
+	switch r.URL.Path {
+	case "/api/v2/logs":
+		s.intake(w, r)
+	case "/api/v1/validate":
+		_, _ = io.WriteString(w, `{"valid":true}`)
+	default:
+		// Host metadata and the like: accepted, counted, not part of the contract.
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.mu.Lock()
+		s.other[r.URL.Path]++
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{}`)
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, status int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	s.violations = append(s.violations, msg)
+	s.mu.Unlock()
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []string{msg}})
+}
+
+func (s *Server) intake(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.refuse(w, http.StatusMethodNotAllowed, "logs intake: method %s, want POST", r.Method)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		s.refuse(w, http.StatusBadRequest, "logs intake: Content-Type %q, want application/json", ct)
+		return
+	}
+	body, err := decode(r)
+	if err != nil {
+		s.refuse(w, http.StatusBadRequest, "logs intake: %v", err)
+		return
+	}
+	if len(body) > maxPayloadBytes {
+		s.refuse(w, http.StatusRequestEntityTooLarge, "logs intake: payload of %d bytes exceeds 5 MB", len(body))
+		return
+	}
+	var items []json.RawMessage
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+		items = []json.RawMessage{trimmed}
+	} else if err := json.Unmarshal(body, &items); err != nil {
+		s.refuse(w, http.StatusBadRequest, "logs intake: the payload is not a JSON array of logs: %v", err)
+		return
+	}
+	if len(items) > maxLogsPerArray {
+		s.refuse(w, http.StatusRequestEntityTooLarge, "logs intake: %d logs in one array, at most %d", len(items), maxLogsPerArray)
+		return
+	}
+	accepted := make([]Log, 0, len(items))
+	for i, raw := range items {
+		l, err := parseLog(raw)
+		if err != nil {
+			s.refuse(w, http.StatusBadRequest, "logs intake: log %d: %v", i, err)
+			return
+		}
+		accepted = append(accepted, l)
+	}
+	s.mu.Lock()
+	s.logs = append(s.logs, accepted...)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{}`)
+}
+
+func decode(r *http.Request) ([]byte, error) {
+	limited := io.LimitReader(r.Body, 64<<20)
+	var rd io.Reader
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+		rd = limited
+	case "gzip":
+		zr, err := gzip.NewReader(limited)
+		if err != nil {
+			return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+		}
+		rd = zr
+	case "deflate":
+		zr, err := zlib.NewReader(limited)
+		if err != nil {
+			return nil, fmt.Errorf("Content-Encoding deflate: %w", err)
+		}
+		rd = zr
+	case "zstd":
+		zr, err := zstd.NewReader(limited)
+		if err != nil {
+			return nil, fmt.Errorf("Content-Encoding zstd: %w", err)
+		}
+		defer zr.Close()
+		rd = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, maxPayloadBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the payload: %w", err)
+	}
+	return b, nil
+}
+
+func parseLog(raw json.RawMessage) (Log, error) {
+	if len(raw) > maxLogBytes {
+		return Log{}, fmt.Errorf("%d bytes, a log is at most 1 MB", len(raw))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return Log{}, fmt.Errorf("not a JSON object: %v", err)
+	}
+	str := func(key string) (string, error) {
+		v, ok := m[key]
+		if !ok || v == nil {
+			return "", nil
+		}
+		s, isStr := v.(string)
+		if !isStr {
+			return "", fmt.Errorf("%s is %T, must be a string", key, v)
+		}
+		return s, nil
+	}
+	var l Log
+	var err error
+	for key, dst := range map[string]*string{"message": &l.Message, "ddsource": &l.Source, "service": &l.Service, "hostname": &l.Hostname, "status": &l.Status} {
+		if *dst, err = str(key); err != nil {
+			return Log{}, err
+		}
+	}
+	tags, err := str("ddtags")
+	if err != nil {
+		return Log{}, err
+	}
+	if tags != "" {
+		for _, t := range strings.Split(tags, ",") {
+			if strings.TrimSpace(t) == "" {
+				return Log{}, fmt.Errorf("ddtags %q has an empty tag", tags)
+			}
+			l.Tags = append(l.Tags, t)
+		}
+	}
+	if strings.HasPrefix(strings.TrimSpace(l.Message), "{") {
+		var attrs map[string]any
+		if json.Unmarshal([]byte(l.Message), &attrs) == nil {
+			l.Attributes = attrs
+		}
+	}
+	return l, nil
+}

@@ -1,0 +1,455 @@
+// Package elasticsearch is a test peer for the Elasticsearch exporter: an
+// HTTP server that holds the documented contract of the Elasticsearch _bulk
+// and _search APIs as far as policyaudit uses them, and refuses what a real
+// cluster would refuse. Elasticsearch and OpenSearch cannot run on the test
+// machines (no JVM packages, no Docker), so the tests run against this
+// contract instead, and say so.
+//
+// What it checks on every _bulk request, as Elasticsearch 8 does:
+//   - authentication (ApiKey) and the product header clients expect back;
+//   - NDJSON terminated by a newline, gzip when Content-Encoding says so;
+//   - each action line is one object with one of create, index, update,
+//     delete, and names an index (in the line or the URL);
+//   - each create/index is followed by a source line that is a JSON object;
+//   - data streams (logs-*-*): only create, the source must have a
+//     @timestamp, and data_stream.{type,dataset,namespace} in the source must
+//     equal the parts of the stream's name;
+//   - a create whose _id exists is refused with 409
+//     version_conflict_engine_exception, so a replay never duplicates.
+//
+// Anything malformed at request level is answered 400 and recorded in
+// Violations, so a test can assert the exporter never sent one.
+package elasticsearch
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Doc is a stored document.
+type Doc struct {
+	Index  string         // the data stream or index written to
+	ID     string         // _id
+	Source map[string]any // the document
+}
+
+// Server is the peer. Create it with Start.
+type Server struct {
+	URL    string
+	APIKey string
+
+	srv  *httptest.Server
+	down atomic.Bool
+
+	mu         sync.Mutex
+	docs       map[string]map[string]Doc // index -> _id -> doc
+	order      []Doc
+	violations []string
+	conflicts  int
+	bulks      int
+}
+
+// Start runs the peer on 127.0.0.1. apiKey "" accepts any request.
+func Start(apiKey string) *Server {
+	s := &Server{APIKey: apiKey, docs: map[string]map[string]Doc{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the peer.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetDown makes every request fail with 503 until called with false.
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
+// Docs returns every stored document, in the order they were stored.
+func (s *Server) Docs() []Doc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.order)
+}
+
+// Violations are the contract breaches seen so far.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.violations)
+}
+
+// Conflicts counts creates refused because their _id existed.
+func (s *Server) Conflicts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conflicts
+}
+
+// Bulks counts accepted _bulk requests.
+func (s *Server) Bulks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bulks
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	if s.down.Load() {
+		writeError(w, http.StatusServiceUnavailable, "cluster_block_exception", "peer is down for the test")
+		return
+	}
+	if s.APIKey != "" && r.Header.Get("Authorization") != "ApiKey "+s.APIKey {
+		writeError(w, http.StatusUnauthorized, "security_exception", "missing or wrong ApiKey authentication")
+		return
+	}
+	p := strings.Trim(r.URL.Path, "/")
+	switch {
+	case p == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"name": "policyaudit-test-peer", "cluster_name": "policyaudit",
+			"version": map[string]any{"number": "8.17.0", "build_flavor": "default"},
+			"tagline": "You Know, for Search",
+		})
+	case p == "_bulk" || strings.HasSuffix(p, "/_bulk"):
+		s.bulk(w, r, strings.TrimSuffix(strings.TrimSuffix(p, "_bulk"), "/"))
+	case p == "_search" || strings.HasSuffix(p, "/_search"):
+		s.search(w, r, strings.TrimSuffix(strings.TrimSuffix(p, "_search"), "/"))
+	default:
+		writeError(w, http.StatusNotFound, "no_handler_found_exception", "no handler for "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, typ, reason string) {
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"error":  map[string]any{"type": typ, "reason": reason, "root_cause": []any{map[string]any{"type": typ, "reason": reason}}},
+		"status": status,
+	})
+}
+
+func (s *Server) violation(w http.ResponseWriter, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	s.violations = append(s.violations, msg)
+	s.mu.Unlock()
+	writeError(w, http.StatusBadRequest, "illegal_argument_exception", msg)
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var body io.Reader = r.Body
+	switch r.Header.Get("Content-Encoding") {
+	case "":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("Content-Encoding gzip: %w", err)
+		}
+		body = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", r.Header.Get("Content-Encoding"))
+	}
+	return io.ReadAll(io.LimitReader(body, 100<<20))
+}
+
+// action is one parsed bulk action line.
+type action struct {
+	op    string
+	index string
+	id    string
+}
+
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, urlIndex string) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		s.violation(w, "_bulk: method %s, want POST or PUT", r.Method)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.Contains(ct, "x-ndjson") && !strings.Contains(ct, "application/json") {
+		s.violation(w, "_bulk: Content-Type %q is not NDJSON", ct)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.violation(w, "_bulk: %v", err)
+		return
+	}
+	if len(body) == 0 || body[len(body)-1] != '\n' {
+		s.violation(w, "_bulk: the bulk request must be terminated by a newline [\\n]")
+		return
+	}
+	type pending struct {
+		act    action
+		source map[string]any
+	}
+	var ops []pending
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 50<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		act, err := parseAction(sc.Bytes(), urlIndex)
+		if err != nil {
+			s.violation(w, "_bulk line %d: %v", line, err)
+			return
+		}
+		p := pending{act: act}
+		if act.op != "delete" {
+			if !sc.Scan() {
+				s.violation(w, "_bulk line %d: %s action without a source line", line, act.op)
+				return
+			}
+			line++
+			if err := json.Unmarshal(sc.Bytes(), &p.source); err != nil || p.source == nil {
+				s.violation(w, "_bulk line %d: the source is not a JSON object: %v", line, err)
+				return
+			}
+		}
+		ops = append(ops, p)
+	}
+	if err := sc.Err(); err != nil {
+		s.violation(w, "_bulk: %v", err)
+		return
+	}
+
+	start := time.Now()
+	items := make([]any, 0, len(ops))
+	failed := false
+	s.mu.Lock()
+	s.bulks++
+	for _, op := range ops {
+		status, res, errType, reason := s.apply(op.act, op.source)
+		item := map[string]any{"_index": op.act.index, "_id": op.act.id, "status": status}
+		if errType != "" {
+			failed = true
+			item["error"] = map[string]any{"type": errType, "reason": reason}
+		} else {
+			item["result"] = res
+		}
+		items = append(items, map[string]any{op.act.op: item})
+	}
+	s.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{"took": time.Since(start).Milliseconds(), "errors": failed, "items": items})
+}
+
+func parseAction(line []byte, urlIndex string) (action, error) {
+	var m map[string]map[string]any
+	if err := json.Unmarshal(line, &m); err != nil {
+		return action{}, fmt.Errorf("malformed action/metadata line: %w", err)
+	}
+	if len(m) != 1 {
+		return action{}, fmt.Errorf("malformed action/metadata line: expected one action, got %d", len(m))
+	}
+	var a action
+	var meta map[string]any
+	for a.op, meta = range m {
+	}
+	switch a.op {
+	case "create", "index", "update", "delete":
+	default:
+		return action{}, fmt.Errorf("malformed action/metadata line: unknown action %q", a.op)
+	}
+	for k, v := range meta {
+		str, _ := v.(string)
+		switch k {
+		case "_index":
+			a.index = str
+		case "_id":
+			a.id = str
+		case "pipeline", "require_alias", "require_data_stream", "dynamic_templates", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "retry_on_conflict", "list_executed_pipelines":
+		default:
+			return action{}, fmt.Errorf("action [%s] does not support [%s]", a.op, k)
+		}
+	}
+	if a.index == "" {
+		a.index = urlIndex
+	}
+	if a.index == "" {
+		return action{}, errors.New("an index is required (in the action or the URL)")
+	}
+	if err := validIndexName(a.index); err != nil {
+		return action{}, err
+	}
+	return a, nil
+}
+
+func validIndexName(name string) error {
+	if name != strings.ToLower(name) {
+		return fmt.Errorf("invalid index name [%s], must be lowercase", name)
+	}
+	if strings.ContainsAny(name, `\/*?"<>| ,#:`) || strings.HasPrefix(name, "_") || strings.HasPrefix(name, "-") || strings.HasPrefix(name, "+") {
+		return fmt.Errorf("invalid index name [%s]", name)
+	}
+	if len(name) > 255 {
+		return fmt.Errorf("invalid index name [%s], too long", name)
+	}
+	return nil
+}
+
+// dataStream returns the parts of a logs-*-* / metrics-*-* data stream name.
+func dataStream(index string) (typ, dataset, namespace string, ok bool) {
+	parts := strings.Split(index, "-")
+	if len(parts) < 3 || (parts[0] != "logs" && parts[0] != "metrics") {
+		return "", "", "", false
+	}
+	return parts[0], strings.Join(parts[1:len(parts)-1], "-"), parts[len(parts)-1], true
+}
+
+// apply stores one document; s.mu is held.
+func (s *Server) apply(a action, src map[string]any) (status int, result, errType, reason string) {
+	if typ, dataset, ns, isDS := dataStream(a.index); isDS {
+		if a.op != "create" {
+			return 400, "", "illegal_argument_exception", fmt.Sprintf("only write ops with an op_type of create are allowed in data streams, got %s", a.op)
+		}
+		if _, ok := src["@timestamp"].(string); !ok {
+			return 400, "", "document_parsing_exception", "data stream timestamp field [@timestamp] is missing"
+		}
+		if ds, ok := src["data_stream"].(map[string]any); ok {
+			for k, want := range map[string]string{"type": typ, "dataset": dataset, "namespace": ns} {
+				if got, present := ds[k]; present && got != want {
+					return 400, "", "document_parsing_exception", fmt.Sprintf("[data_stream.%s] of %q is %v, the stream's name says %q", k, a.index, got, want)
+				}
+			}
+		}
+	}
+	byID := s.docs[a.index]
+	if byID == nil {
+		byID = map[string]Doc{}
+		s.docs[a.index] = byID
+	}
+	if a.id == "" {
+		a.id = fmt.Sprintf("auto-%d", len(s.order)+1)
+	}
+	switch a.op {
+	case "delete":
+		if _, ok := byID[a.id]; !ok {
+			return 404, "not_found", "", ""
+		}
+		delete(byID, a.id)
+		s.order = slices.DeleteFunc(s.order, func(d Doc) bool { return d.Index == a.index && d.ID == a.id })
+		return 200, "deleted", "", ""
+	case "create":
+		if _, ok := byID[a.id]; ok {
+			s.conflicts++
+			return 409, "", "version_conflict_engine_exception", fmt.Sprintf("[%s]: version conflict, document already exists", a.id)
+		}
+	case "update":
+		return 400, "", "illegal_argument_exception", "update is not part of this peer's contract"
+	}
+	doc := Doc{Index: a.index, ID: a.id, Source: src}
+	_, existed := byID[a.id]
+	byID[a.id] = doc
+	if existed {
+		for i := range s.order {
+			if s.order[i].Index == a.index && s.order[i].ID == a.id {
+				s.order[i] = doc
+			}
+		}
+		return 200, "updated", "", ""
+	}
+	s.order = append(s.order, doc)
+	return 201, "created", "", ""
+}
+
+// search answers term and match_all queries over the indices a pattern
+// names: what `policyaudit verify --correlation-id` and the tests ask.
+func (s *Server) search(w http.ResponseWriter, r *http.Request, pattern string) {
+	body, err := readBody(r)
+	if err != nil {
+		s.violation(w, "_search: %v", err)
+		return
+	}
+	var req struct {
+		Size  *int                      `json:"size"`
+		Query map[string]map[string]any `json:"query"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			s.violation(w, "_search: malformed body: %v", err)
+			return
+		}
+	}
+	match := func(map[string]any) bool { return true }
+	for kind, q := range req.Query {
+		switch kind {
+		case "match_all":
+		case "term":
+			if len(q) != 1 {
+				s.violation(w, "_search: [term] query takes one field, got %d", len(q))
+				return
+			}
+			for field, v := range q {
+				want := v
+				if obj, ok := v.(map[string]any); ok {
+					want = obj["value"]
+				}
+				match = func(src map[string]any) bool { return fmt.Sprint(lookup(src, field)) == fmt.Sprint(want) }
+			}
+		default:
+			s.violation(w, "_search: query [%s] is not part of this peer's contract", kind)
+			return
+		}
+	}
+	size := 10
+	if req.Size != nil {
+		size = *req.Size
+	}
+	s.mu.Lock()
+	var hits []any
+	total := 0
+	for _, d := range s.order {
+		if !matchesPattern(pattern, d.Index) || !match(d.Source) {
+			continue
+		}
+		total++
+		if len(hits) < size {
+			hits = append(hits, map[string]any{"_index": d.Index, "_id": d.ID, "_source": d.Source})
+		}
+	}
+	s.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"took": 1, "timed_out": false,
+		"hits": map[string]any{"total": map[string]any{"value": total, "relation": "eq"}, "hits": hits},
+	})
+}
+
+func matchesPattern(pattern, index string) bool {
+	if pattern == "" || pattern == "_all" {
+		return true
+	}
+	for _, p := range strings.Split(pattern, ",") {
+		if ok, _ := path.Match(p, index); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup reads a dotted field from a document, as a term query names it.
+func lookup(src map[string]any, field string) any {
+	if v, ok := src[field]; ok {
+		return v
+	}
+	head, rest, found := strings.Cut(field, ".")
+	if !found {
+		return nil
+	}
+	if sub, ok := src[head].(map[string]any); ok {
+		return lookup(sub, rest)
+	}
+	return nil
+}
