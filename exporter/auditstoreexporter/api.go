@@ -129,12 +129,14 @@ func (a *queryAPI) query(w http.ResponseWriter, r *http.Request, f store.Filter)
 }
 
 // adminAudit: GET /admin/api/v1/audit?days=7&limit=50 — admin audit events
-// of the last days, newest first.
+// of the last days, newest first. With correlation_id, the events of that
+// correlation ID whatever their age, unless days is given too.
 func (a *queryAPI) adminAudit(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "days", "limit", "cursor")
-	days := p.positiveInt("days", 7)
-	f := store.Filter{EventKind: "admin_audit", Limit: a.limit(p), Cursor: p.str("cursor"),
-		Since: a.now().Add(-time.Duration(days) * 24 * time.Hour)}
+	p := newParams(r, "days", "correlation_id", "limit", "cursor")
+	f := store.Filter{EventKind: "admin_audit", CorrelationID: p.str("correlation_id"), Limit: a.limit(p), Cursor: p.str("cursor")}
+	if f.CorrelationID == "" || r.URL.Query().Has("days") {
+		f.Since = a.now().Add(-time.Duration(p.positiveInt("days", 7)) * 24 * time.Hour)
+	}
 	if p.failed(w) {
 		return
 	}

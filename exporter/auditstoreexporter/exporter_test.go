@@ -175,6 +175,10 @@ func TestRecordVerifyStatsAndAdmin(t *testing.T) {
 	require.Len(t, admin, 2)
 	assert.Equal(t, "model.enable", admin[0]["action"], "newest first")
 	assert.Equal(t, "key.revoke", admin[1]["action"])
+	byCorrelation := records(t, url+"/admin/api/v1/audit?correlation_id=adm-0002")
+	require.Len(t, byCorrelation, 1, "a correlation ID is found whatever its age")
+	assert.Equal(t, "key.revoke", byCorrelation[0]["action"])
+	assert.Empty(t, records(t, url+"/admin/api/v1/audit?correlation_id=adm-0002&days=7"))
 }
 
 func TestBadRequestsNameTheParameter(t *testing.T) {
