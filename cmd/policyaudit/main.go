@@ -1,9 +1,11 @@
 // Command policyaudit is the offline companion of the distribution: it
 // verifies the audit store's hash chain in a database file or in exported
-// JSON lines, and exports the chain as JSON lines.
+// JSON lines, exports the chain as JSON lines, and finds a correlation ID in
+// every destination a collector config exports to.
 //
 //	policyaudit verify [--expect-head SEQ:HASH] audit.db
 //	policyaudit verify [--from SEQ:HASH] chain.jsonl...
+//	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
 package main
 
@@ -21,10 +23,16 @@ func main() {
 const usage = `usage:
   policyaudit verify [--expect-head SEQ:HASH] FILE.db
   policyaudit verify [--from SEQ:HASH] FILE.jsonl...
+  policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
   policyaudit export FILE.db
 
 verify prints "ok" and the chain's head, or the first broken record, and
-exits 1 when the chain is broken.`
+exits 1 when the chain is broken.
+
+verify --correlation-id looks the ID up in every destination the collector
+config exports logs to (S3, Elasticsearch, the audit store, JSON-lines files;
+Splunk HEC and Datadog get the search to run there), prints where it was
+found, and exits 1 when a queryable destination lacks it.`
 
 // run is main without the process: exit code 0 ok, 1 broken chain, 2 usage
 // or I/O error.

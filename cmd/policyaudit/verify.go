@@ -22,8 +22,17 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	expectHead := fs.String("expect-head", "", "SEQ:HASH the database's chain must reach (as logged by the exporter or returned by /api/v1/verify), so a cut tail is detected")
 	from := fs.String("from", "", "SEQ:HASH the first exported line must follow (default: the first line's own prev_hash)")
+	var lookup correlationFlags
+	lookup.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if lookup.id != "" || len(lookup.configs) > 0 {
+		if lookup.id == "" || len(lookup.configs) == 0 || fs.NArg() > 0 {
+			fmt.Fprintln(stderr, "verify: --correlation-id and --config go together, without files")
+			return 2
+		}
+		return locate(ctx, lookup.id, lookup.configs, lookup.date, stdout, stderr)
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "verify: name a database file or JSON-lines files")

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// locateElasticsearch searches the logs-* data streams for the correlation
+// ID, in the field the processor's destination puts it in.
+func locateElasticsearch(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+	endpoint := str(use.Config, "endpoint")
+	if eps := strings1(use.Config["endpoints"]); len(eps) > 0 {
+		endpoint = eps[0]
+	}
+	if endpoint == "" {
+		return nil, errors.New("the exporter has no endpoint (cloudid is not supported here)")
+	}
+	field := "correlation_id"
+	nested := str(use.Processor, "destination") == "elasticsearch"
+	if nested {
+		field = "policy.correlation_id"
+	}
+	query, _ := json.Marshal(map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/logs-*/_search", bytes.NewReader(query))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	switch {
+	case str(use.Config, "api_key") != "":
+		req.Header.Set("Authorization", "ApiKey "+str(use.Config, "api_key"))
+	case str(use.Config, "user") != "":
+		creds := str(use.Config, "user") + ":" + str(use.Config, "password")
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds)))
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				Index  string         `json:"_index"`
+				ID     string         `json:"_id"`
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := getJSON(opts.Client, req, &res); err != nil {
+		return nil, err
+	}
+	out := make([]located, 0, len(res.Hits.Hits))
+	for _, h := range res.Hits.Hits {
+		rec := h.Source
+		if nested {
+			rec, _ = h.Source["policy"].(map[string]any)
+		}
+		out = append(out, located{Where: fmt.Sprintf("%s/_doc/%s", h.Index, h.ID), Record: rec})
+	}
+	return out, nil
+}
