@@ -14,9 +14,9 @@ import (
 
 // Lookup outcomes, one per configured destination.
 const (
-	statusFound     = "found"
-	statusMissing   = "MISSING"
-	statusError     = "ERROR"
+	statusFound      = "found"
+	statusMissing    = "MISSING"
+	statusError      = "ERROR"
 	statusNotQueried = "not queried"
 )
 
