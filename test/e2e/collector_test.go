@@ -164,3 +164,28 @@ func (c *collector) waitForLines(t *testing.T, n int) map[string][]string {
 	}, 30*time.Second, 200*time.Millisecond, "fewer than %d lines were written:\n%s", n, c.log)
 	return got
 }
+
+// postFixtures sends every fixture to its endpoint with a bearer token and
+// requires each to be accepted.
+func postFixtures(t *testing.T, url, token string) {
+	t.Helper()
+	for _, p := range []struct{ path, contentType, fixture string }{
+		{"/v1/decisions", "application/x-ndjson", "gateway-flat.ndjson"},
+		{"/v1/decisions", "application/json", "router-verdicts.json"},
+		{"/v1/audit", "application/x-ndjson", "admin-audit.ndjson"},
+		{"/v1/opa/logs", "application/json", "opa-decision-logs.json"},
+	} {
+		body, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "fixtures", p.fixture))
+		require.NoError(t, err)
+		req, _ := http.NewRequest(http.MethodPost, url+p.path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", p.contentType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, p.fixture)
+	}
+}
+
+// allFixtureRecords are the canonical records of every fixture postFixtures sends.
+var allFixtureRecords = []string{"gateway-flat.jsonl", "router-verdicts.jsonl", "admin-audit.jsonl", "opa-decision-logs.jsonl"}

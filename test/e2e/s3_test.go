@@ -94,24 +94,9 @@ func TestS3ExampleWritesDatePartitionedJSONLines(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	for _, p := range []struct{ path, contentType, fixture string }{
-		{"/v1/decisions", "application/x-ndjson", "gateway-flat.ndjson"},
-		{"/v1/decisions", "application/json", "router-verdicts.json"},
-		{"/v1/audit", "application/x-ndjson", "admin-audit.ndjson"},
-		{"/v1/opa/logs", "application/json", "opa-decision-logs.json"},
-	} {
-		body, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "fixtures", p.fixture))
-		require.NoError(t, err)
-		req, _ := http.NewRequest(http.MethodPost, c.url+p.path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", p.contentType)
-		req.Header.Set("Authorization", "Bearer receiver-token")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, p.fixture)
-	}
+	postFixtures(t, c.url, "receiver-token")
 
-	want := expected(t, "gateway-flat.jsonl", "router-verdicts.jsonl", "admin-audit.jsonl", "opa-decision-logs.jsonl")
+	want := expected(t, allFixtureRecords...)
 	download := t.TempDir()
 	var got []string
 	require.Eventually(t, func() bool {

@@ -111,9 +111,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "cluster_block_exception", "peer is down for the test")
 		return
 	}
-	if s.APIKey != "" && r.Header.Get("Authorization") != "ApiKey "+s.APIKey {
-		writeError(w, http.StatusUnauthorized, "security_exception", "missing or wrong ApiKey authentication")
-		return
+	if s.APIKey != "" {
+		// Elasticsearch reads the scheme case-insensitively (clients send
+		// "ApiKey" or "APIKey").
+		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "ApiKey") || key != s.APIKey {
+			writeError(w, http.StatusUnauthorized, "security_exception", "missing or wrong ApiKey authentication")
+			return
+		}
 	}
 	p := strings.Trim(r.URL.Path, "/")
 	switch {
