@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/policyaudit/policyaudit/test/harness"
 	"io"
 	"net/http"
 	"os"
@@ -19,7 +20,7 @@ import (
 
 func postFile(t *testing.T, url, contentType string, gz bool, name string) (int, map[string]any) {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "fixtures", name))
+	body, err := os.ReadFile(filepath.Join(harness.Root, "testdata", "fixtures", name))
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	require.NoError(t, err)
@@ -41,20 +42,10 @@ func postFile(t *testing.T, url, contentType string, gz bool, name string) (int,
 	return resp.StatusCode, answer
 }
 
-func expected(t *testing.T, names ...string) []string {
-	var out []string
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "expected", n))
-		require.NoError(t, err)
-		out = append(out, strings.Split(strings.TrimSpace(string(b)), "\n")...)
-	}
-	return out
-}
-
 // Every fixture, through the three endpoints of the running distribution,
 // comes out as the canonical records, each in its own date's partition.
 func TestEmbeddedDefaultWritesCanonicalRecordsByDate(t *testing.T) {
-	c := startCollector(t)
+	c := harness.StartDefault(t)
 
 	for _, p := range []struct {
 		path, contentType string
@@ -67,16 +58,16 @@ func TestEmbeddedDefaultWritesCanonicalRecordsByDate(t *testing.T) {
 		{"/v1/audit", "application/x-ndjson", false, "admin-audit.ndjson", 3},
 		{"/v1/opa/logs", "application/json", true, "opa-decision-logs.json", 2},
 	} {
-		status, answer := postFile(t, c.url+p.path, p.contentType, p.gzip, p.fixture)
+		status, answer := postFile(t, c.URL+p.path, p.contentType, p.gzip, p.fixture)
 		require.Equal(t, http.StatusOK, status, "%s: %v", p.fixture, answer)
 		assert.Equal(t, p.accepted, answer["accepted"], p.fixture)
 	}
-	status, answer := postFile(t, c.url+"/v1/decisions", "application/x-ndjson", false, "bad/unknown-verdict.ndjson")
+	status, answer := postFile(t, c.URL+"/v1/decisions", "application/x-ndjson", false, "bad/unknown-verdict.ndjson")
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, `line 1: decision: unknown verdict "obliterate" in "decision"`, answer["error"])
 
-	want := expected(t, "gateway-flat.jsonl", "router-verdicts.jsonl", "admin-audit.jsonl", "opa-decision-logs.jsonl")
-	got := c.waitForLines(t, len(want))
+	want := harness.Expected(t, "gateway-flat.jsonl", "router-verdicts.jsonl", "admin-audit.jsonl", "opa-decision-logs.jsonl")
+	got := c.WaitForLines(t, len(want))
 
 	var all []string
 	for partition, lines := range got {
@@ -100,14 +91,14 @@ func TestEmbeddedDefaultWritesCanonicalRecordsByDate(t *testing.T) {
 // The seed sample line of records.md comes out as exactly the record the
 // contract describes.
 func TestSeedSampleLine(t *testing.T) {
-	c := startCollector(t)
+	c := harness.StartDefault(t)
 	seed := `{"policy_id":"support-guardrails","decision":"rewrite","effective_decision":"rewrite","reason_code":"REWRITE","policy_user":"user-12345","project_id":"support-bot","policy_target":"support-bot","rollout_mode":"enforced","enforced":true,"triggered_categories":["self-harm/intent"],"allowlist_hits":["refund policy"],"denylist_hits":[],"model":"abliterated-model","created_at":"2026-01-16T18:22:11Z"}`
-	resp, err := http.Post(c.url+"/v1/decisions", "application/json", strings.NewReader(seed))
+	resp, err := http.Post(c.URL+"/v1/decisions", "application/json", strings.NewReader(seed))
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	got := c.waitForLines(t, 1)["date=2026-01-16"]
+	got := c.WaitForLines(t, 1)["date=2026-01-16"]
 	require.Len(t, got, 1)
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal([]byte(got[0]), &rec))
@@ -117,11 +108,11 @@ func TestSeedSampleLine(t *testing.T) {
 	assert.Equal(t, "unknown", rec["policy_version"])
 	assert.Equal(t, true, rec["correlation_generated"])
 	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, rec["event_id"])
-	assert.Equal(t, expected(t, "gateway-flat.jsonl")[0], got[0], "deterministic: the same event_id and correlation_id as every other run")
+	assert.Equal(t, harness.Expected(t, "gateway-flat.jsonl")[0], got[0], "deterministic: the same event_id and correlation_id as every other run")
 }
 
 func TestComponentsListsTheDistribution(t *testing.T) {
-	out, err := exec.Command(collectorBin, "components").CombinedOutput()
+	out, err := exec.Command(harness.Bin(t), "components").CombinedOutput()
 	require.NoError(t, err, string(out))
 	for _, name := range []string{
 		"policygateway", "otlp", "filelog",

@@ -1,10 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
+	"github.com/policyaudit/policyaudit/test/harness"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,62 +13,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/test/peers/datadog"
 	"github.com/policyaudit/policyaudit/test/peers/elasticsearch"
 )
-
-// hecEvent is one event as the Splunk HEC peer received it.
-type hecEvent struct {
-	Event    map[string]any // the HEC event
-	Fields   map[string]any // the indexed fields
-	Resource map[string]any // com.splunk.index/source/sourcetype, host.name
-	Time     time.Time
-}
-
-// startHECPeer runs contrib's splunkhecreceiver (in the distribution) as a
-// real HEC endpoint that checks the token and writes what it receives.
-func startHECPeer(t *testing.T, token string) (endpoint, out string) {
-	t.Helper()
-	out = filepath.Join(t.TempDir(), "hec.json")
-	peer := startCollectorWith(t, []string{"SPLUNK_HEC_TOKEN=" + token, "HEC_PEER_OUT=" + out},
-		filepath.Join("testdata", "hec-peer.yaml"))
-	return peer.url + "/services/collector/event", out
-}
-
-func readHECEvents(t *testing.T, path string) []hecEvent {
-	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(t, err)
-	defer f.Close()
-	var events []hecEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var um plog.JSONUnmarshaler
-	for sc.Scan() {
-		ld, err := um.UnmarshalLogs(sc.Bytes())
-		if err != nil {
-			return events // a line still being written
-		}
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			rl := ld.ResourceLogs().At(i)
-			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				lrs := rl.ScopeLogs().At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					ev := hecEvent{Fields: lr.Attributes().AsRaw(), Resource: rl.Resource().Attributes().AsRaw(), Time: lr.Timestamp().AsTime()}
-					ev.Event, _ = lr.Body().AsRaw().(map[string]any)
-					events = append(events, ev)
-				}
-			}
-		}
-	}
-	return events
-}
 
 // esSearch asks the Elasticsearch peer what a SIEM engineer would: the
 // documents of a correlation ID, over the policy gateway's data streams.
@@ -91,36 +38,6 @@ func esSearch(t *testing.T, es *elasticsearch.Server, cid string) []map[string]a
 	return res.Hits.Hits
 }
 
-// auditStoreByCorrelation asks the running audit store's query API.
-func auditStoreByCorrelation(t *testing.T, c *collector, token, cid string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, path := range []string{"/api/v1/decisions", "/admin/api/v1/audit"} {
-		req, _ := http.NewRequest(http.MethodGet, c.query+path+"?correlation_id="+url.QueryEscape(cid), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		var page struct {
-			Records []struct {
-				Record map[string]any `json:"record"`
-			} `json:"records"`
-		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
-		resp.Body.Close()
-		for _, r := range page.Records {
-			out = append(out, r.Record)
-		}
-	}
-	return out
-}
-
-func decode(t *testing.T, line string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(line), &m))
-	return m
-}
-
 // The seeds' "verify records arrive" step: the sidecar config with every
 // destination (config/examples/common.yaml + all.yaml) against a real S3
 // (versitygw), a real HEC endpoint (splunkhecreceiver), the Elasticsearch
@@ -129,20 +46,20 @@ func decode(t *testing.T, line string) map[string]any {
 // and in that destination's shape; a replay leaves Elasticsearch and the
 // audit store without duplicates.
 func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
-	s3 := startS3(t)
-	_, err := s3.aws(t, "s3api", "create-bucket", "--bucket", "policy-audit")
+	s3 := harness.StartS3(t)
+	_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
 	require.NoError(t, err)
 	es := elasticsearch.Start("es-api-key")
 	defer es.Close()
 	dd := datadog.Start("0123456789abcdef0123456789abcdef")
 	defer dd.Close()
-	hecURL, hecOut := startHECPeer(t, "11111111-2222-3333-4444-555555555555")
+	hecPeer := harness.StartHECPeer(t, "11111111-2222-3333-4444-555555555555")
 
 	env := append([]string{
 		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
 		"POLICYAUDIT_S3_BUCKET=policy-audit",
-		"POLICYAUDIT_S3_ENDPOINT=" + s3.endpoint,
-		"SPLUNK_HEC_ENDPOINT=" + hecURL,
+		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
+		"SPLUNK_HEC_ENDPOINT=" + hecPeer.Endpoint,
 		"SPLUNK_HEC_TOKEN=11111111-2222-3333-4444-555555555555",
 		"SPLUNK_INDEX=security",
 		"ELASTICSEARCH_ENDPOINT=" + es.URL,
@@ -150,47 +67,47 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 		"DD_API_KEY=0123456789abcdef0123456789abcdef",
 		"DD_SERVICE=llm-gateway",
 		"DD_PEER=" + dd.URL,
-	}, s3.env...)
+	}, s3.Env...)
 	configs := []string{
-		filepath.Join(repoRoot, "config", "examples", "common.yaml"),
-		filepath.Join(repoRoot, "config", "examples", "all.yaml"),
+		filepath.Join(harness.Root, "config", "examples", "common.yaml"),
+		filepath.Join(harness.Root, "config", "examples", "all.yaml"),
 		filepath.Join("testdata", "peers.yaml"),
 	}
-	c := startCollectorWith(t, env, configs...)
-	postFixtures(t, c.url, "receiver-token")
+	c := harness.StartCollector(t, env, configs...)
+	harness.PostFixtures(t, c.URL, "receiver-token")
 
-	want := expected(t, allFixtureRecords...)
+	want := harness.Expected(t, harness.AllFixtureRecords...)
 	n := len(want)
 	download := t.TempDir()
 	var s3Lines []string
-	var hec []hecEvent
+	var hec []harness.HECEvent
 	arrived := func() bool {
 		if len(s3Lines) < n {
-			if _, err := s3.aws(t, "s3", "cp", "--recursive", "--quiet", "s3://policy-audit/", download); err == nil {
-				s3Lines = readObjects(t, download)
+			if lines, err := s3.Download(t, "policy-audit", download); err == nil {
+				s3Lines = lines
 			}
 		}
-		hec = readHECEvents(t, hecOut)
+		hec = hecPeer.Events(t)
 		return len(s3Lines) >= n && len(hec) >= n && len(es.Docs()) >= n && len(dd.Logs()) >= n
 	}
 	for deadline := time.Now().Add(90 * time.Second); !arrived(); time.Sleep(time.Second) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not every destination got %d records: s3 %d, hec %d, elasticsearch %d, datadog %d\n%s",
-				n, len(s3Lines), len(hec), len(es.Docs()), len(dd.Logs()), c.log)
+				n, len(s3Lines), len(hec), len(es.Docs()), len(dd.Logs()), c.Log)
 		}
 	}
 	assert.Empty(t, es.Violations(), "the Elasticsearch contract")
 	assert.Empty(t, dd.Violations(), "the Datadog intake contract")
 
 	for _, line := range want {
-		rec := decode(t, line)
+		rec := harness.Decode(t, line)
 		cid := rec["correlation_id"].(string)
 		admin := rec["event_kind"] == "admin_audit"
 
 		// S3: the canonical line itself.
 		var inS3 []map[string]any
 		for _, l := range s3Lines {
-			if got := decode(t, l); got["correlation_id"] == cid {
+			if got := harness.Decode(t, l); got["correlation_id"] == cid {
 				inS3 = append(inS3, got)
 			}
 		}
@@ -217,7 +134,7 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 
 		// Splunk HEC: event = canonical record, time = created_at, the
 		// sourcetype per kind, index and source from config, four indexed fields.
-		var ev *hecEvent
+		var ev *harness.HECEvent
 		for i := range hec {
 			if hec[i].Event["event_id"] == rec["event_id"] {
 				ev = &hec[i]
@@ -275,22 +192,22 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 			for _, k := range []string{"correlation_id", "decision", "policy_id", "policy_version", "policy_user", "model", "action", "created_at"} {
 				assert.Equal(t, rec[k], dl.Attributes[k], "attribute %s of %s", k, cid)
 			}
-			assert.Equal(t, rec, decode(t, dl.Attributes["message"].(string)), "the message is the canonical record")
+			assert.Equal(t, rec, harness.Decode(t, dl.Attributes["message"].(string)), "the message is the canonical record")
 		}
 
 		// The local audit store.
-		assert.Contains(t, auditStoreByCorrelation(t, c, "receiver-token", cid), rec, "auditstore %s", cid)
+		assert.Contains(t, c.ByCorrelation(t, "receiver-token", cid), rec, "auditstore %s", cid)
 	}
 
 	// The command a security team runs after setting up an export.
-	first := decode(t, want[0])
+	first := harness.Decode(t, want[0])
 	cid := first["correlation_id"].(string)
 	args := []string{"run", "../../cmd/policyaudit", "verify", "--correlation-id", cid}
 	for _, cfg := range configs {
 		args = append(args, "--config", cfg)
 	}
 	cli := exec.Command("go", args...)
-	cli.Env = append(append(os.Environ(), env...), "POLICYAUDIT_QUERY_ENDPOINT="+strings.TrimPrefix(c.query, "http://"))
+	cli.Env = append(append(os.Environ(), env...), "POLICYAUDIT_QUERY_ENDPOINT="+strings.TrimPrefix(c.Query, "http://"))
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Logf("policyaudit verify --correlation-id:\n%s", out)
@@ -302,9 +219,9 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 
 	// Replay the same batch: Elasticsearch refuses every create as a
 	// duplicate (_id = event_id), the audit store stores nothing twice.
-	postFixtures(t, c.url, "receiver-token")
+	harness.PostFixtures(t, c.URL, "receiver-token")
 	require.Eventually(t, func() bool { return es.Conflicts() >= n }, 60*time.Second, 500*time.Millisecond,
-		"the replay did not reach Elasticsearch: %d conflicts\n%s", es.Conflicts(), c.log)
+		"the replay did not reach Elasticsearch: %d conflicts\n%s", es.Conflicts(), c.Log)
 	ids := map[string]int{}
 	for _, d := range es.Docs() {
 		ids[d.ID]++
@@ -313,11 +230,11 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 	assert.Len(t, es.Docs(), n, "no duplicates after the replay")
 	cids := map[string]bool{}
 	for _, line := range want {
-		cids[decode(t, line)["correlation_id"].(string)] = true
+		cids[harness.Decode(t, line)["correlation_id"].(string)] = true
 	}
 	stored := 0
 	for cid := range cids {
-		stored += len(auditStoreByCorrelation(t, c, "receiver-token", cid))
+		stored += len(c.ByCorrelation(t, "receiver-token", cid))
 	}
 	assert.Equal(t, n, stored, "the audit store holds each record once")
 }

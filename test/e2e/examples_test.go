@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/policyaudit/policyaudit/test/harness"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +24,9 @@ var exampleEnv = []string{
 func validate(t *testing.T, env []string, files ...string) (string, error) {
 	args := []string{"validate"}
 	for _, f := range files {
-		args = append(args, "--config", filepath.Join(repoRoot, "config", "examples", f))
+		args = append(args, "--config", filepath.Join(harness.Root, "config", "examples", f))
 	}
-	cmd := exec.Command(collectorBin, args...)
+	cmd := exec.Command(harness.Bin(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/policyaudit/policyaudit/test/harness"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,8 +33,8 @@ func opaBin(t *testing.T) string {
 // decision log arrives normalised, under the OPA decision ID, with the
 // bundle's revision as the policy version.
 func TestOPADecisionLogsArriveNormalised(t *testing.T) {
-	c := startCollector(t)
-	port := freePort(t)
+	c := harness.StartDefault(t)
+	port := harness.FreePort(t)
 	dir := t.TempDir()
 	opaConfig := fmt.Sprintf(`services:
   policyaudit:
@@ -46,7 +47,7 @@ decision_logs:
     max_delay_seconds: 2
 labels:
   app: llm-gateway
-`, c.url)
+`, c.URL)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "opa.yaml"), []byte(opaConfig), 0o600))
 
 	var opaLog bytes.Buffer
@@ -89,7 +90,7 @@ labels:
 		decisionIDs[answer.DecisionID] = in
 	}
 
-	got := c.waitForLines(t, len(inputs))
+	got := c.WaitForLines(t, len(inputs))
 	var records []map[string]any
 	for _, lines := range got {
 		for _, line := range lines {

@@ -1,0 +1,282 @@
+// Package harness runs the built distribution and its test peers for the
+// end-to-end and reliability tests: collectors on free ports and temporary
+// directories, versitygw as S3, contrib's splunkhecreceiver as Splunk HEC,
+// and the fixtures to post.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Root is the repository's root directory.
+var Root = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}()
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Bin is the distribution's binary: POLICYAUDIT_BIN (make test sets it), or
+// built once from cmd/otelcol-policyaudit.
+func Bin(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binPath = os.Getenv("POLICYAUDIT_BIN"); binPath != "" {
+			return
+		}
+		dir, err := os.MkdirTemp("", "policyaudit-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "otelcol-policyaudit")
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		build.Dir = filepath.Join(Root, "cmd", "otelcol-policyaudit")
+		out, err := build.CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("building the distribution: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, binErr)
+	return binPath
+}
+
+// Collector is a running distribution.
+type Collector struct {
+	URL     string // the policygateway receiver
+	Query   string // the audit store's query API
+	DataDir string
+	Log     *syncBuffer
+	Cmd     *exec.Cmd
+
+	env     []string
+	configs []string
+	health  string
+}
+
+// FreePort is a TCP port free on 127.0.0.1 a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartDefault starts the distribution on config/default.yaml.
+func StartDefault(t testing.TB) *Collector {
+	t.Helper()
+	return StartCollector(t, nil, filepath.Join(Root, "config", "default.yaml"))
+}
+
+// StartCollector starts the distribution on configs (merged in order), with
+// env added to the environment, on free ports and a temporary data
+// directory (POLICYAUDIT_* variables), and waits until it is healthy.
+func StartCollector(t testing.TB, env []string, configs ...string) *Collector {
+	t.Helper()
+	c := &Collector{DataDir: t.TempDir(), configs: configs}
+	port, health, metrics, query := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
+	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
+	c.health = "http://127.0.0.1:" + strconv.Itoa(health) + "/"
+	c.env = append(append(os.Environ(), env...),
+		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
+		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
+		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(metrics),
+		"POLICYAUDIT_DATA_DIR="+c.DataDir,
+		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(query),
+		"POLICYAUDIT_STORAGE_DIR="+filepath.Join(c.DataDir, "queue"),
+	)
+	c.start(t)
+	t.Cleanup(func() { c.Stop(t) })
+	return c
+}
+
+// start runs the process and waits for its health check.
+func (c *Collector) start(t testing.TB) {
+	t.Helper()
+	var args []string
+	for _, cfg := range c.configs {
+		args = append(args, "--config", cfg)
+	}
+	if c.Log == nil {
+		c.Log = new(syncBuffer)
+	}
+	c.Cmd = exec.Command(Bin(t), args...)
+	c.Cmd.Env = c.env
+	c.Cmd.Stdout, c.Cmd.Stderr = c.Log, c.Log
+	require.NoError(t, c.Cmd.Start())
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(c.health)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", c.Log)
+}
+
+// Restart starts the collector again on the same ports, data and queues
+// after Stop or Kill.
+func (c *Collector) Restart(t testing.TB) {
+	t.Helper()
+	c.start(t)
+}
+
+// Kill ends the collector with SIGKILL: no shutdown, no flush.
+func (c *Collector) Kill(t testing.TB) {
+	t.Helper()
+	require.NoError(t, c.Cmd.Process.Kill())
+	_ = c.Cmd.Wait()
+}
+
+// Stop ends the collector with SIGTERM and requires a clean exit within 30 s.
+func (c *Collector) Stop(t testing.TB) {
+	if c.Cmd == nil || c.Cmd.ProcessState != nil {
+		return
+	}
+	_ = c.Cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- c.Cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the collector exited with %v:\n%s", err, c.Log)
+		}
+	case <-time.After(30 * time.Second):
+		_ = c.Cmd.Process.Kill()
+		t.Errorf("the collector did not stop within 30s of SIGTERM:\n%s", c.Log)
+	}
+}
+
+// PeakRSSKiB is the process's peak resident set size so far (VmHWM).
+func (c *Collector) PeakRSSKiB(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Cmd.Process.Pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			require.NoError(t, err)
+			return kib
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// Exported reads every JSON line under export/, by date partition directory.
+func (c *Collector) Exported(t testing.TB) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(c.DataDir, "export", "*", "*.jsonl"))
+	require.NoError(t, err)
+	out := map[string][]string{}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		require.NoError(t, err)
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if line := strings.TrimSpace(sc.Text()); line != "" {
+				partition := filepath.Base(filepath.Dir(f))
+				out[partition] = append(out[partition], line)
+			}
+		}
+		fh.Close()
+	}
+	for _, lines := range out {
+		sort.Strings(lines)
+	}
+	return out
+}
+
+// WaitForLines waits until the file export holds at least n lines.
+func (c *Collector) WaitForLines(t testing.TB, n int) map[string][]string {
+	t.Helper()
+	var got map[string][]string
+	require.Eventually(t, func() bool {
+		got = c.Exported(t)
+		total := 0
+		for _, lines := range got {
+			total += len(lines)
+		}
+		return total >= n
+	}, 30*time.Second, 200*time.Millisecond, "fewer than %d lines were written:\n%s", n, c.Log)
+	return got
+}
+
+// QueryRecords asks the audit store's query API, with a bearer token when
+// token is not empty, and returns the records of the page.
+func (c *Collector) QueryRecords(t testing.TB, token, pathAndQuery string) []map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.Query+pathAndQuery, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, pathAndQuery)
+	var page struct {
+		Records []struct {
+			Record map[string]any `json:"record"`
+		} `json:"records"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	out := make([]map[string]any, len(page.Records))
+	for i, r := range page.Records {
+		out[i] = r.Record
+	}
+	return out
+}
+
+// ByCorrelation is every decision and admin event of a correlation ID in
+// the audit store.
+func (c *Collector) ByCorrelation(t testing.TB, token, cid string) []map[string]any {
+	t.Helper()
+	q := "?correlation_id=" + url.QueryEscape(cid)
+	return append(c.QueryRecords(t, token, "/api/v1/decisions"+q), c.QueryRecords(t, token, "/admin/api/v1/audit"+q)...)
+}
+
+// syncBuffer is a bytes.Buffer the collector's output can be written to
+// while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
