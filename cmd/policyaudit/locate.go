@@ -44,6 +44,7 @@ type locateOptions struct {
 
 var locators = map[string]locator{
 	"awss3":         locateS3,
+	"s3archive":     locateS3,
 	"elasticsearch": locateElasticsearch,
 	"auditstore":    locateAuditStore,
 	"file":          locateFile,

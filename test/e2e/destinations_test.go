@@ -50,9 +50,9 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 	_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
 	require.NoError(t, err)
 	es := elasticsearch.Start("es-api-key")
-	defer es.Close()
+	t.Cleanup(es.Close)
 	dd := datadog.Start("0123456789abcdef0123456789abcdef")
-	defer dd.Close()
+	t.Cleanup(dd.Close)
 	hecPeer := harness.StartHECPeer(t, "11111111-2222-3333-4444-555555555555")
 
 	env := append([]string{
@@ -211,7 +211,7 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Logf("policyaudit verify --correlation-id:\n%s", out)
-	for _, dest := range []string{"awss3", "elasticsearch", "auditstore"} {
+	for _, dest := range []string{"s3archive", "elasticsearch", "auditstore"} {
 		assert.Regexp(t, dest+`\s+found\s+`, string(out))
 	}
 	assert.Regexp(t, `splunk_hec\s+not queried\s+.*index=security`, string(out))
