@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/policyaudit/policyaudit/exporter/s3archiveexporter/internal/metadata"
 )
@@ -82,7 +84,10 @@ func TestUploadsAreRetriedUntilS3IsBack(t *testing.T) {
 	cfg.AWSS3.MarshalerName = "body"
 	require.NoError(t, cfg.Validate())
 
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	set := exportertest.NewNopSettings(metadata.Type)
+	core, logged := observer.New(zap.InfoLevel)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
@@ -92,6 +97,9 @@ func TestUploadsAreRetriedUntilS3IsBack(t *testing.T) {
 		s3.set(false)
 	}()
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logs(`{"event_id":"e-1"}`)))
+
+	assert.NotZero(t, logged.FilterMessageSnippet("Will retry").Len(), "the retries are logged")
+	assert.Zero(t, logged.FilterMessageSnippet("Rejecting data").Len(), "awss3's own rejection is not: nothing was rejected")
 
 	s3.mu.Lock()
 	defer s3.mu.Unlock()

@@ -3,6 +3,7 @@ package s3archiveexporter
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/policyaudit/policyaudit/exporter/s3archiveexporter/internal/metadata"
 )
@@ -51,6 +54,9 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	s3Factory := awss3exporter.NewFactory()
 	uploaderSet := set
 	uploaderSet.ID = component.NewIDWithName(s3Factory.Type(), set.ID.String())
+	uploaderSet.Logger = set.Logger.WithOptions(zap.WrapCore(func(core zapcore.Core) zapcore.Core {
+		return rejectionFilter{core}
+	}))
 	uploader, err := s3Factory.CreateLogs(ctx, uploaderSet, &uploaderCfg)
 	if err != nil {
 		return nil, fmt.Errorf("awss3: %w", err)
@@ -63,4 +69,21 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 	)
+}
+
+// rejectionFilter drops the inner awss3 exporter's "Exporting failed.
+// Rejecting data." error: without its own queue it reports every failed
+// upload that way, while this exporter keeps the data and retries (and logs
+// the retry itself).
+type rejectionFilter struct{ zapcore.Core }
+
+func (f rejectionFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if strings.HasPrefix(e.Message, "Exporting failed. Rejecting data.") {
+		return ce
+	}
+	return f.Core.Check(e, ce)
+}
+
+func (f rejectionFilter) With(fields []zapcore.Field) zapcore.Core {
+	return rejectionFilter{f.Core.With(fields)}
 }

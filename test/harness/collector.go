@@ -280,3 +280,35 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// StoredDecisions pages through every decision in the audit store.
+func (c *Collector) StoredDecisions(t testing.TB, token string) []map[string]any {
+	t.Helper()
+	var all []map[string]any
+	cursor := ""
+	for {
+		req, err := http.NewRequest(http.MethodGet, c.Query+"/api/v1/decisions?limit=1000&cursor="+url.QueryEscape(cursor), nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var page struct {
+			Records []struct {
+				Record map[string]any `json:"record"`
+			} `json:"records"`
+			NextCursor string `json:"next_cursor"`
+		}
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+		resp.Body.Close()
+		for _, r := range page.Records {
+			all = append(all, r.Record)
+		}
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}

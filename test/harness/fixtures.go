@@ -3,6 +3,8 @@ package harness
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,4 +59,41 @@ func Decode(t testing.TB, line string) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(line), &m), line)
 	return m
+}
+
+// Decisions returns n decisions as NDJSON in the flat gateway dialect, with
+// event IDs <prefix>-<i> for i in [from, from+n), spread over two UTC days.
+func Decisions(prefix string, from, n int) []byte {
+	var b bytes.Buffer
+	verdicts := [...]string{"allow", "deny", "mask", "rewrite", "escalate"}
+	for i := from; i < from+n; i++ {
+		day := 16 + i%2
+		fmt.Fprintf(&b, `{"event_id":"%s-%d","request_id":"%s-req-%d","created_at":"2026-01-%02dT%02d:%02d:%02d.%03dZ","policy_id":"policy-%d","policy_version":"v%d","decision":"%s","user":"user-%d","model":"gpt-4.1","project_id":"proj-%d"}`+"\n",
+			prefix, i, prefix, i, day, i%24, i%60, (i/60)%60, i%1000, i%7, i%3, verdicts[i%len(verdicts)], i%500, i%11)
+	}
+	return b.Bytes()
+}
+
+// Post sends an NDJSON body to /v1/decisions with a bearer token and
+// returns the status and the Retry-After header.
+func Post(url, token string, body []byte) (int, string, error) {
+	status, retryAfter, _, err := PostAnswer(url, token, body)
+	return status, retryAfter, err
+}
+
+// PostAnswer is Post that also returns the answer's body.
+func PostAnswer(url, token string, body []byte) (int, string, string, error) {
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/decisions", bytes.NewReader(body))
+	if err != nil {
+		return 0, "", "", err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, resp.Header.Get("Retry-After"), string(answer), nil
 }
