@@ -2,6 +2,8 @@ package policydecisionprocessor
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -168,6 +170,27 @@ func TestSecretsNeverLeaveRaw(t *testing.T) {
 
 	got, _ = runProcessor(t, createDefaultConfig(), oneRecord(`{"policy_id":"p","decision":"allow","created_at":1768608000,"api_key_id":"key_live_01"}`))
 	assert.Equal(t, "key_live_01", firstRecord(t, got).Body().Map().AsRaw()["api_key_id"], "a key ID is not a secret")
+}
+
+// A key pasted anywhere (a reason, a user field, a list under details) is
+// replaced token by token; IDs the normaliser wrote are never touched.
+func TestSecretsInAnyFieldAreReplaced(t *testing.T) {
+	line := `{"policy_id":"p","decision":"deny","created_at":1768608000,"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","reason":"caller sent key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv in the prompt","user":"AKIAIOSFODNN7EXAMPLE","details":{"seen":["ok","ghp_0123456789abcdefghijABCDEFGHIJ012345"]},"model":"gpt-4.1"}`
+	got, _ := runProcessor(t, createDefaultConfig(), oneRecord(line))
+	body := firstRecord(t, got).Body().Map().AsRaw()
+	raw, _ := json.Marshal(body)
+	for _, secret := range []string{"AbCdEfGhIjKlMnOpQrStUv", "IOSFODNN7EXAMPLE", "0123456789abcdefghijABCDEFGHIJ012345"} {
+		assert.NotContains(t, strings.ToLower(string(raw)), strings.ToLower(secret), "not even upper-cased into reason_code")
+	}
+	assert.Equal(t, "CALLER_SENT_KEY_[REDACTED]", body["reason_code"], "the text before a key stays")
+	assert.Equal(t, "[REDACTED]", body["policy_user"])
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", body["correlation_id"])
+	assert.Equal(t, "gpt-4.1", body["model"])
+
+	got, _ = runProcessor(t, createDefaultConfig(), oneRecord(`{"policy_id":"p","decision":"deny","created_at":1768608000,"reason":"risk score above threshold limit","note":"see task_0123456789abcdefghij"}`))
+	body = firstRecord(t, got).Body().Map().AsRaw()
+	assert.Equal(t, "RISK_SCORE_ABOVE_THRESHOLD_LIMIT", body["reason_code"], "sk inside a word is not a key")
+	assert.Equal(t, "see task_0123456789abcdefghij", body["extra"].(map[string]any)["note"])
 }
 
 func TestOnError(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -80,27 +81,65 @@ func removeBodyFields(m pcommon.Map) {
 	})
 }
 
-// scrubSecrets replaces anything that looks like a credential: the API key ID
-// and an actor ID by prefix or entropy, every string under extra and details
-// by the prefixes of well-known key formats.
+// scrubSecrets replaces anything that looks like a credential: the API key
+// ID and an actor ID as a whole, by prefix or entropy, and in every other
+// string of the record each embedded token of a well-known key format, so a
+// key pasted into a reason or a detail never leaves either.
 func (d *dataPolicy) scrubSecrets(m pcommon.Map) {
-	if v, ok := m.Get("api_key_id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str(), true) {
+	if v, ok := m.Get("api_key_id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
 		v.SetStr(d.protect(v.Str()))
 	}
 	if actor, ok := m.Get("actor"); ok && actor.Type() == pcommon.ValueTypeMap {
-		if v, ok := actor.Map().Get("id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str(), true) {
+		if v, ok := actor.Map().Get("id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
 			v.SetStr(d.protect(v.Str()))
 		}
 	}
-	for _, k := range [...]string{"extra", "details"} {
-		if v, ok := m.Get(k); ok {
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !identityFields[k] {
 			eachString(v, func(s pcommon.Value) {
-				if looksLikeSecret(s.Str(), false) {
-					s.SetStr(d.protect(s.Str()))
+				if scrubbed, changed := d.scrubTokens(s.Str()); changed {
+					s.SetStr(scrubbed)
 				}
 			})
 		}
+		return true
+	})
+}
+
+// identityFields are IDs and times the normaliser wrote: they are not
+// scanned, so a trace ID is never mistaken for a key.
+var identityFields = map[string]bool{
+	"schema_version": true, "event_kind": true, "event_id": true, "created_at": true,
+	"correlation_id": true, "trace_id": true, "span_id": true,
+}
+
+// secretToken matches the well-known credential formats (OpenAI, Anthropic,
+// Stripe, GitHub, GitLab, Slack, Hugging Face, Google, AWS access key IDs)
+// and bearer tokens, anywhere in a string, in any case and with - or _, as
+// the normaliser may have upper-cased free text into a reason_code. Group 1
+// is the character before the token (start or not a letter or digit), so
+// "RISK_SCORE_..." is not read as an "sk_" key.
+var secretToken = regexp.MustCompile(`(?i)(^|[^a-z0-9])((?:sk[-_]|rk[-_]live[-_]|gh[posu][-_]|github[-_]pat[-_]|glpat[-_]|xox[bpa][-_]|hf[-_]|aiza)[a-z0-9_\-]{16,}|(?:akia|asia)[a-z0-9]{16}|bearer\s+[a-z0-9._~+/=\-]{16,})`)
+
+// scrubTokens protects each credential token in s.
+func (d *dataPolicy) scrubTokens(s string) (string, bool) {
+	if len(s) < 20 {
+		return s, false
 	}
+	matches := secretToken.FindAllStringSubmatchIndex(s, -1)
+	if matches == nil {
+		return s, false
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range matches {
+		tokenStart, tokenEnd := m[4], m[5]
+		b.WriteString(s[last:tokenStart])
+		b.WriteString(d.protect(s[tokenStart:tokenEnd]))
+		last = tokenEnd
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
 }
 
 // protect is the keyed hash of a secret, or the placeholder without a key.
@@ -179,9 +218,9 @@ var secretPrefixes = []string{
 	"glpat-", "xoxb-", "xoxp-", "xoxa-", "AKIA", "ASIA", "AIza", "hf_", "Bearer ", "bearer ",
 }
 
-// looksLikeSecret reports a credential: a well-known prefix on a long enough
-// value, or (withEntropy, for fields that name keys) a long random token.
-func looksLikeSecret(s string, withEntropy bool) bool {
+// looksLikeSecret reports a credential in a field that names a key or an
+// actor: a well-known prefix on a long enough value, or a long random token.
+func looksLikeSecret(s string) bool {
 	if len(s) < 20 {
 		return false
 	}
@@ -190,7 +229,7 @@ func looksLikeSecret(s string, withEntropy bool) bool {
 			return true
 		}
 	}
-	return withEntropy && isRandomToken(s)
+	return isRandomToken(s)
 }
 
 // isRandomToken: 24 or more characters of a token alphabet, letters and

@@ -36,6 +36,9 @@ func StartHECPeer(t testing.TB, token string) *HECPeer {
 	return &HECPeer{Collector: c, Endpoint: c.URL + "/services/collector/event", out: out}
 }
 
+// OutputPath is the file the peer writes what it receives to.
+func (p *HECPeer) OutputPath() string { return p.out }
+
 // Events reads every event the peer has written so far.
 func (p *HECPeer) Events(t testing.TB) []HECEvent {
 	t.Helper()
