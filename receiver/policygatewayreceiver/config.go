@@ -30,7 +30,9 @@ type Config struct {
 func createDefaultConfig() *Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.Endpoint = "localhost:4320"
+	// Slow clients: headers within 10 s, the whole body within 30 s.
 	server.ReadHeaderTimeout = 10 * time.Second
+	server.ReadTimeout = 30 * time.Second
 	return &Config{
 		ServerConfig:         server,
 		MaxRecordsPerRequest: 10000,

@@ -71,7 +71,7 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 	configs := []string{
 		filepath.Join(harness.Root, "config", "examples", "common.yaml"),
 		filepath.Join(harness.Root, "config", "examples", "all.yaml"),
-		filepath.Join("testdata", "peers.yaml"),
+		filepath.Join(harness.Root, "test", "harness", "testdata", "peers.yaml"),
 	}
 	c := harness.StartCollector(t, env, configs...)
 	harness.PostFixtures(t, c.URL, "receiver-token")

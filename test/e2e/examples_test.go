@@ -19,6 +19,9 @@ var exampleEnv = []string{
 	"ELASTICSEARCH_ENDPOINT=https://elasticsearch.example:9200",
 	"ELASTICSEARCH_API_KEY=api-key",
 	"DD_API_KEY=0123456789abcdef0123456789abcdef",
+	"POLICYAUDIT_PII_HASH_KEY=0123456789abcdef0123",
+	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
+	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
 }
 
 func validate(t *testing.T, env []string, files ...string) (string, error) {
@@ -35,9 +38,12 @@ func validate(t *testing.T, env []string, files ...string) (string, error) {
 // Every example loads and passes every component's validation in the
 // distribution, with its secrets taken from the environment.
 func TestExampleConfigsValidate(t *testing.T) {
-	for _, f := range []string{"s3.yaml", "splunk.yaml", "elasticsearch.yaml", "datadog.yaml", "all.yaml"} {
-		out, err := validate(t, exampleEnv, "common.yaml", f)
-		assert.NoError(t, err, "%s:\n%s", f, out)
+	for _, files := range [][]string{
+		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
+		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"},
+	} {
+		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
+		assert.NoError(t, err, "%v:\n%s", files, out)
 	}
 	// The secrets really come from the environment: without them, validation fails.
 	out, err := validate(t, exampleEnv[:1], "common.yaml", "datadog.yaml")
