@@ -10,7 +10,7 @@ VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(BIN)/versitygw
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run test test-unit generate check-generate tools fmt vet clean bench-auditstore
+.PHONY: all build run test test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
 
 all: build
 
@@ -26,6 +26,22 @@ run: build
 ## built distribution, a real OPA and a real S3 server).
 test: build tools check-generate vet
 	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) $(GO) test -count=1 -timeout 20m ./...
+
+## fuzz: every fuzz target for FUZZTIME each (CI runs it after test). New
+## inputs that widen coverage land in the Go cache; `make fuzz-corpus`
+## copies them into the packages' testdata/fuzz, where `go test` replays them.
+FUZZTIME ?= 15s
+FUZZ_TARGETS := internal/jsonbody:FuzzSplit internal/record:FuzzNormalize receiver/policygatewayreceiver:FuzzEndpoints
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+fuzz-corpus:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		src=$$($(GO) env GOCACHE)/fuzz/github.com/policyaudit/policyaudit/$$pkg/$$name; \
+		mkdir -p $$pkg/testdata/fuzz/$$name && cp -n $$src/* $$pkg/testdata/fuzz/$$name/ 2>/dev/null; \
+		echo "$$pkg/testdata/fuzz/$$name: $$(ls $$pkg/testdata/fuzz/$$name | wc -l) inputs"; done
 
 ## test-unit: the tests that need no binary.
 test-unit:
