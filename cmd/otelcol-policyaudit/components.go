@@ -14,7 +14,7 @@ import (
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	splunkhecreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver"
 	auditstoreexporter "github.com/policyaudit/policyaudit/exporter/auditstoreexporter"
-	s3archiveexporter "github.com/policyaudit/policyaudit/exporter/s3archiveexporter"
+	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
 	policygatewayreceiver "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
@@ -71,7 +71,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		auditstoreexporter.NewFactory(),
-		s3archiveexporter.NewFactory(),
+		durableexporter.NewFactory(),
 		awss3exporter.NewFactory(),
 		splunkhecexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
@@ -85,7 +85,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ExporterModules = make(map[component.Type]string, len(factories.Exporters))
 	factories.ExporterModules[auditstoreexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
-	factories.ExporterModules[s3archiveexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExporterModules[durableexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[awss3exporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter v0.141.0"
 	factories.ExporterModules[splunkhecexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/splunkhecexporter v0.141.0"
 	factories.ExporterModules[elasticsearchexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.141.0"

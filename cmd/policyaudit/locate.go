@@ -44,7 +44,6 @@ type locateOptions struct {
 
 var locators = map[string]locator{
 	"awss3":         locateS3,
-	"s3archive":     locateS3,
 	"elasticsearch": locateElasticsearch,
 	"auditstore":    locateAuditStore,
 	"file":          locateFile,
@@ -99,6 +98,10 @@ func locate(ctx context.Context, correlationID string, configs []string, date st
 
 func locateIn(ctx context.Context, use exporterUse, cid string, opts locateOptions) finding {
 	f := finding{Exporter: use.ID}
+	if use.Type == "durable" {
+		// The durable exporter wraps another: look where that one writes.
+		use.Type, use.Config = str(use.Config, "exporter"), mapAt(use.Config, "settings")
+	}
 	loc, ok := locators[use.Type]
 	if !ok {
 		f.Status = statusNotQueried

@@ -11,13 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// locateS3 lists the objects awss3exporter (or s3archive, whose awss3 key
-// holds the same settings) wrote, one date partition with --date, and reads
-// them with the AWS SDK's default credential chain.
+// locateS3 lists the objects awss3exporter wrote, one date partition with
+// --date, and reads them with the AWS SDK's default credential chain.
 func locateS3(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
-	if use.Type == "s3archive" {
-		use.Config = mapAt(use.Config, "awss3")
-	}
 	bucket := str(use.Config, "s3uploader", "s3_bucket")
 	if bucket == "" {
 		return nil, errors.New("the exporter has no s3uploader.s3_bucket")

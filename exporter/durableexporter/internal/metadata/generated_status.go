@@ -7,8 +7,8 @@ import (
 )
 
 var (
-	Type      = component.MustNewType("s3archive")
-	ScopeName = "github.com/policyaudit/policyaudit/exporter/s3archiveexporter"
+	Type      = component.MustNewType("durable")
+	ScopeName = "github.com/policyaudit/policyaudit/exporter/durableexporter"
 )
 
 const (

@@ -1,4 +1,4 @@
-package s3archiveexporter
+package durableexporter
 
 import (
 	"context"
@@ -19,7 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/policyaudit/policyaudit/exporter/s3archiveexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/exporter/durableexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/test/peers/elasticsearch"
 )
 
 func init() {
@@ -77,11 +78,14 @@ func TestUploadsAreRetriedUntilS3IsBack(t *testing.T) {
 	cfg.QueueConfig.Enabled = false // synchronous, to watch the retries
 	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
 	cfg.RetryConfig.MaxInterval = 50 * time.Millisecond
-	cfg.AWSS3.S3Uploader.S3Bucket = "policy-audit"
-	cfg.AWSS3.S3Uploader.Endpoint = srv.URL
-	cfg.AWSS3.S3Uploader.S3ForcePathStyle = true
-	cfg.AWSS3.S3Uploader.RetryMode = "nop" // awss3 alone: one attempt, then drop
-	cfg.AWSS3.MarshalerName = "body"
+	cfg.Exporter = "awss3"
+	cfg.Settings = map[string]any{
+		"s3uploader": map[string]any{
+			"s3_bucket": "policy-audit", "endpoint": srv.URL, "s3_force_path_style": true,
+			"retry_mode": "nop", // awss3 alone: one attempt, then drop
+		},
+		"marshaler": "body",
+	}
 	require.NoError(t, cfg.Validate())
 
 	set := exportertest.NewNopSettings(metadata.Type)
@@ -111,13 +115,47 @@ func TestUploadsAreRetriedUntilS3IsBack(t *testing.T) {
 	}
 }
 
-func TestValidateNamesTheKey(t *testing.T) {
+// elasticsearch gives up when a bulk flush outlasts its timeout; wrapped,
+// the batch waits and is indexed once the cluster answers, exactly once.
+func TestElasticsearchFlushesAreRetriedUntilTheClusterIsBack(t *testing.T) {
+	es := elasticsearch.Start("key")
+	defer es.Close()
+	es.SetDown(true)
+
 	cfg := createDefaultConfig()
-	cfg.AWSS3.S3Uploader.S3Bucket = "b"
-	cfg.AWSS3.QueueSettings.Enabled = true
-	cfg.AWSS3.S3Uploader.RetryMode = "sometimes"
-	err := cfg.Validate()
-	assert.ErrorContains(t, err, "awss3.sending_queue")
-	assert.ErrorContains(t, err, "awss3: ")
-	assert.Equal(t, time.Duration(0), createDefaultConfig().RetryConfig.MaxElapsedTime, "retries have no time limit by default")
+	cfg.QueueConfig.Enabled = false
+	cfg.RetryConfig.InitialInterval = 20 * time.Millisecond
+	cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
+	cfg.Exporter = "elasticsearch"
+	cfg.Settings = map[string]any{
+		"endpoints": []any{es.URL}, "api_key": "key",
+		"mapping":         map[string]any{"mode": "bodymap"},
+		"logs_dynamic_id": map[string]any{"enabled": true},
+		"retry":           map[string]any{"enabled": true, "max_retries": 1, "initial_interval": "10ms", "max_interval": "10ms", "retry_on_status": []any{503}},
+		"timeout":         "200ms",
+	}
+	require.NoError(t, cfg.Validate())
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Attributes().PutStr("elasticsearch.document_id", "e-1")
+	lr.Attributes().PutStr("data_stream.dataset", "policy_gateway.audit")
+	doc := lr.Body().SetEmptyMap()
+	doc.PutStr("@timestamp", "2026-03-02T09:00:00.000Z")
+	doc.PutEmptyMap("policy").PutStr("event_id", "e-1")
+
+	go func() {
+		time.Sleep(time.Second) // five flush timeouts
+		es.SetDown(false)
+	}()
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	docs := es.Docs()
+	require.Len(t, docs, 1)
+	assert.Equal(t, "e-1", docs[0].ID)
+	assert.Equal(t, "logs-policy_gateway.audit-default", docs[0].Index)
+	assert.Empty(t, es.Violations())
 }

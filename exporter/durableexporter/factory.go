@@ -1,0 +1,107 @@
+package durableexporter
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/policyaudit/policyaudit/exporter/durableexporter/internal/metadata"
+)
+
+// wrapped are the exporters that drop what they fail to send, and that this
+// exporter can make durable.
+var wrapped = map[string]exporter.Factory{
+	"awss3":         awss3exporter.NewFactory(),
+	"elasticsearch": elasticsearchexporter.NewFactory(),
+}
+
+// queueOf is the wrapped exporter's own sending queue.
+func queueOf(cfg component.Config) (*exporterhelper.QueueBatchConfig, bool) {
+	switch c := cfg.(type) {
+	case *awss3exporter.Config:
+		return &c.QueueSettings, true
+	case *elasticsearchexporter.Config:
+		return &c.QueueBatchConfig, true
+	}
+	return nil, false
+}
+
+// NewFactory returns the factory of the durable exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		func() component.Config { return createDefaultConfig() },
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() *Config {
+	retry := configretry.NewDefaultBackOffConfig()
+	// An audit trail does not give up: exporterhelper's default would drop a
+	// batch after five minutes of failures.
+	retry.MaxElapsedTime = 0
+	timeout := exporterhelper.NewDefaultTimeoutConfig()
+	// Longer than elasticsearch's own flush timeout (90 s), so each attempt
+	// ends with the wrapped exporter's answer.
+	timeout.Timeout = 2 * time.Minute
+	return &Config{
+		TimeoutConfig: timeout,
+		QueueConfig:   exporterhelper.NewDefaultQueueConfig(),
+		RetryConfig:   retry,
+	}
+}
+
+// createLogs builds the wrapped exporter without its queue, so that each
+// export returns its error, and puts the collector's queue, retry and
+// timeout in front of it.
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	innerCfg, err := c.innerConfig()
+	if err != nil {
+		return nil, err
+	}
+	factory := wrapped[c.Exporter]
+	innerSet := set
+	innerSet.ID = component.NewIDWithName(factory.Type(), set.ID.String())
+	innerSet.Logger = set.Logger.With(zap.String("wrapped", innerSet.ID.String())).
+		WithOptions(zap.WrapCore(func(core zapcore.Core) zapcore.Core { return rejectionFilter{core} }))
+	inner, err := factory.CreateLogs(ctx, innerSet, innerCfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Exporter, err)
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, inner.ConsumeLogs,
+		exporterhelper.WithStart(inner.Start),
+		exporterhelper.WithShutdown(inner.Shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+	)
+}
+
+// rejectionFilter drops the wrapped exporter's "Exporting failed. Rejecting
+// data." error: without its own queue it reports every failed export that
+// way, while this exporter keeps the data and retries (and logs the retry).
+type rejectionFilter struct{ zapcore.Core }
+
+func (f rejectionFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if strings.HasPrefix(e.Message, "Exporting failed. Rejecting data.") {
+		return ce
+	}
+	return f.Core.Check(e, ce)
+}
+
+func (f rejectionFilter) With(fields []zapcore.Field) zapcore.Core {
+	return rejectionFilter{f.Core.With(fields)}
+}
