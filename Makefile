@@ -10,7 +10,7 @@ VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(BIN)/versitygw
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
+.PHONY: all build run demo bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
 
 all: build
 
@@ -76,6 +76,33 @@ $(VERSITYGW):
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
 test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
 	cd test/e2e/duckdb && npm install --no-audit --no-fund --no-save
+
+## demo: start the distribution on its default config and post a realistic
+## hour of gateway traffic (crossing midnight) with the simulator; leaves the
+## output in ./data and stops the collector.
+demo: build
+	@mkdir -p data; $(COLLECTOR) --config config/default.yaml > data/demo.log 2>&1 & pid=$$!; \
+	trap "kill $$pid 2>/dev/null" EXIT; \
+	for i in $$(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:13133/ && break; sleep 0.1; done; \
+	$(GO) run ./cmd/gatewaysim -url http://127.0.0.1:4320 -records 36000 -span 1h -rate 4000 || exit 1; \
+	sleep 2; echo "decisions by verdict in the audit store:"; curl -s 'http://127.0.0.1:4321/api/v1/stats'; echo; \
+	echo "JSON lines by date partition:"; for d in data/export/*/; do echo "  $$d $$(cat $$d*.jsonl | wc -l)"; done
+
+## bench: this distribution (A) against the stock contrib collector with
+## OTTL (B) and plain encoding/json (C), each collector pinned to CPU 0, the
+## load on CPU 1 (needs 2 cores); writes bench/results/ (results.md, load.png,
+## go-bench.txt). Prints figures next to the targets; asserts nothing.
+STOCK := $(BIN)/otelcol-stock
+bench: build
+	cd bench/stock && $(GO) build -trimpath -o $(STOCK) .
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/jsonbody ./internal/record \
+		./processor/policydecisionprocessor ./receiver/policygatewayreceiver | tee bench/results/go-bench.txt
+	cd bench && $(GO) build -o $(BIN)/bench . && taskset -c 1 $(BIN)/bench -root .. -cpu 0 -out results
+
+## bench-generate: regenerate the stock collector's sources (ocb) for B.
+bench-generate:
+	$(GO) tool builder --config bench/stock/builder-config.yaml --skip-compilation
+	gofmt -w bench/stock/*.go
 
 ## bench-auditstore: the audit store's figures (records/s stored on one core,
 ## query latency at 1 million rows); prints them, asserts nothing.

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/policyaudit/policyaudit/internal/gatewaysim"
+)
+
+// simStart is the simulated time of the first record: the hour crosses
+// midnight, so the sinks see two date partitions.
+var simStart = time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
+
+// throughput is a flat-out run.
+type throughput struct {
+	Records     int
+	Wall        time.Duration // from the first request to the last record in the sink
+	CPUSeconds  float64       // the collector's, over the same time
+	PeakRSSMiB  float64
+	SenderP99   time.Duration
+	PerCore     float64 // records per CPU second
+	CPUPerMilli float64 // CPU seconds per million records
+}
+
+// loadPoint is one step of the offered-load sweep.
+type loadPoint struct {
+	Offered  float64
+	Achieved float64
+	P50, P99 time.Duration
+	Refused  int
+	PeakMiB  float64
+}
+
+func mode(s system) gatewaysim.Mode {
+	if s.Name == "B" {
+		return gatewaysim.OTLP
+	}
+	return gatewaysim.Gateway
+}
+
+// flatOut sends n records as fast as the collector takes them and waits
+// until the sink holds them all.
+func flatOut(s system, cpu, n int) (throughput, error) {
+	c, err := start(s, cpu)
+	if err != nil {
+		return throughput{}, err
+	}
+	defer c.stop()
+	sink := newSinkCounter(s.SinkPattern, s.SinkSep)
+	cpu0 := c.cpuSeconds()
+	t0 := time.Now()
+	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
+		URL: c.endpoint, Mode: mode(s), Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+	})
+	if err != nil {
+		return throughput{}, err
+	}
+	if rep.Accepted != n {
+		return throughput{}, fmt.Errorf("%s accepted %d of %d records:\n%.4000s", s.Name, rep.Accepted, n, c.log.String())
+	}
+	for deadline := time.Now().Add(5 * time.Minute); sink.count(c.out) < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return throughput{}, fmt.Errorf("%s wrote %d of %d records", s.Name, sink.count(c.out), n)
+		}
+	}
+	t := throughput{Records: n, Wall: time.Since(t0), CPUSeconds: c.cpuSeconds() - cpu0, PeakRSSMiB: c.peakMiB(), SenderP99: rep.P99}
+	t.PerCore = float64(n) / t.CPUSeconds
+	t.CPUPerMilli = t.CPUSeconds / float64(n) * 1e6
+	return t, nil
+}
+
+// sweep offers each load for a few seconds, in batches of a hundredth of a
+// second of traffic, as a gateway flushing every 10 ms would, and returns
+// what each achieved, and the resident set when idle.
+func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, float64, error) {
+	c, err := start(s, cpu)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.stop()
+	time.Sleep(2 * time.Second)
+	idle := c.rssMiB()
+	var points []loadPoint
+	for i, load := range loads {
+		n := int(load * seconds)
+		batch := max(10, int(load/100))
+		rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(uint64(100+i), simStart, time.Hour, n), gatewaysim.Options{
+			URL: c.endpoint, Mode: mode(s), Records: n, Rate: load, Batch: batch, Workers: 16, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		points = append(points, loadPoint{Offered: load, Achieved: rep.AcceptedPerSecond(), P50: rep.P50, P99: rep.P99, Refused: rep.Refused + rep.Failed, PeakMiB: c.peakMiB()})
+		time.Sleep(time.Second) // let the batch processor and the sink settle
+	}
+	return points, idle, nil
+}

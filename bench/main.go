@@ -1,0 +1,90 @@
+// Command bench is `make bench`: this distribution (A) and the stock contrib
+// collector doing the same normalisation with OTTL (B), each pinned to one
+// CPU, on the same simulated gateway records, against the limit of decoding
+// those records with encoding/json on one core (C). It prints the figures
+// next to the targets and writes bench/results/results.md and load.png. It
+// asserts nothing.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	root := flag.String("root", "..", "the repository root")
+	records := flag.Int("records", 300000, "records of each flat-out run")
+	seconds := flag.Float64("seconds", 4, "seconds of each offered-load step")
+	cpu := flag.Int("cpu", 0, "the CPU the collectors are pinned to (run the harness on another)")
+	out := flag.String("out", "results", "directory for results.md and load.png")
+	flag.Parse()
+
+	systems := []system{
+		{Name: "A", Label: "A: policyaudit (policygateway, policydecision)", Bin: filepath.Join(*root, "bin", "otelcol-policyaudit"),
+			Config: filepath.Join(*root, "bench", "configs", "a.yaml"), SinkPattern: "records*.jsonl", SinkSep: "\n"},
+		{Name: "B", Label: "B: stock contrib (otlp, transform/OTTL)", Bin: filepath.Join(*root, "bin", "otelcol-stock"),
+			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), SinkPattern: "records*.json", SinkSep: `"body":{`},
+	}
+	loads := []float64{1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000}
+	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}}
+	for _, s := range systems {
+		res.Labels[s.Name] = s.Label
+		fmt.Printf("%s: offered-load sweep %v records/s, %gs each\n", s.Label, loads, *seconds)
+		points, idle, err := sweep(s, *cpu, loads, *seconds)
+		if err != nil {
+			fail(err)
+		}
+		res.Sweeps[s.Name], res.Idle[s.Name] = points, idle
+		fmt.Printf("%s: %d records flat out\n", s.Label, *records)
+		t, err := flatOut(s, *cpu, *records)
+		if err != nil {
+			fail(err)
+		}
+		res.Flat[s.Name] = t
+	}
+	fmt.Printf("C: encoding/json into a struct, one core\n")
+	c, err := decodeBaseline(*records)
+	if err != nil {
+		fail(err)
+	}
+	res.Baseline = c
+	res.Machine = machine()
+
+	md := res.markdown()
+	fmt.Println()
+	fmt.Println(md)
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(*out, "results.md"), []byte(md), 0o644); err != nil {
+		fail(err)
+	}
+	if err := writePlot(filepath.Join(*out, "load.png"), res.Sweeps, res.Labels, []string{"A", "B"}); err != nil {
+		fail(err)
+	}
+	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, "results.md"), filepath.Join(*out, "load.png"))
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// machine names the CPU and the core count.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s, linux/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOARCH)
+}

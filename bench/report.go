@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+type results struct {
+	Date     time.Time
+	Machine  string
+	Records  int
+	Labels   map[string]string
+	Sweeps   map[string][]loadPoint
+	Flat     map[string]throughput
+	Idle     map[string]float64
+	Baseline float64 // C, records/s on one core
+}
+
+// at returns the sweep point at an offered load.
+func (r results) at(name string, load float64) loadPoint {
+	for _, p := range r.Sweeps[name] {
+		if p.Offered == load {
+			return p
+		}
+	}
+	return loadPoint{}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func verdict(ok bool, howFar string) string {
+	if ok {
+		return "met (" + howFar + ")"
+	}
+	return "**missed** (" + howFar + ")"
+}
+
+func (r results) markdown() string {
+	var b strings.Builder
+	a, bb := r.Flat["A"], r.Flat["B"]
+	fmt.Fprintf(&b, "Run %s on %s; each collector pinned to one CPU (taskset, GOMAXPROCS=1), the load generator on another; %d records per flat-out run, flat gateway dialect, the same records for A and B.\n\n",
+		r.Date.Format("2006-01-02 15:04 UTC"), r.Machine, r.Records)
+	b.WriteString("| | records/s per core | CPU s per million records | peak RSS flat out | RSS idle | peak RSS up to 50,000/s | p99 ingest at 10,000/s |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range []string{"A", "B"} {
+		t := r.Flat[name]
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.0f MiB | %.0f MiB | %.0f MiB | %s |\n",
+			r.Labels[name], t.PerCore, t.CPUPerMilli, t.PeakRSSMiB, r.Idle[name], r.at(name, 50000).PeakMiB, ms(r.at(name, 10000).P99))
+	}
+	fmt.Fprintf(&b, "| C: encoding/json into a struct | %.0f | %.2f | | | | |\n\n", r.Baseline, 1e6/r.Baseline)
+	fmt.Fprintf(&b, "A/B per core: **%.2f×**. A/C: **%.2f** (A does %.0f%% of the work-free decode's rate, while normalising, hashing IDs, regrouping by date and writing).\n\n",
+		a.PerCore/bb.PerCore, a.PerCore/r.Baseline, 100*a.PerCore/r.Baseline)
+
+	b.WriteString("| Target | Measured | |\n|---|---|---|\n")
+	ratio := a.PerCore / bb.PerCore
+	fmt.Fprintf(&b, "| A ≥ 3× B per core | %.2f× | %s |\n", ratio, verdict(ratio >= 3, fmt.Sprintf("%+.0f%%", 100*(ratio/3-1))))
+	fmt.Fprintf(&b, "| A ≥ 100,000 records/s on one core | %.0f/s | %s |\n", a.PerCore, verdict(a.PerCore >= 100000, fmt.Sprintf("%+.0f%%", 100*(a.PerCore/100000-1))))
+	p99 := r.at("A", 10000).P99
+	fmt.Fprintf(&b, "| p99 ingest ≤ 5 ms at 10,000 records/s | %s | %s |\n", ms(p99), verdict(p99 <= 5*time.Millisecond, fmt.Sprintf("%+.0f%%", 100*(float64(p99)/float64(5*time.Millisecond)-1))))
+	fmt.Fprintf(&b, "| RSS ≤ 60 MiB idle | %.0f MiB | %s |\n", r.Idle["A"], verdict(r.Idle["A"] <= 60, fmt.Sprintf("%+.0f%%", 100*(r.Idle["A"]/60-1))))
+	peak50 := r.at("A", 50000).PeakMiB
+	fmt.Fprintf(&b, "| RSS ≤ 150 MiB at 50,000 records/s | %.0f MiB | %s |\n\n", peak50, verdict(peak50 <= 150, fmt.Sprintf("%+.0f%%", 100*(peak50/150-1))))
+
+	b.WriteString("Offered-load sweep (batches of 1/100 s of traffic; achieved = accepted records/s; p99 of request latency):\n\n")
+	b.WriteString("| offered/s | A achieved/s | A p50 | A p99 | B achieved/s | B p50 | B p99 |\n|---|---|---|---|---|---|---|\n")
+	for _, p := range r.Sweeps["A"] {
+		q := r.at("B", p.Offered)
+		fmt.Fprintf(&b, "| %.0f | %.0f | %s | %s | %.0f | %s | %s |\n", p.Offered, p.Achieved, ms(p.P50), ms(p.P99), q.Achieved, ms(q.P50), ms(q.P99))
+	}
+	return b.String()
+}
