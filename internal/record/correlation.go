@@ -3,7 +3,6 @@ package record
 import (
 	"crypto/sha1" //nolint:gosec // UUIDv5 is defined over SHA-1; it names, it does not protect.
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 )
 
@@ -74,17 +73,16 @@ func uuidV5(name []byte) string {
 // encoded as JSON with sorted keys, so the same record posted twice, whatever
 // its key order or whitespace, gets the same event_id and de-duplicates.
 func DeriveEventID(kind Kind, raw map[string]any) string {
-	b, err := json.Marshal(raw)
+	name := make([]byte, 0, 512)
+	name = append(name, kind.String()...)
+	name = append(name, 0)
+	b, err := appendJSON(name, raw)
 	if err != nil {
 		// Only unsupported values (none come out of a JSON decoder) end here;
 		// fall back to a name that is still deterministic.
-		b = []byte(err.Error())
+		b = append(name, err.Error()...)
 	}
-	name := make([]byte, 0, len(b)+20)
-	name = append(name, kind.String()...)
-	name = append(name, 0)
-	name = append(name, b...)
-	return uuidV5(name)
+	return uuidV5(b)
 }
 
 // DeriveCorrelationID gives a record without any correlation source a
