@@ -37,6 +37,7 @@ func FuzzNormalize(f *testing.F) {
 				if err != nil {
 					continue
 				}
+				assertHeaderRoundTrip(t, r)
 				m := pcommon.NewMap()
 				r.CopyTo(m)
 				again, err := record.Normalize(m.AsRaw(), record.Hints{})

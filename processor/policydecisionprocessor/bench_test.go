@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/policyaudit/policyaudit/internal/canonicalmark"
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
@@ -69,7 +70,11 @@ func BenchmarkProcessLogs(b *testing.B) {
 				ld := plog.NewLogs()
 				in.CopyTo(ld)
 				b.StartTimer()
-				if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+				ctx := context.Background()
+				if c.canonical {
+					ctx = canonicalmark.Mark(ctx) // as the policygateway receiver hands them on
+				}
+				if err := p.ConsumeLogs(ctx, ld); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -34,6 +34,19 @@ func (p *policyProcessor) body(rec *record.Record, body pcommon.Value) pcommon.M
 	return doc.PutEmptyMap("policy")
 }
 
+// keepBody is body for a body that already holds the canonical record: kept
+// as it is, or moved under the Elastic document's "policy".
+func (p *policyProcessor) keepBody(rec *record.Record, body pcommon.Value) pcommon.Map {
+	if p.cfg.Destination != DestinationElasticsearch {
+		return body.Map()
+	}
+	canonical := pcommon.NewMap()
+	body.Map().MoveTo(canonical)
+	policy := p.body(rec, body)
+	canonical.MoveTo(policy)
+	return policy
+}
+
 func (p *policyProcessor) dataset(rec *record.Record) string {
 	if rec.Kind == record.KindAdmin {
 		return p.cfg.Elastic.AdminDataset

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/policyaudit/policyaudit/internal/canonicalmark"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
@@ -61,7 +62,9 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	resources := make(map[partitionKey]plog.ResourceLogs)
 	scopes := make(map[partitionKey]plog.LogRecordSlice)
 	var counts counters
-
+	// Bodies the policygateway receiver normalised in this same call are
+	// read, not normalised again.
+	trusted := canonicalmark.Marked(ctx)
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -71,7 +74,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 			lrs := sl.LogRecords()
 			for li := 0; li < lrs.Len(); li++ {
 				lr := lrs.At(li)
-				rec, keep := p.normalize(lr, &counts)
+				rec, canonicalBody, keep := p.normalize(lr, trusted, &counts)
 				if !keep {
 					continue
 				}
@@ -83,7 +86,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 				}
 				nlr := dest.AppendEmpty()
 				lr.MoveTo(nlr)
-				p.write(rec, nlr)
+				p.write(rec, nlr, canonicalBody)
 				counts.record(rec)
 			}
 		}
@@ -121,9 +124,21 @@ func (p *policyProcessor) partitionValue(date string) string {
 	return p.cfg.Partition.Prefix + "/date=" + date
 }
 
-// normalize decodes the record in lr's body and normalises it. A record that
+// normalize decodes the record in lr's body and normalises it, or, for a
+// trusted canonical body, reads its header (canonicalBody). A record that
 // fails validation is flagged (and kept) or dropped, per on_error.
-func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (*record.Record, bool) {
+func (p *policyProcessor) normalize(lr plog.LogRecord, trusted bool, counts *counters) (rec *record.Record, canonicalBody, keep bool) {
+	if trusted && lr.Body().Type() == pcommon.ValueTypeMap {
+		if rec, err := record.ReadHeader(lr.Body().Map()); err == nil {
+			return rec, true, true
+		}
+	}
+	rec, keep = p.normalizeRaw(lr, counts)
+	return rec, false, keep
+}
+
+// normalizeRaw normalises the record in lr's body the long way.
+func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) (*record.Record, bool) {
 	hints := record.Hints{EventName: lr.EventName()}
 	if tid := lr.TraceID(); !tid.IsEmpty() {
 		hints.TraceID = hex.EncodeToString(tid[:])
@@ -216,9 +231,14 @@ func truncate(s string, n int) string {
 
 // write puts the canonical record into lr: body (per layout, after the data
 // policy), timestamps, trace context, event name and attributes.
-func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord) {
-	canonical := p.body(rec, lr.Body())
-	rec.CopyTo(canonical)
+func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) {
+	var canonical pcommon.Map
+	if canonicalBody {
+		canonical = p.keepBody(rec, lr.Body())
+	} else {
+		canonical = p.body(rec, lr.Body())
+		rec.CopyTo(canonical)
+	}
 	p.policy.apply(canonical)
 
 	rec.SetLogRecordFields(lr)
