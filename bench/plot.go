@@ -26,6 +26,8 @@ func writePlot(path string, sweeps map[string][]loadPoint, labels map[string]str
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Add(plotter.NewGrid())
 	}
+	latency.Y.Scale = plot.LogScale{}
+	latency.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	ideal := plotter.XYs{}
 	for i, name := range order {
 		var tp, lat plotter.XYs
