@@ -77,14 +77,17 @@ func fail(err error) {
 
 // machine names the CPU and the core count.
 func machine() string {
-	model := "unknown CPU"
+	// Not runtime.NumCPU: it counts only the CPUs this process is pinned to.
+	model, cores := "unknown CPU", 0
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "model name"); ok {
+			if v, ok := strings.CutPrefix(line, "model name"); ok && model == "unknown CPU" {
 				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
+			}
+			if strings.HasPrefix(line, "processor") {
+				cores++
 			}
 		}
 	}
-	return fmt.Sprintf("%s, %d cores, %s, linux/%s", model, runtime.NumCPU(), runtime.Version(), runtime.GOARCH)
+	return fmt.Sprintf("%s, %d cores, %s, linux/%s", model, cores, runtime.Version(), runtime.GOARCH)
 }
