@@ -12,12 +12,15 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/gatewaysim"
 )
 
 // system is one side of the comparison: a collector binary and its config.
 type system struct {
 	Name, Label string
 	Bin, Config string
+	Mode        gatewaysim.Mode // how the load reaches it
 	// Sink is the file pattern of the sink and what occurs once per record.
 	SinkPattern, SinkSep string
 }

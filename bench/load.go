@@ -32,13 +32,6 @@ type loadPoint struct {
 	PeakMiB  float64
 }
 
-func mode(s system) gatewaysim.Mode {
-	if s.Name == "B" {
-		return gatewaysim.OTLP
-	}
-	return gatewaysim.Gateway
-}
-
 // flatOut sends n records as fast as the collector takes them and waits
 // until the sink holds them all.
 func flatOut(s system, cpu, n int) (throughput, error) {
@@ -51,7 +44,7 @@ func flatOut(s system, cpu, n int) (throughput, error) {
 	cpu0 := c.cpuSeconds()
 	t0 := time.Now()
 	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
-		URL: c.endpoint, Mode: mode(s), Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+		URL: c.endpoint, Mode: s.Mode, Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
 	})
 	if err != nil {
 		return throughput{}, err
@@ -86,7 +79,7 @@ func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, fl
 		n := int(load * seconds)
 		batch := max(10, int(load/100))
 		rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(uint64(100+i), simStart, time.Hour, n), gatewaysim.Options{
-			URL: c.endpoint, Mode: mode(s), Records: n, Rate: load, Batch: batch, Workers: 16, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+			URL: c.endpoint, Mode: s.Mode, Records: n, Rate: load, Batch: batch, Workers: 16, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
 		})
 		if err != nil {
 			return nil, 0, err

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/gatewaysim"
 )
 
 func main() {
@@ -26,9 +28,9 @@ func main() {
 
 	systems := []system{
 		{Name: "A", Label: "A: policyaudit (policygateway, policydecision)", Bin: filepath.Join(*root, "bin", "otelcol-policyaudit"),
-			Config: filepath.Join(*root, "bench", "configs", "a.yaml"), SinkPattern: "records*.jsonl", SinkSep: "\n"},
+			Config: filepath.Join(*root, "bench", "configs", "a.yaml"), Mode: gatewaysim.Gateway, SinkPattern: "records*.jsonl", SinkSep: "\n"},
 		{Name: "B", Label: "B: stock contrib (otlp, transform/OTTL)", Bin: filepath.Join(*root, "bin", "otelcol-stock"),
-			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), SinkPattern: "records*.json", SinkSep: `"body":{`},
+			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.json", SinkSep: `"body":{`},
 	}
 	loads := []float64{1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000}
 	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}}

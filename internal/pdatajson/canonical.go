@@ -69,13 +69,13 @@ func AppendCanonicalMap(dst []byte, m pcommon.Map) []byte {
 // AppendCanonicalAny appends a value decoded by encoding/json (with or
 // without UseNumber) in the canonical encoding.
 func AppendCanonicalAny(dst []byte, v any) ([]byte, error) {
+	return canonicalAny.append(dst, v)
+}
+
+var canonicalAny = anyEncoder{asMarshal: false, scalar: canonicalScalar}
+
+func canonicalScalar(dst []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case bool:
-		return strconv.AppendBool(dst, t), nil
-	case string:
-		return AppendString(dst, t), nil
 	case json.Number:
 		if i, err := strconv.ParseInt(t.String(), 10, 64); err == nil {
 			return strconv.AppendInt(dst, i, 10), nil
@@ -90,39 +90,6 @@ func AppendCanonicalAny(dst []byte, v any) ([]byte, error) {
 			return strconv.AppendInt(dst, int64(t), 10), nil
 		}
 		return appendFloat(dst, t), nil
-	case int64:
-		return strconv.AppendInt(dst, t, 10), nil
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, k)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = AppendCanonicalAny(dst, t[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, '}'), nil
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = AppendCanonicalAny(dst, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
 	}
-	return nil, fmt.Errorf("unsupported value of type %T", v)
+	return commonScalar(dst, v, false)
 }

@@ -47,3 +47,20 @@ func BenchmarkNormalize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeriveEventID: the UUIDv5 over a flat record's sorted-key JSON,
+// one record per op (part of BenchmarkNormalize/flat).
+func BenchmarkDeriveEventID(b *testing.B) {
+	g := gatewaysim.NewGenerator(1, time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), time.Hour, 1000)
+	raws := make([]map[string]any, 1000)
+	for i := range raws {
+		if err := json.Unmarshal(g.Append(nil, gatewaysim.Flat), &raws[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = record.DeriveEventID(record.KindDecision, raws[i%len(raws)])
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha1" //nolint:gosec // UUIDv5 is defined over SHA-1; it names, it does not protect.
 	"encoding/hex"
 	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 )
 
 // TraceContext is a W3C trace context found in a record.
@@ -76,7 +78,7 @@ func DeriveEventID(kind Kind, raw map[string]any) string {
 	name := make([]byte, 0, 512)
 	name = append(name, kind.String()...)
 	name = append(name, 0)
-	b, err := appendJSON(name, raw)
+	b, err := pdatajson.AppendMarshalAny(name, raw)
 	if err != nil {
 		// Only unsupported values (none come out of a JSON decoder) end here;
 		// fall back to a name that is still deterministic.

@@ -1,27 +1,19 @@
 package record_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 // addFixtureSeeds seeds a fuzz target with every good and bad fixture.
 func addFixtureSeeds(f *testing.F) {
-	for _, pattern := range []string{"*.ndjson", "*.json", "bad/*"} {
-		files, _ := filepath.Glob(filepath.Join(fixtureDir, pattern))
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-		}
+	for _, b := range testfixtures.Bodies(f, true) {
+		f.Add(b)
 	}
 }
 

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
@@ -19,17 +18,10 @@ import (
 // is answered 200 or a 4xx with a JSON error, never a panic or a 5xx, and
 // what is answered 200 reaches the pipeline whole.
 func FuzzEndpoints(f *testing.F) {
-	for _, pattern := range []string{"*.ndjson", "*.json", "bad/*"} {
-		files, _ := filepath.Glob(filepath.Join(fixtureDir, pattern))
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			for s := range 3 {
-				f.Add(b, uint8(s), false)
-				f.Add(b, uint8(s), true)
-			}
+	for _, b := range testfixtures.Bodies(f, true) {
+		for s := range 3 {
+			f.Add(b, uint8(s), false)
+			f.Add(b, uint8(s), true)
 		}
 	}
 	cfg := createDefaultConfig()

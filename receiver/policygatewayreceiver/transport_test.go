@@ -2,20 +2,10 @@ package policygatewayreceiver
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/policyaudit/policyaudit/test/harness"
 )
 
 // closedWithin reports whether the server closes conn within limit.
@@ -71,35 +63,9 @@ func TestSlowClientsAreDisconnected(t *testing.T) {
 	assert.Zero(t, sink.LogRecordCount())
 }
 
-// writeCert writes a self-signed certificate for 127.0.0.1 and its key.
-func writeCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "policyaudit test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 // With tls set, the receiver speaks only TLS.
 func TestTLS(t *testing.T) {
-	certFile, keyFile, pool := writeCert(t)
+	certFile, keyFile, client := harness.SelfSignedCert(t)
 	cfg := createDefaultConfig()
 	tlsCfg := configtls.NewDefaultServerConfig()
 	tlsCfg.CertFile, tlsCfg.KeyFile = certFile, keyFile
@@ -107,7 +73,6 @@ func TestTLS(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	addr := hostOf(startReceiver(t, cfg, sink))
 
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	resp, err := client.Post("https://"+addr+"/v1/decisions", "application/x-ndjson", strings.NewReader(`{"policy_id":"p","decision":"allow","created_at":1768608000}`))
 	require.NoError(t, err)
 	resp.Body.Close()

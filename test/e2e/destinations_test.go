@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,33 +45,10 @@ func esSearch(t *testing.T, es *elasticsearch.Server, cid string) []map[string]a
 // and in that destination's shape; a replay leaves Elasticsearch and the
 // audit store without duplicates.
 func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
-	s3 := harness.StartS3(t)
-	_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
-	require.NoError(t, err)
-	es := elasticsearch.Start("es-api-key")
-	t.Cleanup(es.Close)
-	dd := datadog.Start("0123456789abcdef0123456789abcdef")
-	t.Cleanup(dd.Close)
-	hecPeer := harness.StartHECPeer(t, "11111111-2222-3333-4444-555555555555")
-
-	env := append([]string{
-		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
-		"POLICYAUDIT_S3_BUCKET=policy-audit",
-		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
-		"SPLUNK_HEC_ENDPOINT=" + hecPeer.Endpoint,
-		"SPLUNK_HEC_TOKEN=11111111-2222-3333-4444-555555555555",
-		"SPLUNK_INDEX=security",
-		"ELASTICSEARCH_ENDPOINT=" + es.URL,
-		"ELASTICSEARCH_API_KEY=es-api-key",
-		"DD_API_KEY=0123456789abcdef0123456789abcdef",
-		"DD_SERVICE=llm-gateway",
-		"DD_PEER=" + dd.URL,
-	}, s3.Env...)
-	configs := []string{
-		filepath.Join(harness.Root, "config", "examples", "common.yaml"),
-		filepath.Join(harness.Root, "config", "examples", "all.yaml"),
-		filepath.Join(harness.Root, "test", "harness", "testdata", "peers.yaml"),
-	}
+	d := harness.StartDestinations(t)
+	s3, es, dd, hecPeer := d.S3, d.ES, d.DD, d.HEC
+	env := append([]string{"SPLUNK_INDEX=security", "DD_SERVICE=llm-gateway"}, d.Env...)
+	configs := harness.SidecarConfigs()
 	c := harness.StartCollector(t, env, configs...)
 	harness.PostFixtures(t, c.URL, "receiver-token")
 

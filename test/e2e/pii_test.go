@@ -15,8 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/test/harness"
-	"github.com/policyaudit/policyaudit/test/peers/datadog"
-	"github.com/policyaudit/policyaudit/test/peers/elasticsearch"
 )
 
 // The raw values the PII policy (config/examples/pii.yaml) and the secret
@@ -35,29 +33,10 @@ const piiLine = `{"policy_id":"pii-shield","decision":"deny","created_at":"2026-
 // API key reaches S3, Splunk HEC, Elasticsearch, Datadog, the audit store's
 // files or the queues on disk, and the blocked field is absent everywhere.
 func TestPIINeverLeavesTheCollector(t *testing.T) {
-	s3 := harness.StartS3(t)
-	_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
-	require.NoError(t, err)
-	es := elasticsearch.Start("es-api-key")
-	t.Cleanup(es.Close)
-	dd := datadog.Start("0123456789abcdef0123456789abcdef")
-	t.Cleanup(dd.Close)
-	hec := harness.StartHECPeer(t, "11111111-2222-3333-4444-555555555555")
-	env := append([]string{
-		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
-		"POLICYAUDIT_PII_HASH_KEY=pii-hash-key-0123456789",
-		"POLICYAUDIT_S3_BUCKET=policy-audit",
-		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
-		"SPLUNK_HEC_ENDPOINT=" + hec.Endpoint,
-		"SPLUNK_HEC_TOKEN=11111111-2222-3333-4444-555555555555",
-		"ELASTICSEARCH_ENDPOINT=" + es.URL,
-		"ELASTICSEARCH_API_KEY=es-api-key",
-		"DD_API_KEY=0123456789abcdef0123456789abcdef",
-		"DD_PEER=" + dd.URL,
-	}, s3.Env...)
-	examples := filepath.Join(harness.Root, "config", "examples")
-	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "all.yaml"),
-		filepath.Join(harness.Root, "test", "harness", "testdata", "peers.yaml"), filepath.Join(examples, "pii.yaml"))
+	d := harness.StartDestinations(t)
+	s3, es, dd, hec := d.S3, d.ES, d.DD, d.HEC
+	env := append([]string{"POLICYAUDIT_PII_HASH_KEY=pii-hash-key-0123456789"}, d.Env...)
+	c := harness.StartCollector(t, env, harness.SidecarConfigs(filepath.Join(harness.Root, "config", "examples", "pii.yaml"))...)
 	harness.PostFixtures(t, c.URL, "receiver-token")
 	status, _, err := harness.Post(c.URL, "receiver-token", []byte(piiLine))
 	require.NoError(t, err)

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,13 +24,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 // Root is the repository's root directory.
-var Root = func() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}()
+var Root = testfixtures.Root
 
 var (
 	binOnce sync.Once

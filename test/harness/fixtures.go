@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 // AllFixtureRecords are the expected canonical records of every fixture
@@ -28,7 +30,7 @@ func PostFixtures(t testing.TB, url, token string) {
 		{"/v1/audit", "application/x-ndjson", "admin-audit.ndjson"},
 		{"/v1/opa/logs", "application/json", "opa-decision-logs.json"},
 	} {
-		body, err := os.ReadFile(filepath.Join(Root, "testdata", "fixtures", p.fixture))
+		body, err := os.ReadFile(filepath.Join(testfixtures.Dir, p.fixture))
 		require.NoError(t, err)
 		req, _ := http.NewRequest(http.MethodPost, url+p.path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", p.contentType)

@@ -19,14 +19,14 @@ import (
 // record it acknowledged arrives once HEC is back.
 func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	t.Parallel()
-	hec := harness.StartHECPeer(t, hecToken)
+	hec := harness.StartHECPeer(t, harness.HECToken)
 	hec.Stop(t)
 	overlay := filepath.Join(t.TempDir(), "small-queue.yaml")
 	require.NoError(t, os.WriteFile(overlay, []byte("exporters:\n  splunk_hec:\n    sending_queue:\n      queue_size: 5000\n"), 0o600))
 	c := harness.StartCollector(t, []string{
-		"POLICYAUDIT_RECEIVER_TOKEN=" + receiverToken,
+		"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken,
 		"SPLUNK_HEC_ENDPOINT=" + hec.Endpoint,
-		"SPLUNK_HEC_TOKEN=" + hecToken,
+		"SPLUNK_HEC_TOKEN=" + harness.HECToken,
 	},
 		filepath.Join(harness.Root, "config", "examples", "common.yaml"),
 		filepath.Join(harness.Root, "config", "examples", "splunk.yaml"),
@@ -36,7 +36,7 @@ func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	var acked []string
 	refused := 0
 	for i := 0; i < 20*batch; i += batch {
-		status, retryAfter, err := harness.Post(c.URL, receiverToken, harness.Decisions("full", i, batch))
+		status, retryAfter, err := harness.Post(c.URL, harness.ReceiverToken, harness.Decisions("full", i, batch))
 		require.NoError(t, err)
 		switch status {
 		case http.StatusOK:
@@ -68,7 +68,7 @@ func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	})
 	// Drained: the receiver accepts again.
 	waitFor(t, c, "the receiver accepting again", time.Minute, func() bool {
-		status, _, err := harness.Post(c.URL, receiverToken, harness.Decisions("after", 0, batch))
+		status, _, err := harness.Post(c.URL, harness.ReceiverToken, harness.Decisions("after", 0, batch))
 		return err == nil && status == http.StatusOK
 	})
 }

@@ -19,7 +19,7 @@ import (
 func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	t.Parallel()
 	d := startDestinations(t)
-	c := harness.StartCollector(t, d.env, sidecarConfigs()...)
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
 
 	const batch = 500
 	var (
@@ -36,7 +36,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 				return
 			default:
 			}
-			status, _, err := harness.Post(c.URL, receiverToken, harness.Decisions("kill", i, batch))
+			status, _, err := harness.Post(c.URL, harness.ReceiverToken, harness.Decisions("kill", i, batch))
 			if err != nil || status != http.StatusOK {
 				continue // the collector is down: nothing was acknowledged
 			}
@@ -70,7 +70,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	for _, dest := range []string{"s3", "splunk_hec", "elasticsearch"} {
 		assert.True(t, hasAll(got[dest], want), dest)
 	}
-	stored := eventIDs(c.StoredDecisions(t, receiverToken))
+	stored := eventIDs(c.StoredDecisions(t, harness.ReceiverToken))
 	assert.True(t, hasAll(stored, want), "audit store")
 	for id, n := range stored {
 		if n != 1 {

@@ -26,22 +26,22 @@ const (
 func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	t.Parallel()
 	d := startDestinations(t)
-	d.s3.Stop()
-	d.hec.Stop(t)
-	d.es.SetDown(true)
+	d.S3.Stop()
+	d.HEC.Stop(t)
+	d.ES.SetDown(true)
 	down := time.Now()
 
-	c := harness.StartCollector(t, d.env, sidecarConfigs()...)
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
 	for i := 0; i < outageRecords; i += outageBatch {
-		status, _, answer, err := harness.PostAnswer(c.URL, receiverToken, harness.Decisions("outage", i, outageBatch))
+		status, _, answer, err := harness.PostAnswer(c.URL, harness.ReceiverToken, harness.Decisions("outage", i, outageBatch))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status, "records %d-%d while the destinations are down: %s\n%.20000s", i, i+outageBatch, answer, c.Log)
 	}
 	t.Logf("%d records accepted in %s while S3, Splunk HEC and Elasticsearch were down", outageRecords, time.Since(down).Round(time.Second))
 
 	time.Sleep(time.Until(down.Add(shortOutage)))
-	d.s3.Start(t)
-	d.hec.Restart(t)
+	d.S3.Start(t)
+	d.HEC.Restart(t)
 	back := time.Now()
 	s3dir := t.TempDir()
 	waitFor(t, c, "S3 and Splunk HEC after a 1-minute outage", 3*time.Minute, func() bool {
@@ -51,10 +51,10 @@ func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	t.Logf("S3 and Splunk HEC held all %d records %s after coming back", outageRecords, time.Since(back).Round(time.Second))
 
 	time.Sleep(time.Until(down.Add(longOutage)))
-	d.es.SetDown(false)
+	d.ES.SetDown(false)
 	back = time.Now()
 	waitFor(t, c, "Elasticsearch after a 6-minute outage", 3*time.Minute, func() bool {
-		return len(d.es.Docs()) >= outageRecords
+		return len(d.ES.Docs()) >= outageRecords
 	})
 	t.Logf("Elasticsearch held all %d records %s after a %s outage", outageRecords, time.Since(back).Round(time.Second), longOutage)
 
@@ -62,16 +62,16 @@ func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	for _, dest := range []string{"s3", "splunk_hec", "elasticsearch", "datadog"} {
 		assert.Len(t, got[dest], outageRecords, "every event_id in %s", dest)
 	}
-	assert.Len(t, d.es.Docs(), outageRecords, "no duplicate in Elasticsearch")
-	stored := eventIDs(c.StoredDecisions(t, receiverToken))
+	assert.Len(t, d.ES.Docs(), outageRecords, "no duplicate in Elasticsearch")
+	stored := eventIDs(c.StoredDecisions(t, harness.ReceiverToken))
 	assert.Len(t, stored, outageRecords, "every record in the audit store")
 	for id, n := range stored {
 		if n != 1 {
 			t.Errorf("%s stored %d times", id, n)
 		}
 	}
-	assert.Empty(t, d.es.Violations())
-	assert.Empty(t, d.dd.Violations())
+	assert.Empty(t, d.ES.Violations())
+	assert.Empty(t, d.DD.Violations())
 	t.Logf("peak RSS of the collector: %d MiB", c.PeakRSSKiB(t)/1024)
 }
 

@@ -25,13 +25,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/policyaudit/policyaudit/test/peers/internal/peer"
 )
 
 // Limits of the Logs intake v2 (docs.datadoghq.com, "Send logs").
@@ -64,31 +64,19 @@ func (l Log) Tag(key string) (string, bool) {
 
 // Server is the peer. Create it with Start.
 type Server struct {
-	URL    string
+	peer.Base
 	APIKey string
 
-	srv  *httptest.Server
-	down atomic.Bool
-
-	mu         sync.Mutex
-	logs       []Log
-	violations []string
-	other      map[string]int
+	mu   sync.Mutex
+	logs []Log
 }
 
 // Start runs the peer on 127.0.0.1.
 func Start(apiKey string) *Server {
-	s := &Server{APIKey: apiKey, other: map[string]int{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s := &Server{APIKey: apiKey}
+	s.Serve(s.serve)
 	return s
 }
-
-// Close stops the peer.
-func (s *Server) Close() { s.srv.Close() }
-
-// SetDown makes every request fail with 503 until called with false.
-func (s *Server) SetDown(down bool) { s.down.Store(down) }
 
 // Logs returns every accepted log in arrival order.
 func (s *Server) Logs() []Log {
@@ -97,16 +85,9 @@ func (s *Server) Logs() []Log {
 	return slices.Clone(s.logs)
 }
 
-// Violations are the contract breaches seen so far.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.violations)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	if s.down.Load() {
+	if s.Down() {
 		http.Error(w, `{"errors":["peer is down for the test"]}`, http.StatusServiceUnavailable)
 		return
 	}
@@ -120,23 +101,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "/api/v1/validate":
 		_, _ = io.WriteString(w, `{"valid":true}`)
 	default:
-		// Host metadata and the like: accepted, counted, not part of the contract.
+		// Host metadata and the like: accepted, not part of the contract.
 		_, _ = io.Copy(io.Discard, r.Body)
-		s.mu.Lock()
-		s.other[r.URL.Path]++
-		s.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, `{}`)
 	}
 }
 
 func (s *Server) refuse(w http.ResponseWriter, status int, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	s.violations = append(s.violations, msg)
-	s.mu.Unlock()
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []string{msg}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []string{s.Violation(format, args...)}})
 }
 
 func (s *Server) intake(w http.ResponseWriter, r *http.Request) {

@@ -30,13 +30,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/policyaudit/policyaudit/test/peers/internal/peer"
 )
 
 // Doc is a stored document.
@@ -48,46 +48,27 @@ type Doc struct {
 
 // Server is the peer. Create it with Start.
 type Server struct {
-	URL    string
+	peer.Base
 	APIKey string
 
-	srv  *httptest.Server
-	down atomic.Bool
-
-	mu         sync.Mutex
-	docs       map[string]map[string]Doc // index -> _id -> doc
-	order      []Doc
-	violations []string
-	conflicts  int
-	bulks      int
+	mu        sync.Mutex
+	docs      map[string]map[string]Doc // index -> _id -> doc, for lookups
+	order     []Doc                     // the same documents in the order stored
+	conflicts int
 }
 
 // Start runs the peer on 127.0.0.1. apiKey "" accepts any request.
 func Start(apiKey string) *Server {
 	s := &Server{APIKey: apiKey, docs: map[string]map[string]Doc{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Serve(s.serve)
 	return s
 }
-
-// Close stops the peer.
-func (s *Server) Close() { s.srv.Close() }
-
-// SetDown makes every request fail with 503 until called with false.
-func (s *Server) SetDown(down bool) { s.down.Store(down) }
 
 // Docs returns every stored document, in the order they were stored.
 func (s *Server) Docs() []Doc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.order)
-}
-
-// Violations are the contract breaches seen so far.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.violations)
 }
 
 // Conflicts counts creates refused because their _id existed.
@@ -97,17 +78,10 @@ func (s *Server) Conflicts() int {
 	return s.conflicts
 }
 
-// Bulks counts accepted _bulk requests.
-func (s *Server) Bulks() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.bulks
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
 	w.Header().Set("Content-Type", "application/json")
-	if s.down.Load() {
+	if s.Down() {
 		writeError(w, http.StatusServiceUnavailable, "cluster_block_exception", "peer is down for the test")
 		return
 	}
@@ -146,11 +120,7 @@ func writeError(w http.ResponseWriter, status int, typ, reason string) {
 }
 
 func (s *Server) violation(w http.ResponseWriter, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	s.violations = append(s.violations, msg)
-	s.mu.Unlock()
-	writeError(w, http.StatusBadRequest, "illegal_argument_exception", msg)
+	writeError(w, http.StatusBadRequest, "illegal_argument_exception", s.Violation(format, args...))
 }
 
 func readBody(r *http.Request) ([]byte, error) {
@@ -235,7 +205,6 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, urlIndex string) {
 	items := make([]any, 0, len(ops))
 	failed := false
 	s.mu.Lock()
-	s.bulks++
 	for _, op := range ops {
 		status, res, errType, reason := s.apply(op.act, op.source)
 		item := map[string]any{"_index": op.act.index, "_id": op.act.id, "status": status}

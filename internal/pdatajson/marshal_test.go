@@ -1,14 +1,14 @@
-package record
+package pdatajson
 
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 func decodeWithNumbers(t testing.TB, b []byte) (any, bool) {
@@ -21,17 +21,14 @@ func decodeWithNumbers(t testing.TB, b []byte) (any, bool) {
 	return v, true
 }
 
-// The event ID encoder writes exactly what json.Marshal writes.
-func TestAppendJSONIsMarshal(t *testing.T) {
+// AppendMarshalAny writes exactly what json.Marshal writes.
+func TestAppendMarshalAnyIsMarshal(t *testing.T) {
 	cases := []any{
 		map[string]any{"b": "<a href=\"x\">&amp;</a>", "a": []any{1.5, 1e21, 1e-7, 0.000001, -0.0, 123456789.0, nil, true}},
 		"tab\tnew\nline\r\u0001\u001f\u2028\u2029 \\ \" é 漢 \xff",
 		map[string]any{"n": json.Number("12.50"), "i": int64(-3), "e": map[string]any{}, "l": []any{}},
 	}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "fixtures", "*.json*"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
+	for _, b := range testfixtures.Bodies(t, false) {
 		if v, ok := decodeWithNumbers(t, b); ok {
 			cases = append(cases, v)
 		}
@@ -39,16 +36,14 @@ func TestAppendJSONIsMarshal(t *testing.T) {
 	for _, v := range cases {
 		want, err := json.Marshal(v)
 		require.NoError(t, err)
-		got, err := appendJSON(nil, v)
+		got, err := AppendMarshalAny(nil, v)
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got))
 	}
 }
 
-func FuzzAppendJSON(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "fixtures", "*.json*"))
-	for _, file := range files {
-		b, _ := os.ReadFile(file)
+func FuzzAppendMarshalAny(f *testing.F) {
+	for _, b := range testfixtures.Bodies(f, false) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"x":"<>&\u2028","y":[1e-9,2.5e30,-0]}`))
@@ -61,9 +56,9 @@ func FuzzAppendJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, err := appendJSON(nil, v)
+		got, err := AppendMarshalAny(nil, v)
 		if err != nil || !bytes.Equal(want, got) {
-			t.Fatalf("appendJSON differs from json.Marshal:\n%s\n%s (%v)", want, got, err)
+			t.Fatalf("AppendMarshalAny differs from json.Marshal:\n%s\n%s (%v)", want, got, err)
 		}
 	})
 }
