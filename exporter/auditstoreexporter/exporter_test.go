@@ -25,9 +25,11 @@ import (
 
 const fixtureDir = "../../testdata/fixtures"
 
-// canonicalLogs normalises fixtures the way the receiver does.
+// canonicalLogs normalises and names fixtures the way the receiver and the
+// processor do.
 func canonicalLogs(t *testing.T, names ...string) plog.Logs {
 	t.Helper()
+	namer := record.NewNamer(nil)
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	for _, name := range names {
@@ -46,7 +48,9 @@ func canonicalLogs(t *testing.T, names ...string) plog.Logs {
 			require.NoError(t, err)
 			lr := lrs.AppendEmpty()
 			r.SetLogRecordFields(lr)
-			r.CopyTo(lr.Body().SetEmptyMap())
+			body := lr.Body().SetEmptyMap()
+			r.CopyTo(body)
+			namer.Name(r, body)
 			return nil
 		}))
 	}
@@ -111,9 +115,9 @@ func TestEveryFilterFindsThePostedRecords(t *testing.T) {
 		"user=alice@example.com&decision=deny":                          {"4bf92f3577b34da6a3ce929d0e0e4736", "c0ffee00-0000-4000-8000-000000000001"},
 		"effective_decision=allow&rollout_mode=shadow":                  {"req-shadow-1"},
 		"policy_id=prompt-injection&policy_version=2026-03-01.2":        {"c0ffee00-0000-4000-8000-000000000004", "c0ffee00-0000-4000-8000-000000000001"},
-		"model=claude-sonnet":                                           {"29ef0b71-3e8b-5e5b-918f-c1edbf4b3f7c"},
+		"model=claude-sonnet":                                           {"6b7def67-ae38-55f3-9b17-30d3bb1d8ef3"},
 		"project_id=crm-assistant":                                      {"4bf92f3577b34da6a3ce929d0e0e4736"},
-		"since=2026-01-17&until=2026-01-18":                             {"29ef0b71-3e8b-5e5b-918f-c1edbf4b3f7c", "req-shadow-1"},
+		"since=2026-01-17&until=2026-01-18":                             {"6b7def67-ae38-55f3-9b17-30d3bb1d8ef3", "req-shadow-1"},
 		"since=2026-01-16T23:59:59.900Z&until=2026-01-17T00:00:00.100Z": {"4bf92f3577b34da6a3ce929d0e0e4736"},
 		"policy_version=r2026.03.02-1&decision=allow":                   {"ec78f9f6-8f53-53ce-88cd-1c9f0f639649"},
 	} {

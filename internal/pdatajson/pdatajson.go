@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -74,65 +73,9 @@ func appendFloat(dst []byte, f float64) []byte {
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does; HTML characters are not escaped (this is not for HTML).
+// AppendString appends s as a JSON string, in the canonical form (see
+// canonical.go): JSON-lines destinations and the hash chain write strings
+// alike. HTML characters are not escaped (this is not for HTML).
 func AppendString(dst []byte, s string) []byte {
-	return appendString(dst, s, false)
-}
-
-// appendString writes s as JSON; asMarshal writes it exactly as
-// encoding/json.Marshal does (HTML characters escaped, \b and \f short).
-func appendString(dst []byte, s string, asMarshal bool) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!asMarshal || (c != '<' && c != '>' && c != '&')) {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case asMarshal && c == '\b':
-				dst = append(dst, '\\', 'b')
-			case asMarshal && c == '\f':
-				dst = append(dst, '\\', 'f')
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 break JavaScript line parsing of JSON lines.
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return appendCanonicalString(dst, s)
 }

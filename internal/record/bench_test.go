@@ -48,19 +48,30 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 }
 
-// BenchmarkDeriveEventID: the UUIDv5 over a flat record's sorted-key JSON,
-// one record per op (part of BenchmarkNormalize/flat).
-func BenchmarkDeriveEventID(b *testing.B) {
+// BenchmarkName: the keyed event_id and correlation_id of a flat record
+// (HMAC-SHA256 over its RFC 8785 encoding), one record per op.
+func BenchmarkName(b *testing.B) {
 	g := gatewaysim.NewGenerator(1, time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), time.Hour, 1000)
-	raws := make([]map[string]any, 1000)
-	for i := range raws {
-		if err := json.Unmarshal(g.Append(nil, gatewaysim.Flat), &raws[i]); err != nil {
+	recs := make([]*record.Record, 1000)
+	for i := range recs {
+		var raw map[string]any
+		if err := json.Unmarshal(g.Append(nil, gatewaysim.Flat), &raw); err != nil {
 			b.Fatal(err)
 		}
+		delete(raw, "correlation_id")
+		rec, err := record.Normalize(raw, record.Hints{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i] = rec
 	}
+	namer := record.NewNamer([]byte("0123456789abcdef0123456789abcdef"))
+	m := pcommon.NewMap()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = record.DeriveEventID(record.KindDecision, raws[i%len(raws)])
+		rec := *recs[i%len(recs)]
+		rec.CopyTo(m)
+		namer.Name(&rec, m)
 	}
 }

@@ -53,7 +53,7 @@ func normalizeFixture(t *testing.T, name, kind string) []*record.Record {
 			r, nerr = record.Normalize(obj, record.Hints{Kind: record.KindDecision})
 		}
 		require.NoError(t, nerr, "%s %s", name, pos)
-		out = append(out, r)
+		out = append(out, named(r))
 		return nil
 	})
 	require.NoError(t, err)

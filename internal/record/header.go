@@ -28,14 +28,15 @@ func ReadHeader(m pcommon.Map) (*Record, error) {
 	default:
 		return nil, errors.New("event_kind: not a canonical kind")
 	}
-	r.EventID = h.required("event_id")
-	r.CorrelationID = h.required("correlation_id")
+	// Empty until the Namer derives them.
+	r.EventID = h.str("event_id")
+	r.CorrelationID = h.str("correlation_id")
 	if t, err := time.Parse(TimestampLayout, h.required("created_at")); err == nil {
 		r.CreatedAt = t
 	} else if h.err == nil {
 		h.err = fmt.Errorf("created_at: %w", err)
 	}
-	if v, ok := m.Get("correlation_generated"); ok {
+	if v, ok := m.Get("correlation_generated"); ok && r.CorrelationID != "" {
 		r.CorrelationGenerated = v.Type() == pcommon.ValueTypeBool && v.Bool()
 	}
 	r.TraceID, r.SpanID = h.str("trace_id"), h.str("span_id")

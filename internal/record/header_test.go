@@ -37,7 +37,7 @@ func TestReadHeaderReadsWhatCopyToWrote(t *testing.T) {
 	allExpectedRecords(t)[0].CopyTo(m)
 	for key, bad := range map[string]func(pcommon.Map){
 		"schema_version": func(m pcommon.Map) { m.PutStr("schema_version", "2") },
-		"event_id":       func(m pcommon.Map) { m.Remove("event_id") },
+		"event_kind":     func(m pcommon.Map) { m.Remove("event_kind") },
 		"created_at":     func(m pcommon.Map) { m.PutStr("created_at", "yesterday") },
 		"decision":       func(m pcommon.Map) { m.PutInt("decision", 1) },
 		"enforced":       func(m pcommon.Map) { m.PutStr("enforced", "yes") },

@@ -30,7 +30,7 @@ func Normalize(raw map[string]any, h Hints) (*Record, error) {
 	if err != nil {
 		return &Record{Kind: KindDecision}, err
 	}
-	n := normalizer{raw: raw, hints: h}
+	n := normalizer{hints: h}
 	if opa {
 		n.in = newInput(flattenOPA(raw))
 	} else {
@@ -44,7 +44,7 @@ func Normalize(raw map[string]any, h Hints) (*Record, error) {
 
 // NormalizeOPA maps one OPA decision-log event to a canonical policy decision.
 func NormalizeOPA(event map[string]any) (*Record, error) {
-	n := normalizer{raw: event, hints: Hints{Kind: KindDecision}, in: newInput(flattenOPA(event))}
+	n := normalizer{hints: Hints{Kind: KindDecision}, in: newInput(flattenOPA(event))}
 	return n.decision()
 }
 
@@ -91,7 +91,6 @@ func inferKind(raw map[string]any, h Hints) (Kind, bool, error) {
 // normalizer holds the state of one record's normalisation. err keeps the
 // first validation error; later fields are still filled in.
 type normalizer struct {
-	raw   map[string]any
 	in    *input
 	hints Hints
 	err   error
@@ -131,10 +130,10 @@ func (n *normalizer) common(r *Record) {
 	}
 	n.in.first("event_kind")
 
+	// Without one in the input, event_id (and a correlation_id the input
+	// lacks) stay empty here: the policydecision processor derives them
+	// from the canonical record (Namer), keyed when it has a key.
 	r.EventID = n.str("event_id", "event_id", "id", "decision_id")
-	if r.EventID == "" {
-		r.EventID = DeriveEventID(r.Kind, n.raw)
-	}
 
 	if v, name, ok := n.in.first("created_at", "timestamp", "time", "ts"); ok {
 		t, ok := parseTimestamp(v)
@@ -154,7 +153,7 @@ func (n *normalizer) common(r *Record) {
 // traceAndCorrelation sets the W3C trace context (trace_id + span_id, else
 // traceparent, else the log record's own) and the correlation ID (the first of
 // correlation_id, request_id, x_request_id, trace_id, the traceparent's trace
-// ID; else derived from event_id and flagged as generated).
+// ID; else left for the Namer, which derives it and flags it as generated).
 func (n *normalizer) traceAndCorrelation(r *Record) {
 	rawTraceID := ""
 	if v, _, ok := n.in.lookup("trace_id"); ok {
@@ -195,12 +194,7 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 	if r.CorrelationID == "" {
 		r.CorrelationID = r.TraceID
 	}
-	generated, _, _ := n.in.first("correlation_generated")
-	switch {
-	case r.CorrelationID == "":
-		r.CorrelationID = DeriveCorrelationID(r.EventID)
-		r.CorrelationGenerated = true
-	case generated == true:
+	if generated, _, _ := n.in.first("correlation_generated"); generated == true && r.CorrelationID != "" {
 		r.CorrelationGenerated = true
 	}
 }

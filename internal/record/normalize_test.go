@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -25,6 +26,17 @@ func decision(t *testing.T, s string) *record.Record {
 	t.Helper()
 	r, err := record.Normalize(decode(t, s), record.Hints{Kind: record.KindDecision})
 	require.NoError(t, err)
+	return named(r)
+}
+
+// unkeyed names records as the processor does without an id_key.
+var unkeyed = record.NewNamer(nil)
+
+// named gives r the identifiers the processor derives for it.
+func named(r *record.Record) *record.Record {
+	m := pcommon.NewMap()
+	r.CopyTo(m)
+	unkeyed.Name(r, m)
 	return r
 }
 

@@ -39,7 +39,8 @@ func (r *Record) CopyTo(m pcommon.Map) {
 	m.PutStr("event_id", r.EventID)
 	m.PutStr("created_at", r.CreatedAtString())
 	m.PutStr("correlation_id", r.CorrelationID)
-	if r.CorrelationGenerated {
+	// A record without a correlation source gets a generated one (Namer).
+	if r.CorrelationGenerated || r.CorrelationID == "" {
 		m.PutBool("correlation_generated", true)
 	}
 	putOptional(m, "trace_id", r.TraceID)

@@ -127,6 +127,7 @@ func TestPIIModes(t *testing.T) {
 	run := func(key string, fields map[string]string) map[string]any {
 		cfg := createDefaultConfig()
 		cfg.PII.HashKey = configOpaque(key)
+		cfg.IDKey = configOpaque("id-" + key)
 		cfg.PII.Fields = fields
 		require.NoError(t, cfg.Validate())
 		got, _ := runProcessor(t, cfg, oneRecord(line))

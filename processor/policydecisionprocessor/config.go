@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // Destinations the records are shaped for (records.md section 4), named after
@@ -49,6 +51,12 @@ type Config struct {
 	BodyLogging bool `mapstructure:"body_logging"`
 	// PII is the per-field PII policy.
 	PII PIIConfig `mapstructure:"pii"`
+	// IDKey keys the event_id and correlation_id derived for records that
+	// carry none (HMAC-SHA256, UUIDv8), so an exported record does not let
+	// anyone confirm a guessed value of a field the PII policy hid. Required
+	// with pii.fields; give every pipeline and collector the same key (e.g.
+	// ${env:POLICYAUDIT_ID_KEY}) so a record gets the same IDs everywhere.
+	IDKey configopaque.String `mapstructure:"id_key"`
 	// Elastic, Splunk and Datadog are the settings of those destinations.
 	Elastic ElasticConfig `mapstructure:"elastic"`
 	Splunk  SplunkConfig  `mapstructure:"splunk"`
@@ -139,6 +147,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("on_error: %q is not one of flag, drop", c.OnError))
 	}
 	errs = append(errs, c.PII.validate()...)
+	errs = append(errs, c.validateIDKey()...)
 	if c.Destination == DestinationElasticsearch {
 		for key, v := range map[string]string{"elastic.namespace": c.Elastic.Namespace, "elastic.dataset": c.Elastic.Dataset, "elastic.admin_dataset": c.Elastic.AdminDataset} {
 			if err := validDataStreamPart(v); err != nil {
@@ -157,6 +166,24 @@ func (c *Config) Validate() error {
 	}
 	sortErrors(errs)
 	return errors.Join(errs...)
+}
+
+// validateIDKey refuses PII rules without an identifier key: unkeyed derived
+// IDs are a hash of the record's content, raw identities included, so anyone
+// holding one exported record could confirm a guessed user ID with them.
+func (c *Config) validateIDKey() []error {
+	if len(c.IDKey) > 0 && len(c.IDKey) < record.MinIDKeyLength {
+		return []error{fmt.Errorf("id_key: at least %d bytes are required", record.MinIDKeyLength)}
+	}
+	if len(c.IDKey) == 0 && len(c.PII.Fields) > 0 {
+		fields := make([]string, 0, len(c.PII.Fields))
+		for path := range c.PII.Fields {
+			fields = append(fields, "pii.fields."+path)
+		}
+		sort.Strings(fields)
+		return []error{fmt.Errorf("id_key: required when %s are set: without it, a derived event_id or correlation_id would confirm a guessed value of those fields (set id_key, e.g. ${env:POLICYAUDIT_ID_KEY})", strings.Join(fields, ", "))}
+	}
+	return nil
 }
 
 func (p *PIIConfig) validate() []error {

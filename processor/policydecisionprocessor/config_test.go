@@ -35,6 +35,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, OnErrorDrop, cfg.OnError)
 	assert.True(t, cfg.BodyLogging)
 	assert.Equal(t, map[string]string{"policy_user": PIIHash, "actor.ip": PIIRedact, "details": PIIBlock}, cfg.PII.Fields)
+	assert.Equal(t, "fedcba9876543210fedcba9876543210", string(cfg.IDKey))
 	assert.Equal(t, "prod", cfg.Elastic.Namespace)
 	assert.Equal(t, "policy_gateway.audit", cfg.Elastic.Dataset, "defaults stay where the file is silent")
 	assert.Equal(t, "security", cfg.Splunk.Index)
@@ -51,6 +52,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
 		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,
 		`pii.hash_key: at least 16 bytes are required when a field uses hash`,
+		`id_key: required when pii.fields.actor.ip, pii.fields.event_id, pii.fields.policy_user are set`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}

@@ -62,6 +62,7 @@ func TestCanonicalFastPathIsTheLongPath(t *testing.T) {
 		cfg := createDefaultConfig()
 		cfg.Destination = dest
 		cfg.PII.HashKey = configOpaque("0123456789abcdef0123")
+		cfg.IDKey = configOpaque("fedcba9876543210fedcba")
 		cfg.PII.Fields = map[string]string{"policy_user": PIIHash, "actor.ip": PIIBlock}
 		for name, h := range map[string]record.Hints{
 			"gateway-flat.ndjson": {Kind: record.KindDecision}, "router-verdicts.json": {Kind: record.KindDecision},

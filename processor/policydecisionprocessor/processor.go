@@ -25,6 +25,7 @@ type policyProcessor struct {
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	policy    *dataPolicy
+	namer     *record.Namer
 	now       func() time.Time
 }
 
@@ -38,6 +39,7 @@ func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, 
 		logger:    set.Logger,
 		telemetry: tb,
 		policy:    newDataPolicy(cfg),
+		namer:     record.NewNamer([]byte(cfg.IDKey)),
 		now:       time.Now,
 	}, nil
 }
@@ -156,7 +158,7 @@ func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) (*re
 		rec, err = record.Normalize(raw, hints)
 	} else {
 		rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
-		rec.Extra = map[string]any{"raw_body": truncate(lr.Body().AsString(), 16<<10)}
+		rec.Extra = map[string]any{"raw_body": record.TruncateUTF8(lr.Body().AsString(), 16<<10)}
 	}
 	if err == nil {
 		return rec, true
@@ -173,8 +175,9 @@ func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) (*re
 	return rec, true
 }
 
-// fillGaps gives a flagged record what every destination needs to file it:
-// a time (the log record's, else when it was observed) and IDs.
+// fillGaps gives a flagged record the time every destination needs to file
+// it: the log record's, else when it was observed (its IDs are derived like
+// any record's, in write).
 func (p *policyProcessor) fillGaps(rec *record.Record, lr plog.LogRecord) {
 	if rec.CreatedAt.IsZero() {
 		switch {
@@ -187,20 +190,13 @@ func (p *policyProcessor) fillGaps(rec *record.Record, lr plog.LogRecord) {
 		}
 		rec.CreatedAt = rec.CreatedAt.UTC().Truncate(time.Millisecond)
 	}
-	if rec.EventID == "" {
-		rec.EventID = record.DeriveEventID(rec.Kind, map[string]any{"raw_body": lr.Body().AsString(), "created_at": rec.CreatedAtString()})
-	}
-	if rec.CorrelationID == "" {
-		rec.CorrelationID = record.DeriveCorrelationID(rec.EventID)
-		rec.CorrelationGenerated = true
-	}
 }
 
 // decodeBody accepts a map body, or a string or bytes body holding a JSON object.
 func decodeBody(body pcommon.Value) (map[string]any, error) {
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
-		return body.Map().AsRaw(), nil
+		return record.ValidUTF8(body.Map().AsRaw()), nil
 	case pcommon.ValueTypeStr:
 		return jsonbody.DecodeObject([]byte(body.Str()), jsonbody.DefaultLimits)
 	case pcommon.ValueTypeBytes:
@@ -222,13 +218,6 @@ func errorReason(err error) string {
 	return "invalid"
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
 // write puts the canonical record into lr: body (per layout, after the data
 // policy), timestamps, trace context, event name and attributes.
 func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) {
@@ -239,6 +228,9 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 		canonical = p.body(rec, lr.Body())
 		rec.CopyTo(canonical)
 	}
+	// Named before the data policy rewrites anything, and keyed when PII
+	// rules apply, so the same record gets the same IDs in every pipeline.
+	p.namer.Name(rec, canonical)
 	p.policy.apply(canonical)
 
 	rec.SetLogRecordFields(lr)

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
@@ -89,11 +90,19 @@ func zstded(t *testing.T, b []byte) []byte {
 	return zw.EncodeAll(b, nil)
 }
 
-func sinkLines(sink *consumertest.LogsSink) []string {
+// sinkLines are the received records as JSON lines, named as the
+// policydecision processor without an id_key names them (the receiver leaves
+// derived identifiers to it), to compare with testdata/expected.
+func sinkLines(t *testing.T, sink *consumertest.LogsSink) []string {
 	var out []string
+	namer := record.NewNamer(nil)
 	for _, ld := range sink.AllLogs() {
 		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 		for i := 0; i < lrs.Len(); i++ {
+			body := lrs.At(i).Body().Map()
+			rec, err := record.ReadHeader(body)
+			require.NoError(t, err)
+			namer.Name(rec, body)
 			out = append(out, string(pdatajson.AppendValue(nil, lrs.At(i).Body())))
 		}
 	}
@@ -130,7 +139,7 @@ func TestEveryFixtureThroughItsEndpoint(t *testing.T) {
 			want := expectedLines(t, tc.fixture)
 			require.Equal(t, http.StatusOK, a.status, a.body)
 			assert.Equal(t, map[string]any{"accepted": float64(len(want))}, a.body)
-			assert.Equal(t, want, sinkLines(sink))
+			assert.Equal(t, want, sinkLines(t, sink))
 
 			lr := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 			assert.NotZero(t, lr.ObservedTimestamp())
@@ -146,7 +155,7 @@ func TestSingleObject(t *testing.T) {
 	seed := strings.SplitN(string(fixture(t, "gateway-flat.ndjson")), "\n", 2)[0]
 	a := post(t, url+pathDecisions, "", "", []byte("{\n  "+strings.TrimPrefix(seed, "{")))
 	require.Equal(t, http.StatusOK, a.status, a.body)
-	assert.Equal(t, expectedLines(t, "gateway-flat.ndjson")[:1], sinkLines(sink), "a pretty-printed single object is one record")
+	assert.Equal(t, expectedLines(t, "gateway-flat.ndjson")[:1], sinkLines(t, sink), "a pretty-printed single object is one record")
 }
 
 func TestBadFixturesAreRefusedWhole(t *testing.T) {

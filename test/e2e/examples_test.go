@@ -20,6 +20,7 @@ var exampleEnv = []string{
 	"ELASTICSEARCH_API_KEY=api-key",
 	"DD_API_KEY=0123456789abcdef0123456789abcdef",
 	"POLICYAUDIT_PII_HASH_KEY=0123456789abcdef0123",
+	"POLICYAUDIT_ID_KEY=fedcba9876543210fedcba",
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
 }

@@ -35,7 +35,7 @@ const piiLine = `{"policy_id":"pii-shield","decision":"deny","created_at":"2026-
 func TestPIINeverLeavesTheCollector(t *testing.T) {
 	d := harness.StartDestinations(t)
 	s3, es, dd, hec := d.S3, d.ES, d.DD, d.HEC
-	env := append([]string{"POLICYAUDIT_PII_HASH_KEY=pii-hash-key-0123456789"}, d.Env...)
+	env := append([]string{"POLICYAUDIT_PII_HASH_KEY=pii-hash-key-0123456789", "POLICYAUDIT_ID_KEY=id-key-0123456789abcdef"}, d.Env...)
 	c := harness.StartCollector(t, env, harness.SidecarConfigs(filepath.Join(harness.Root, "config", "examples", "pii.yaml"))...)
 	harness.PostFixtures(t, c.URL, "receiver-token")
 	status, _, err := harness.Post(c.URL, "receiver-token", []byte(piiLine))

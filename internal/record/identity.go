@@ -1,0 +1,108 @@
+package record
+
+import (
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // UUIDv5 is defined over SHA-1; unkeyed IDs name, they do not protect.
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
+)
+
+// MinIDKeyLength is the shortest identifier key accepted (128 bits).
+const MinIDKeyLength = 16
+
+// Namer derives the identifiers a record's input did not carry: event_id
+// from the canonical record's content (RFC 8785 bytes, without event_id and
+// without an empty correlation_id), and a missing correlation_id from the
+// event_id. The same record always gets the same identifiers, whatever
+// receiver or pipeline it came through, so replays de-duplicate.
+//
+// With a key they are HMAC-SHA256 under it, written as RFC 9562 UUIDv8: they
+// confirm nothing about the content (a pseudonymised user ID included) to
+// anyone without the key. Without a key they are UUIDv5 (SHA-1) in
+// policyaudit's namespace, which anyone can recompute from a guess: only for
+// pipelines with no PII rules (the processor refuses the combination).
+type Namer struct {
+	keyed bool
+	pool  sync.Pool // hash.Hash: HMAC state is not safe for concurrent use
+}
+
+// NewNamer returns a Namer keyed with key, or unkeyed when key is empty.
+func NewNamer(key []byte) *Namer {
+	n := &Namer{keyed: len(key) > 0}
+	k := append([]byte(nil), key...)
+	n.pool.New = func() any {
+		if n.keyed {
+			return hmac.New(sha256.New, k)
+		}
+		return sha1.New() //nolint:gosec
+	}
+	return n
+}
+
+// Keyed reports whether the identifiers are keyed.
+func (n *Namer) Keyed() bool { return n.keyed }
+
+// Name fills in rec and in its canonical map m (as Record.CopyTo wrote it)
+// the event_id and correlation_id that are empty.
+func (n *Namer) Name(rec *Record, m pcommon.Map) {
+	if rec.EventID == "" {
+		buf := make([]byte, 0, 1024)
+		buf = pdatajson.AppendCanonicalMapWithout(buf, m, func(k string, v pcommon.Value) bool {
+			return k == "event_id" || (k == "correlation_id" && v.Str() == "")
+		})
+		rec.EventID = n.derive("event\x00", buf)
+		m.PutStr("event_id", rec.EventID)
+	}
+	if rec.CorrelationID == "" {
+		rec.CorrelationID = n.derive("correlation\x00", []byte(rec.EventID))
+		rec.CorrelationGenerated = true
+		m.PutStr("correlation_id", rec.CorrelationID)
+		m.PutBool("correlation_generated", true)
+	}
+}
+
+// namespace is the UUIDv5 namespace of policyaudit's unkeyed identifiers.
+var namespace = [16]byte{0x5c, 0x1e, 0x2a, 0x8f, 0x0d, 0x4b, 0x4e, 0x55, 0x9a, 0x63, 0x7e, 0x01, 0xb2, 0x44, 0xc0, 0xde}
+
+// derive is a UUID over a domain label and content: UUIDv8 from
+// HMAC-SHA256 when keyed, else UUIDv5.
+func (n *Namer) derive(domain string, content []byte) string {
+	h := n.pool.Get().(hash.Hash)
+	defer n.pool.Put(h)
+	h.Reset()
+	if !n.keyed {
+		h.Write(namespace[:])
+	}
+	h.Write([]byte(domain))
+	h.Write(content)
+	var sum [sha256.Size]byte
+	var u [16]byte
+	copy(u[:], h.Sum(sum[:0]))
+	version := byte(0x50)
+	if n.keyed {
+		version = 0x80
+	}
+	u[6] = (u[6] & 0x0f) | version
+	u[8] = (u[8] & 0x3f) | 0x80
+	return formatUUID(u)
+}
+
+func formatUUID(u [16]byte) string {
+	var buf [36]byte
+	hex.Encode(buf[0:8], u[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], u[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], u[10:])
+	return string(buf[:])
+}
