@@ -3,8 +3,10 @@
 // JSON lines, exports the chain as JSON lines, and finds a correlation ID in
 // every destination a collector config exports to.
 //
-//	policyaudit verify [--expect-head SEQ:HASH] audit.db
-//	policyaudit verify [--from SEQ:HASH] chain.jsonl...
+//	policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH] audit.db
+//	policyaudit verify [--from SEQ:HASH] [--public-key PUB.pem --signed-head HEAD.json] chain.jsonl...
+//	policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
+//	policyaudit pubkey KEY.pem
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
 package main
@@ -21,13 +23,21 @@ func main() {
 }
 
 const usage = `usage:
-  policyaudit verify [--expect-head SEQ:HASH] FILE.db
-  policyaudit verify [--from SEQ:HASH] FILE.jsonl...
+  policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH] FILE.db
+  policyaudit verify [--from SEQ:HASH] [--public-key PUB.pem --signed-head HEAD.json] FILE.jsonl...
   policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
   policyaudit export FILE.db
+  policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
+  policyaudit pubkey KEY.pem
 
 verify prints "ok" and the chain's head, or the first broken record, and
-exits 1 when the chain is broken.
+exits 1 when the chain is broken. With --public-key it also checks the
+store's signed heads and its retention checkpoint (a cut prefix, a rewritten
+chain, another key's signature); with --signed-head (a head kept off the
+host) the chain must reach it (a cut tail, a rolled-back file).
+
+keygen writes an Ed25519 signing key for the audit store (signing.key_file)
+and prints its public key; pubkey prints the public key of a key file.
 
 verify --correlation-id looks the ID up in every destination the collector
 config exports logs to (S3, Elasticsearch, the audit store, JSON-lines files;
@@ -46,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return verify(ctx, args[1:], stdout, stderr)
 	case "export":
 		return export(ctx, args[1:], stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
+	case "pubkey":
+		return pubkey(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0

@@ -46,6 +46,8 @@ func storeWith(t *testing.T, n int) (string, auditstore.Link) {
 	return path, st.Head()
 }
 
+const notAnchored = "not anchored: without --public-key a cut prefix, a rewritten chain or a rolled-back file cannot be told from an intact one"
+
 func tamper(t *testing.T, path, stmt string) {
 	db, err := sql.Open("sqlite", "file:"+path)
 	require.NoError(t, err)
@@ -58,7 +60,7 @@ func TestVerifyDatabase(t *testing.T) {
 	path, head := storeWith(t, 5)
 	code, out := policyaudit("verify", path)
 	assert.Equal(t, 0, code, out)
-	assert.Equal(t, fmt.Sprintf("ok: 5 records, seq 1 to 5, head hash %s\n", head.Hash), out)
+	assert.Equal(t, fmt.Sprintf("ok: 5 records, seq 1 to 5, head hash %s\n%s\n", head.Hash, notAnchored), out)
 
 	code, out = policyaudit("verify", "--expect-head", fmt.Sprintf("5:%s", head.Hash), path)
 	assert.Equal(t, 0, code, out)
@@ -68,12 +70,12 @@ func TestVerifyDatabase(t *testing.T) {
 	assert.Equal(t, 0, code, "a cut tail looks like a shorter chain...")
 	code, out = policyaudit("verify", "--expect-head", fmt.Sprintf("5:%s", head.Hash), path)
 	assert.Equal(t, 1, code, "...unless the head is known")
-	assert.Equal(t, "BROKEN at seq 5: the chain ends at seq 4 before the expected head 5: records were deleted\n", out)
+	assert.Equal(t, "BROKEN at seq 5: the chain ends at seq 4, before the head at seq 5 that was signed or expected: records were deleted from the end or the file was rolled back\n", out)
 
 	tamper(t, path, `UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 2`)
 	code, out = policyaudit("verify", path)
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "BROKEN at seq 2: hash does not match the record: the record or its hash was changed\n", out)
+	assert.Equal(t, "BROKEN at seq 2: hash does not match the record: the record, its stored time or its hash was changed\n", out)
 }
 
 func TestExportAndVerifyJSONLines(t *testing.T) {
@@ -90,7 +92,7 @@ func TestExportAndVerifyJSONLines(t *testing.T) {
 	write(lines)
 	code, out := policyaudit("verify", file)
 	assert.Equal(t, 0, code, out)
-	assert.Equal(t, fmt.Sprintf("ok: 4 records, seq 1 to 4, head hash %s\n", head.Hash), out)
+	assert.Equal(t, fmt.Sprintf("ok: 4 records, seq 1 to 4, head hash %s\n%s\n", head.Hash, notAnchored), out)
 
 	// Split across files, in order.
 	second := filepath.Join(t.TempDir(), "part2.jsonl")
@@ -104,7 +106,7 @@ func TestExportAndVerifyJSONLines(t *testing.T) {
 	write(changed)
 	code, out = policyaudit("verify", file)
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "BROKEN at seq 2: hash does not match the record: the record or its hash was changed\n", out)
+	assert.Equal(t, "BROKEN at seq 2: hash does not match the record: the record, its stored time or its hash was changed\n", out)
 
 	write([]string{lines[0], lines[2], lines[3]})
 	code, out = policyaudit("verify", file)

@@ -21,6 +21,8 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	expectHead := fs.String("expect-head", "", "SEQ:HASH the database's chain must reach (as logged by the exporter or returned by /api/v1/verify), so a cut tail is detected")
+	publicKey := fs.String("public-key", "", "PEM file of the store's Ed25519 public key: checks the signed heads and the retention checkpoint (a cut prefix, a rewritten or rolled-back chain)")
+	signedHead := fs.String("signed-head", "", "JSON file of a signed head kept outside the host (GET /api/v1/head, or the collector's log): the chain must reach it (needs --public-key)")
 	from := fs.String("from", "", "SEQ:HASH the first exported line must follow (default: the first line's own prev_hash)")
 	var lookup correlationFlags
 	lookup.register(fs)
@@ -40,10 +42,15 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var rep auditstore.Report
 	var err error
+	opts, err := verifyOptions(*publicKey, *signedHead, *expectHead)
+	if err != nil {
+		fmt.Fprintln(stderr, "verify:", err)
+		return 2
+	}
 	if isSQLite(fs.Arg(0)) {
-		rep, err = verifyDB(ctx, fs.Arg(0), *expectHead)
+		rep, err = verifyDB(ctx, fs.Arg(0), opts)
 	} else {
-		rep, err = verifyLines(fs.Args(), *from)
+		rep, err = verifyLines(fs.Args(), *from, opts)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "verify:", err)
@@ -54,7 +61,59 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "ok: %d records, seq %d to %d, head hash %s\n", rep.Records, rep.Checkpoint.Seq+1, rep.Head.Seq, rep.Head.Hash)
+	switch {
+	case !rep.Anchored:
+		fmt.Fprintln(stdout, "not anchored: without --public-key a cut prefix, a rewritten chain or a rolled-back file cannot be told from an intact one")
+	case rep.SignedHead == nil:
+		fmt.Fprintf(stdout, "anchored by key %s: no signed head yet; %d records unsigned\n", rep.KeyID, rep.UnsignedRecords)
+	default:
+		fmt.Fprintf(stdout, "anchored by key %s: signed head at seq %d; %d records after it unsigned\n", rep.KeyID, rep.SignedHead.Seq, rep.UnsignedRecords)
+	}
 	return 0
+}
+
+// verifyOptions reads what the auditor trusts: the public key, a signed head
+// kept elsewhere, an expected head.
+func verifyOptions(publicKey, signedHead, expectHead string) (auditstore.VerifyOptions, error) {
+	var opts auditstore.VerifyOptions
+	if publicKey != "" {
+		b, err := os.ReadFile(publicKey)
+		if err != nil {
+			return opts, fmt.Errorf("--public-key: %w", err)
+		}
+		if opts.PublicKey, err = auditstore.ParsePublicKey(b); err != nil {
+			return opts, fmt.Errorf("--public-key %s: %w", publicKey, err)
+		}
+	}
+	if signedHead != "" {
+		if opts.PublicKey == nil {
+			return opts, errors.New("--signed-head needs --public-key")
+		}
+		b, err := os.ReadFile(signedHead)
+		if err != nil {
+			return opts, fmt.Errorf("--signed-head: %w", err)
+		}
+		var sh auditstore.SignedHead
+		if err := json.Unmarshal(b, &sh); err != nil {
+			return opts, fmt.Errorf("--signed-head %s: not a signed head: %w", signedHead, err)
+		}
+		st, err := sh.Open(opts.PublicKey)
+		if err != nil {
+			return opts, fmt.Errorf("--signed-head %s: %w", signedHead, err)
+		}
+		opts.Expect = &auditstore.Link{Seq: st.Seq, Hash: st.Hash}
+	}
+	if expectHead != "" {
+		if opts.Expect != nil {
+			return opts, errors.New("--signed-head and --expect-head: give one")
+		}
+		want, err := parseLink(expectHead)
+		if err != nil {
+			return opts, fmt.Errorf("--expect-head: %w", err)
+		}
+		opts.Expect = &want
+	}
+	return opts, nil
 }
 
 func isSQLite(path string) bool {
@@ -77,41 +136,40 @@ func parseLink(s string) (auditstore.Link, error) {
 	return auditstore.Link{Seq: n, Hash: hash}, nil
 }
 
-func verifyDB(ctx context.Context, path, expectHead string) (auditstore.Report, error) {
-	var want auditstore.Link
-	if expectHead != "" {
-		var err error
-		if want, err = parseLink(expectHead); err != nil {
-			return auditstore.Report{}, fmt.Errorf("--expect-head: %w", err)
-		}
-	}
+func verifyDB(ctx context.Context, path string, opts auditstore.VerifyOptions) (auditstore.Report, error) {
 	st, err := auditstore.Open(ctx, path)
 	if err != nil {
 		return auditstore.Report{}, err
 	}
 	defer st.Close()
-	if expectHead == "" {
-		return st.Verify(ctx)
-	}
-	return st.VerifyAgainst(ctx, want)
+	return st.VerifyWith(ctx, opts)
 }
 
 // line is one exported link: what `policyaudit export` and the query API write.
 type line struct {
 	Seq      *int64          `json:"seq"`
+	StoredMS int64           `json:"stored_ms"`
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"hash"`
 	Record   json.RawMessage `json:"record"`
 }
 
-func verifyLines(paths []string, from string) (auditstore.Report, error) {
+// verifyLines checks exported links. Exported lines carry no signed heads:
+// with --signed-head (or --expect-head) the lines must reach that head.
+func verifyLines(paths []string, from string, opts auditstore.VerifyOptions) (auditstore.Report, error) {
 	var chain *auditstore.Chain
+	start := func(cp auditstore.Checkpoint) {
+		chain = auditstore.NewChain(cp)
+		if opts.Expect != nil {
+			chain.Expect(*opts.Expect)
+		}
+	}
 	if from != "" {
 		cp, err := parseLink(from)
 		if err != nil {
 			return auditstore.Report{}, fmt.Errorf("--from: %w", err)
 		}
-		chain = auditstore.NewChain(cp)
+		start(auditstore.Checkpoint{Link: cp})
 	}
 	for _, path := range paths {
 		f, err := os.Open(path)
@@ -131,16 +189,16 @@ func verifyLines(paths []string, from string) (auditstore.Report, error) {
 				return auditstore.Report{}, fmt.Errorf("%s line %d: not an exported chain link (seq, prev_hash, hash, record)", path, n)
 			}
 			if chain == nil {
-				chain = auditstore.NewChain(auditstore.Link{Seq: *l.Seq - 1, Hash: l.PrevHash})
+				start(auditstore.Checkpoint{Link: auditstore.Link{Seq: *l.Seq - 1, Hash: l.PrevHash}})
 			}
 			// Hash the canonical encoding, so re-indented exports still verify.
 			canonical, err := canonicalize(l.Record)
 			if err != nil {
 				canonical = l.Record
 			}
-			if !chain.Next(*l.Seq, l.PrevHash, l.Hash, canonical, nil) {
+			if !chain.Next(*l.Seq, l.StoredMS, l.PrevHash, l.Hash, canonical, nil) {
 				f.Close()
-				return chain.Report(), nil
+				return chain.Finish(), nil
 			}
 		}
 		f.Close()
@@ -151,7 +209,7 @@ func verifyLines(paths []string, from string) (auditstore.Report, error) {
 	if chain == nil {
 		return auditstore.Report{}, errors.New("no chain links in the files")
 	}
-	return chain.Report(), nil
+	return chain.Finish(), nil
 }
 
 func canonicalize(raw []byte) ([]byte, error) {

@@ -22,7 +22,7 @@ type queryAPI struct {
 
 const defaultLimit = 50
 
-var knownPaths = []string{"/admin/api/v1/audit", "/api/v1/decisions", "/api/v1/records/", "/api/v1/verify", "/api/v1/stats"}
+var knownPaths = []string{"/admin/api/v1/audit", "/api/v1/decisions", "/api/v1/records/", "/api/v1/verify", "/api/v1/head", "/api/v1/stats"}
 
 func (a *queryAPI) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -30,6 +30,7 @@ func (a *queryAPI) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/decisions", a.decisions)
 	mux.HandleFunc("GET /api/v1/records/{event_id}", a.record)
 	mux.HandleFunc("GET /api/v1/verify", a.verify)
+	mux.HandleFunc("GET /api/v1/head", a.head)
 	mux.HandleFunc("GET /api/v1/stats", a.stats)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range knownPaths {
@@ -202,6 +203,26 @@ func (a *queryAPI) verify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
+// head: GET /api/v1/head — the newest signed head (statement and
+// signature, the input of policyaudit verify --signed-head), the key that
+// signed it, and the current head; 404 when nothing was signed yet.
+func (a *queryAPI) head(w http.ResponseWriter, r *http.Request) {
+	if newParams(r).failed(w) {
+		return
+	}
+	signer, sh := a.store.Signer(), a.store.LastSignedHead()
+	if signer == nil || sh == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no signed head: the store has no signing key (signing.key_file) or has not signed yet", "head": a.store.Head()})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		store.SignedHead
+		KeyID     string     `json:"key_id"`
+		PublicKey string     `json:"public_key"`
+		Head      store.Link `json:"head"`
+	}{*sh, signer.KeyID(), string(store.PublicKeyPEM(signer.PublicKey())), a.store.Head()})
+}
+
 // stats: GET /api/v1/stats?since= — decision counts for a dashboard.
 func (a *queryAPI) stats(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "since")
@@ -220,5 +241,7 @@ func (a *queryAPI) stats(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // records as stored: their RFC 8785 bytes
+	_ = enc.Encode(v)
 }

@@ -2,11 +2,16 @@ package auditstoreexporter
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
 )
 
 // Config of the auditstore exporter.
@@ -23,6 +28,8 @@ type Config struct {
 	Query confighttp.ServerConfig `mapstructure:"query"`
 	// MaxQueryLimit caps the limit parameter of queries.
 	MaxQueryLimit int `mapstructure:"max_query_limit"`
+	// Signing anchors the hash chain with Ed25519-signed heads.
+	Signing SigningConfig `mapstructure:"signing"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig    `mapstructure:",squash"`
 	QueueConfig   exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
@@ -30,6 +37,26 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// SigningConfig is the key the store signs its head with, and how often.
+// Without a key the chain is still hashed, but a cut prefix, a rewritten
+// chain or a rolled-back file cannot be told from an intact one.
+type SigningConfig struct {
+	// KeyFile is an Ed25519 private key in PKCS#8 PEM (policyaudit keygen,
+	// or openssl genpkey -algorithm ed25519). Keep it off the database's
+	// volume: whoever holds it can sign a rewritten chain.
+	KeyFile string `mapstructure:"key_file"`
+	// Key is the same PEM given inline, e.g. ${env:POLICYAUDIT_SIGNING_KEY}.
+	Key configopaque.String `mapstructure:"key"`
+	// EveryRecords signs the head after this many new records (0: not by count).
+	EveryRecords int64 `mapstructure:"every_records"`
+	// Interval signs the head this often when records arrived since.
+	Interval time.Duration `mapstructure:"interval"`
+	// Required refuses to start without a key, so a missing secret cannot
+	// leave the chain unanchored unnoticed.
+	Required bool `mapstructure:"required"`
+	_        struct{}
 }
 
 func createDefaultConfig() *Config {
@@ -45,6 +72,7 @@ func createDefaultConfig() *Config {
 		RetentionInterval: time.Hour,
 		Query:             query,
 		MaxQueryLimit:     1000,
+		Signing:           SigningConfig{EveryRecords: 10000, Interval: time.Minute},
 		TimeoutConfig:     exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:       exporterhelper.NewDefaultQueueConfig(),
 		RetryConfig:       retry,
@@ -69,5 +97,41 @@ func (c *Config) Validate() error {
 	if c.MaxQueryLimit <= 0 {
 		errs = append(errs, errors.New("max_query_limit: must be positive"))
 	}
+	if c.Signing.Required && c.Signing.KeyFile == "" && c.Signing.Key == "" {
+		errs = append(errs, errors.New("signing.key_file or signing.key: required (signing.required is true)"))
+	}
+	if c.Signing.KeyFile != "" && c.Signing.Key != "" {
+		errs = append(errs, errors.New("signing.key_file and signing.key: give one"))
+	}
+	if c.Signing.EveryRecords < 0 {
+		errs = append(errs, errors.New("signing.every_records: must be 0 (not by count) or more"))
+	}
+	if c.Signing.Interval < time.Second {
+		errs = append(errs, errors.New("signing.interval: must be at least 1s"))
+	}
 	return errors.Join(errs...)
+}
+
+// signer reads the signing key, or returns nil without one.
+func (s SigningConfig) signer() (*store.Signer, error) {
+	pemBytes := []byte(s.Key)
+	if s.KeyFile != "" {
+		b, err := os.ReadFile(s.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("signing.key_file: %w", err)
+		}
+		pemBytes = b
+	}
+	if len(pemBytes) == 0 {
+		return nil, nil
+	}
+	signer, err := store.ParsePrivateKey(pemBytes)
+	if err != nil {
+		key := "signing.key"
+		if s.KeyFile != "" {
+			key = "signing.key_file " + s.KeyFile
+		}
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return signer, nil
 }

@@ -55,11 +55,21 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("auditstore: creating %s: %w", dir, err)
 		}
 	}
-	st, err := store.Open(ctx, e.cfg.Path, store.WithClock(e.now))
+	signer, err := e.cfg.Signing.signer()
+	if err != nil {
+		return fmt.Errorf("auditstore: %w", err)
+	}
+	st, err := store.Open(ctx, e.cfg.Path, store.WithClock(e.now), store.WithSigner(signer, e.cfg.Signing.EveryRecords))
 	if err != nil {
 		return fmt.Errorf("auditstore: %w", err)
 	}
 	e.store = st
+	if signer != nil {
+		e.set.Logger.Info("Audit store signs its chain head", zap.String("key_id", signer.KeyID()),
+			zap.String("public_key", string(store.PublicKeyPEM(signer.PublicKey()))))
+	} else {
+		e.set.Logger.Warn("Audit store has no signing key (signing.key_file): its chain is hashed but not anchored, so a cut prefix, a rewritten chain or a rolled-back file cannot be detected")
+	}
 
 	api := &queryAPI{store: st, maxLimit: e.cfg.MaxQueryLimit, now: e.now}
 	e.server, err = e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, api.routes())
@@ -77,7 +87,7 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 
 	bg, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.background.Add(2)
+	e.background.Add(3)
 	go func() {
 		defer e.background.Done()
 		if serr := e.server.Serve(ln); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -88,7 +98,45 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 		defer e.background.Done()
 		e.retain(bg)
 	}()
+	go func() {
+		defer e.background.Done()
+		e.signPeriodically(bg)
+	}()
 	return nil
+}
+
+// signPeriodically signs the head every signing interval when records
+// arrived since, so at most an interval's records are unsigned.
+func (e *auditStore) signPeriodically(ctx context.Context) {
+	if e.store.Signer() == nil {
+		return
+	}
+	ticker := time.NewTicker(e.cfg.Signing.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			e.signHead(ctx, store.SignedForInterval)
+		}
+	}
+}
+
+// signHead signs the head and logs the signed head, so a copy of it leaves
+// the host with the collector's log: the anchor against a rolled-back file.
+func (e *auditStore) signHead(ctx context.Context, reason string) {
+	before := e.store.LastSignedHead()
+	if err := e.store.SignHead(ctx, reason); err != nil {
+		if ctx.Err() == nil {
+			e.set.Logger.Warn("Signing the audit store head failed; it will be tried again", zap.Error(err))
+		}
+		return
+	}
+	if sh := e.store.LastSignedHead(); sh != nil && sh != before {
+		e.set.Logger.Info("Audit store head signed", zap.String("reason", reason),
+			zap.String("statement", string(sh.Statement)), zap.String("signature", sh.Signature))
+	}
 }
 
 // retain purges at start and then every retention_interval.
@@ -129,6 +177,7 @@ func (e *auditStore) shutdown(ctx context.Context) error {
 		}
 		e.background.Wait()
 		if e.store != nil {
+			e.signHead(ctx, store.SignedForShutdown)
 			head := e.store.Head()
 			err = errors.Join(err, e.store.Close())
 			e.set.Logger.Info("Audit store closed", zap.Int64("head_seq", head.Seq), zap.String("head_hash", head.Hash))

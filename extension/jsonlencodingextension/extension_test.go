@@ -40,7 +40,7 @@ func TestMarshalLogsWritesOneBodyPerLine(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.Split(string(out), "\n")
 	require.Len(t, lines, 4, "one line per record, no trailing newline")
-	assert.Equal(t, `{"z_first":"insertion order is kept","quote":"a \"quoted\"\nline\u2028","n":7,"x":0.25,"ok":true,"list":["a"],"nested":{"nothing":null}}`, lines[0])
+	assert.Equal(t, `{"z_first":"insertion order is kept","quote":"a \"quoted\"\nline`+"\u2028"+`","n":7,"x":0.25,"ok":true,"list":["a"],"nested":{"nothing":null}}`, lines[0])
 	assert.Equal(t, `"plain text body"`, lines[1])
 	for _, l := range lines {
 		assert.True(t, json.Valid([]byte(l)), l)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -69,11 +70,27 @@ func ColumnsOf(get Getter) (Columns, error) {
 	return c, nil
 }
 
-// chainHash is SHA-256 over the previous hash, a newline and the record.
-func chainHash(prevHash string, record []byte) string {
+// linkHash is a link's hash, hex SHA-256 over
+//
+//	"policyaudit.link.v2\n" seq "\n" stored_ms "\n" prev_hash "\n" record
+//
+// (decimal numbers, the record's RFC 8785 bytes): the position, the time
+// retention goes by and the content are all covered, so none can be changed,
+// backdated or moved without breaking the chain. docs/records.md shows how to
+// recompute one with printf and sha256sum.
+func linkHash(seq, storedMS int64, prevHash string, record []byte) string {
 	h := sha256.New()
+	var buf [64]byte
+	b := append(buf[:0], linkDomain...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, '\n')
+	b = strconv.AppendInt(b, storedMS, 10)
+	b = append(b, '\n')
+	h.Write(b)
 	h.Write([]byte(prevHash))
 	h.Write([]byte{'\n'})
 	h.Write(record)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+const linkDomain = "policyaudit.link.v2\n"

@@ -32,6 +32,7 @@ type Filter struct {
 // Row is a stored record with its place in the chain.
 type Row struct {
 	Seq      int64           `json:"seq"`
+	StoredMS int64           `json:"stored_ms"`
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"hash"`
 	Record   json.RawMessage `json:"record"`
@@ -85,7 +86,7 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 		where = append(where, "(created_ms < ? OR (created_ms = ? AND seq < ?))")
 		args = append(args, ms, ms, seq)
 	}
-	q := `SELECT seq, created_ms, record, prev_hash, hash FROM records`
+	q := `SELECT seq, created_ms, stored_ms, record, prev_hash, hash FROM records`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -104,7 +105,7 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 		var r Row
 		var ms int64
 		var record string
-		if err := rows.Scan(&r.Seq, &ms, &record, &r.PrevHash, &r.Hash); err != nil {
+		if err := rows.Scan(&r.Seq, &ms, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
 			return nil, "", fmt.Errorf("reading records: %w", err)
 		}
 		if len(out) == f.Limit {
@@ -140,7 +141,7 @@ func decodeCursor(c string) (int64, int64, error) {
 func (s *Store) Get(ctx context.Context, eventID string) (Row, bool, error) {
 	var r Row
 	var record string
-	err := s.db.QueryRowContext(ctx, `SELECT seq, record, prev_hash, hash FROM records WHERE event_id = ?`, eventID).Scan(&r.Seq, &record, &r.PrevHash, &r.Hash)
+	err := s.db.QueryRowContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records WHERE event_id = ?`, eventID).Scan(&r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Row{}, false, nil
@@ -202,7 +203,7 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 
 // Walk calls fn for every stored link in chain order.
 func (s *Store) Walk(ctx context.Context, fn func(Row) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, record, prev_hash, hash FROM records ORDER BY seq`)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records ORDER BY seq`)
 	if err != nil {
 		return fmt.Errorf("reading the chain: %w", err)
 	}
@@ -210,7 +211,7 @@ func (s *Store) Walk(ctx context.Context, fn func(Row) error) error {
 	for rows.Next() {
 		var r Row
 		var record string
-		if err := rows.Scan(&r.Seq, &record, &r.PrevHash, &r.Hash); err != nil {
+		if err := rows.Scan(&r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
 			return fmt.Errorf("reading the chain: %w", err)
 		}
 		r.Record = json.RawMessage(record)

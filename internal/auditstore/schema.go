@@ -1,15 +1,21 @@
 // Package auditstore is the audit store's SQLite database: canonical records in a
-// SHA-256 hash chain, indexed for the questions security teams ask, with
-// retention that keeps what remains verifiable.
+// SHA-256 hash chain anchored by Ed25519-signed heads, indexed for the
+// questions security teams ask, with retention that keeps what remains
+// verifiable.
 package auditstore
 
-// Each row is one canonical record. seq orders the chain; hash =
-// SHA-256(prev_hash || "\n" || record), hex, where record is the canonical
-// JSON the row stores and prev_hash the previous row's hash (or the
-// checkpoint's, or genesisHash). The other columns are copies of record
-// fields for the indexes; verification checks they still match the record.
-// stored_ms is when the store received the row, never decreasing with seq,
-// so retention always removes a prefix of the chain.
+// Each row is one canonical record. seq orders the chain; hash is the link
+// hash (linkHash: seq, stored_ms, prev_hash and the record's RFC 8785 bytes),
+// where prev_hash is the previous row's hash (or the checkpoint's, or
+// genesisHash). The other columns are copies of record fields for the
+// indexes; verification checks they still match the record. stored_ms is
+// when the store received the row, never decreasing with seq, so retention
+// always removes a prefix of the chain.
+//
+// signed_heads are heads signed with the store's Ed25519 key (HeadStatement),
+// written every so many records or seconds, at shutdown and by retention;
+// the checkpoint is the last purged link, and with a key it has a signed
+// retention head, so a cut prefix cannot pass for a purge.
 const schema = `
 CREATE TABLE IF NOT EXISTS records (
 	seq                INTEGER PRIMARY KEY,
@@ -37,11 +43,26 @@ CREATE INDEX IF NOT EXISTS records_correlation ON records (correlation_id, creat
 CREATE INDEX IF NOT EXISTS records_version     ON records (policy_version, created_ms);
 CREATE INDEX IF NOT EXISTS records_user        ON records (user, created_ms);
 CREATE TABLE IF NOT EXISTS checkpoint (
-	id   INTEGER PRIMARY KEY CHECK (id = 1),
-	seq  INTEGER NOT NULL,
-	hash TEXT NOT NULL
+	id        INTEGER PRIMARY KEY CHECK (id = 1),
+	seq       INTEGER NOT NULL,
+	hash      TEXT NOT NULL,
+	stored_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signed_heads (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	seq       INTEGER NOT NULL,
+	statement TEXT NOT NULL,
+	signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chain_format (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
 );
 `
+
+// chainFormat is the link hash and table layout this code writes. Format 1
+// (before signed heads) hashed only prev_hash and the record.
+const chainFormat = 2
 
 // genesisHash is the prev_hash of the first record of a chain.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"

@@ -3,6 +3,7 @@ package auditstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -16,13 +17,19 @@ import (
 // Store is an open audit database. Appends are serialised (they extend one
 // chain); queries run concurrently with them (WAL).
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	signer *Signer // nil: heads are not signed
+	// signEvery signs the head after this many new records (0: never for
+	// that reason).
+	signEvery int64
 
-	mu       sync.Mutex // guards the chain head and serialises writers
-	headSeq  int64
-	headHash string
-	storedMS int64 // stored_ms of the head, so it never decreases
+	mu         sync.Mutex // guards the chain head and serialises writers
+	headSeq    int64
+	headHash   string
+	storedMS   int64 // stored_ms of the head, so it never decreases
+	signedSeq  int64 // seq of the last signed head
+	lastSigned *SignedHead
 }
 
 // Option configures a Store.
@@ -30,6 +37,12 @@ type Option func(*Store)
 
 // WithClock replaces time.Now (tests of retention).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithSigner signs heads with signer: every everyRecords new records (0:
+// not by count), at every retention checkpoint, and when SignHead is called.
+func WithSigner(signer *Signer, everyRecords int64) Option {
+	return func(s *Store) { s.signer, s.signEvery = signer, everyRecords }
+}
 
 // Open opens (creating if needed) the database at path.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -48,9 +61,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := s.checkFormat(ctx, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("creating the schema in %s: %w", path, err)
+		return nil, err
 	}
 	if err := s.loadHead(ctx); err != nil {
 		db.Close()
@@ -62,21 +75,64 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// loadHead reads the last link of the chain: the last row, else the
-// checkpoint, else genesis.
+// checkFormat refuses a database written in another chain format (its links
+// hash differently); an empty one of format 1 is upgraded.
+func (s *Store) checkFormat(ctx context.Context, path string) error {
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('records', 'chain_format')`).Scan(&tables); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if tables == 1 { // records without chain_format: format 1
+		var rows int64
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM records) + (SELECT COUNT(*) FROM checkpoint)`).Scan(&rows); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		if rows > 0 {
+			return fmt.Errorf("%s holds a chain of format 1; this version reads format %d (verify or export it with the policyaudit that wrote it, and start a new file)", path, chainFormat)
+		}
+		if _, err := s.db.ExecContext(ctx, `DROP TABLE checkpoint`); err != nil {
+			return fmt.Errorf("upgrading the empty %s: %w", path, err)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("creating the schema in %s: %w", path, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO chain_format (id, version) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, chainFormat); err != nil {
+		return fmt.Errorf("writing the chain format of %s: %w", path, err)
+	}
+	var version int
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM chain_format WHERE id = 1`).Scan(&version); err != nil {
+		return fmt.Errorf("reading the chain format of %s: %w", path, err)
+	}
+	if version != chainFormat {
+		return fmt.Errorf("%s holds a chain of format %d; this version reads format %d", path, version, chainFormat)
+	}
+	return nil
+}
+
+// loadHead reads the last link of the chain (the last row, else the
+// checkpoint, else genesis) and the last signed head.
 func (s *Store) loadHead(ctx context.Context) error {
 	err := s.db.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records ORDER BY seq DESC LIMIT 1`).Scan(&s.headSeq, &s.headHash, &s.storedMS)
-	if err == nil {
-		return nil
+	if errors.Is(err, sql.ErrNoRows) {
+		var cp Checkpoint
+		cp, err = s.checkpoint(ctx, s.db)
+		s.headSeq, s.headHash, s.storedMS = cp.Seq, cp.Hash, cp.StoredMS
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if err != nil {
 		return fmt.Errorf("reading the chain head: %w", err)
 	}
-	cp, err := s.checkpoint(ctx, s.db)
-	if err != nil {
-		return err
+	var sh SignedHead
+	var statement string
+	err = s.db.QueryRowContext(ctx, `SELECT seq, statement, signature FROM signed_heads ORDER BY id DESC LIMIT 1`).Scan(&s.signedSeq, &statement, &sh.Signature)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
 	}
-	s.headSeq, s.headHash = cp.Seq, cp.Hash
+	if err != nil {
+		return fmt.Errorf("reading the last signed head: %w", err)
+	}
+	sh.Statement = json.RawMessage(statement)
+	s.lastSigned = &sh
 	return nil
 }
 
@@ -90,15 +146,21 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// Checkpoint is the last purged link and when it was stored.
+type Checkpoint struct {
+	Link
+	StoredMS int64 `json:"stored_ms"`
+}
+
 // checkpoint is the last purged link, or genesis when nothing was purged.
-func (s *Store) checkpoint(ctx context.Context, q queryer) (Link, error) {
-	var cp Link
-	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash)
+func (s *Store) checkpoint(ctx context.Context, q queryer) (Checkpoint, error) {
+	var cp Checkpoint
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash, &cp.StoredMS)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Link{Seq: 0, Hash: genesisHash}, nil
+		return Checkpoint{Link: Link{Seq: 0, Hash: genesisHash}}, nil
 	}
 	if err != nil {
-		return Link{}, fmt.Errorf("reading the checkpoint: %w", err)
+		return Checkpoint{}, fmt.Errorf("reading the checkpoint: %w", err)
 	}
 	return cp, nil
 }
@@ -151,8 +213,8 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 		chunk := fresh[start:min(start+rowsPerInsert, len(fresh))]
 		args = args[:0]
 		for _, e := range chunk {
-			hash := chainHash(prev, e.Record)
 			seq++
+			hash := linkHash(seq, storedMS, prev, e.Record)
 			args = append(args, seq, e.EventID, e.EventKind, e.CreatedMS, storedMS, e.CorrelationID, e.User,
 				e.Decision, e.EffectiveDecision, e.PolicyID, e.PolicyVersion, e.RolloutMode, e.Model, e.ProjectID,
 				e.ReasonCode, e.Action, string(e.Record), prev, hash)
@@ -166,6 +228,13 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 		return 0, 0, fmt.Errorf("committing %d records: %w", len(fresh), err)
 	}
 	s.headSeq, s.headHash, s.storedMS = seq, prev, storedMS
+	if s.signer != nil && s.signEvery > 0 && s.headSeq-s.signedSeq >= s.signEvery {
+		if err := s.signHeadLocked(ctx, SignedForRecords); err != nil {
+			// The records are stored: a retry stores nothing twice and
+			// signs again.
+			return len(fresh), duplicates, fmt.Errorf("signing the head after storing %d records: %w", len(fresh), err)
+		}
+	}
 	return len(fresh), duplicates, nil
 }
 
@@ -231,7 +300,8 @@ func placeholders(n int) string {
 }
 
 // Purge removes the records stored before cutoff (a prefix of the chain) and
-// moves the checkpoint to the last removed link, in one transaction.
+// moves the checkpoint to the last removed link, signed as a retention head
+// when the store has a key, in one transaction.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,25 +310,118 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	var last Link
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM records WHERE stored_ms < ? ORDER BY seq DESC LIMIT 1`, cutoff.UnixMilli()).Scan(&last.Seq, &last.Hash)
+	var last Checkpoint
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records WHERE stored_ms < ? ORDER BY seq DESC LIMIT 1`, cutoff.UnixMilli()).Scan(&last.Seq, &last.Hash, &last.StoredMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("finding records to purge: %w", err)
 	}
+	// Only links that verify are purged: a stored_ms backdated on disk must
+	// not make retention delete records, and what it deletes is vouched for
+	// by the signed checkpoint from then on.
+	if err := checkPrefix(ctx, tx, last.Seq); err != nil {
+		return 0, fmt.Errorf("retention refused: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE seq <= ?`, last.Seq)
 	if err != nil {
 		return 0, fmt.Errorf("purging records up to seq %d: %w", last.Seq, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoint (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, last.Seq, last.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, stored_ms = excluded.stored_ms`, last.Seq, last.Hash, last.StoredMS); err != nil {
 		return 0, fmt.Errorf("moving the checkpoint to seq %d: %w", last.Seq, err)
+	}
+	var signed *SignedHead
+	if s.signer != nil {
+		sh, _, err := s.signer.signHead(last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli())
+		if err != nil {
+			return 0, err
+		}
+		if err := insertSignedHead(ctx, tx, last.Seq, sh); err != nil {
+			return 0, err
+		}
+		signed = &sh
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
+	if signed != nil && s.lastSigned == nil {
+		s.lastSigned = signed
+	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// SignHead signs the current head (reason: why) unless it is signed already.
+// Without a signer it does nothing.
+func (s *Store) SignHead(ctx context.Context, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.signer == nil || s.headSeq == 0 || (s.lastSigned != nil && s.signedSeq == s.headSeq) {
+		return nil
+	}
+	return s.signHeadLocked(ctx, reason)
+}
+
+func (s *Store) signHeadLocked(ctx context.Context, reason string) error {
+	sh, _, err := s.signer.signHead(Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0)
+	if err != nil {
+		return err
+	}
+	if err := insertSignedHead(ctx, s.db, s.headSeq, sh); err != nil {
+		return err
+	}
+	s.signedSeq, s.lastSigned = s.headSeq, &sh
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertSignedHead(ctx context.Context, db execer, seq int64, sh SignedHead) error {
+	if _, err := db.ExecContext(ctx, `INSERT INTO signed_heads (seq, statement, signature) VALUES (?, ?, ?)`, seq, string(sh.Statement), sh.Signature); err != nil {
+		return fmt.Errorf("storing the signed head at seq %d: %w", seq, err)
+	}
+	return nil
+}
+
+// LastSignedHead is the newest signed head, or nil.
+func (s *Store) LastSignedHead() *SignedHead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSigned
+}
+
+// Signer is the store's signer, or nil.
+func (s *Store) Signer() *Signer { return s.signer }
+
+// checkPrefix verifies the links from the checkpoint up to seq.
+func checkPrefix(ctx context.Context, tx *sql.Tx, seq int64) error {
+	var cp Checkpoint
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash, &cp.StoredMS)
+	if errors.Is(err, sql.ErrNoRows) {
+		cp = Checkpoint{Link: Link{Hash: genesisHash}}
+	} else if err != nil {
+		return fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	chain := NewChain(cp)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records WHERE seq <= ? ORDER BY seq`, seq)
+	if err != nil {
+		return fmt.Errorf("reading the records to purge: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n, storedMS int64
+		var record, prevHash, hash string
+		if err := rows.Scan(&n, &storedMS, &record, &prevHash, &hash); err != nil {
+			return fmt.Errorf("reading the records to purge: %w", err)
+		}
+		if !chain.Next(n, storedMS, prevHash, hash, []byte(record), nil) {
+			rep := chain.Finish()
+			return fmt.Errorf("the chain is broken at seq %d: %s", rep.FirstBad, rep.Problem)
+		}
+	}
+	return rows.Err()
 }

@@ -3,6 +3,8 @@ package auditstore
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -17,94 +19,194 @@ type Report struct {
 	Head       Link   `json:"head"`
 	FirstBad   int64  `json:"first_bad_seq,omitempty"`
 	Problem    string `json:"problem,omitempty"`
+	// Anchored: the signed heads and the checkpoint were checked under a
+	// trusted public key (KeyID). Without it the chain is only shown intact
+	// from its checkpoint on: a cut prefix or a rolled-back file cannot be told.
+	Anchored bool   `json:"anchored"`
+	KeyID    string `json:"key_id,omitempty"`
+	// SignedHead is the newest signed head the chain reaches;
+	// UnsignedRecords the records after it, which no signature covers yet.
+	SignedHead      *Link `json:"signed_head,omitempty"`
+	UnsignedRecords int64 `json:"unsigned_records"`
 }
 
 // Chain checks links one by one; the database and exported JSON lines are
 // both verified through it.
 type Chain struct {
-	report  Report
-	prev    string
-	nextSeq int64
+	report   Report
+	prev     string
+	nextSeq  int64
+	storedMS int64
+	// signed maps a seq to the hash a signed head (or an expected head given
+	// from outside) says the chain has there.
+	signed map[int64]string
+	// lastSigned is the last seq of the walk a signed head vouched for.
+	lastSigned int64
 }
 
 // NewChain starts a verification at a checkpoint.
-func NewChain(cp Link) *Chain {
-	return &Chain{report: Report{OK: true, Checkpoint: cp, Head: cp}, prev: cp.Hash, nextSeq: cp.Seq + 1}
+func NewChain(cp Checkpoint) *Chain {
+	return &Chain{report: Report{OK: true, Checkpoint: cp.Link, Head: cp.Link}, prev: cp.Hash, nextSeq: cp.Seq + 1,
+		storedMS: cp.StoredMS, signed: map[int64]string{}}
+}
+
+func (c *Chain) fail(seq int64, format string, args ...any) bool {
+	c.report.OK = false
+	c.report.FirstBad = seq
+	c.report.Problem = fmt.Sprintf(format, args...)
+	return false
+}
+
+// Anchor checks signed heads under pub before the links are walked: each
+// signature, and, when the chain starts after a purge, that its checkpoint is
+// a signed retention head. Signed seqs and hashes are then checked as the
+// walk passes them.
+func (c *Chain) Anchor(pub ed25519.PublicKey, heads []SignedHead) bool {
+	c.report.Anchored, c.report.KeyID = true, KeyID(pub)
+	cp := c.report.Checkpoint
+	retained := false
+	for _, h := range heads {
+		st, err := h.Open(pub)
+		if err != nil {
+			return c.fail(st.Seq, "the signed head at seq %d: %v", st.Seq, err)
+		}
+		switch {
+		case st.Seq < cp.Seq:
+			continue // purged since
+		case st.Reason == SignedForRetention && st.Seq > cp.Seq:
+			return c.fail(cp.Seq+1, "a retention checkpoint was signed at seq %d, but the checkpoint is at seq %d: the checkpoint was moved back", st.Seq, cp.Seq)
+		case st.Seq == cp.Seq && cp.Seq > 0:
+			if st.Hash != cp.Hash {
+				return c.fail(cp.Seq+1, "the checkpoint's hash differs from the signed head at seq %d", cp.Seq)
+			}
+			retained = retained || st.Reason == SignedForRetention
+			continue
+		}
+		if prev, ok := c.signed[st.Seq]; ok && prev != st.Hash {
+			return c.fail(st.Seq, "two signed heads at seq %d name different hashes", st.Seq)
+		}
+		c.signed[st.Seq] = st.Hash
+	}
+	if cp.Seq > 0 && !retained {
+		return c.fail(cp.Seq+1, "the checkpoint at seq %d is not a retention checkpoint signed by key %s: records before seq %d may have been cut", cp.Seq, c.report.KeyID, cp.Seq+1)
+	}
+	return true
+}
+
+// Expect makes the walk fail unless the chain reaches head (a signed head
+// kept outside the database, the head the running store holds): records cut
+// from the end, or a file rolled back to an earlier state, are then caught.
+func (c *Chain) Expect(head Link) {
+	if prev, ok := c.signed[head.Seq]; ok && prev != head.Hash && c.report.OK {
+		c.fail(head.Seq, "the expected head at seq %d differs from a signed head there", head.Seq)
+		return
+	}
+	c.signed[head.Seq] = head.Hash
 }
 
 // Next checks the link at seq. It returns false at the first bad link; the
 // report then names it.
-func (c *Chain) Next(seq int64, prevHash, hash string, record []byte, cols *Columns) bool {
+func (c *Chain) Next(seq, storedMS int64, prevHash, hash string, record []byte, cols *Columns) bool {
 	if !c.report.OK {
-		return false
-	}
-	fail := func(format string, args ...any) bool {
-		c.report.OK = false
-		c.report.FirstBad = seq
-		c.report.Problem = fmt.Sprintf(format, args...)
 		return false
 	}
 	switch {
 	case seq != c.nextSeq:
 		if seq > c.nextSeq {
-			c.report.FirstBad = c.nextSeq
-			c.report.OK = false
-			c.report.Problem = fmt.Sprintf("seq %d is missing (the next record is seq %d): a record was deleted", c.nextSeq, seq)
-			return false
+			return c.fail(c.nextSeq, "seq %d is missing (the next record is seq %d): a record was deleted", c.nextSeq, seq)
 		}
-		return fail("seq %d follows seq %d: records were inserted or reordered", seq, c.nextSeq-1)
+		return c.fail(seq, "seq %d follows seq %d: records were inserted or reordered", seq, c.nextSeq-1)
 	case prevHash != c.prev:
-		return fail("prev_hash does not match the hash of seq %d", seq-1)
-	case chainHash(prevHash, record) != hash:
-		return fail("hash does not match the record: the record or its hash was changed")
+		return c.fail(seq, "prev_hash does not match the hash of seq %d", seq-1)
+	case linkHash(seq, storedMS, prevHash, record) != hash:
+		return c.fail(seq, "hash does not match the record: the record, its stored time or its hash was changed")
+	case storedMS < c.storedMS:
+		return c.fail(seq, "stored_ms goes back in time from seq %d", seq-1)
 	}
-	var obj map[string]any
-	dec := json.NewDecoder(bytes.NewReader(record))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil {
-		return fail("the record is not JSON: %v", err)
+	if want, ok := c.signed[seq]; ok && want != hash {
+		// The links agree with each other: someone rewrote them and
+		// recomputed the hashes. Only the range since the last vouched
+		// link is known.
+		first := max(c.lastSigned, c.report.Checkpoint.Seq) + 1
+		return c.fail(first, "the chain from seq %d to %d is not what the head signed or expected at seq %d covers: records in that range were rewritten and the hashes recomputed", first, seq, seq)
+	}
+	obj, err := decodeJSON(record)
+	if err != nil {
+		return c.fail(seq, "the record is not JSON: %v", err)
 	}
 	canonical, err := pdatajson.AppendCanonicalAny(nil, obj)
 	if err != nil || !bytes.Equal(canonical, record) {
-		return fail("the record is not in the canonical encoding")
+		return c.fail(seq, "the record is not in the canonical encoding (RFC 8785)")
 	}
 	if cols != nil {
-		want, err := ColumnsOf(mapGetter(obj))
+		m, _ := obj.(map[string]any)
+		want, err := ColumnsOf(mapGetter(m))
 		if err != nil {
-			return fail("%v", err)
+			return c.fail(seq, "%v", err)
 		}
 		if want != *cols {
-			return fail("an indexed column no longer matches the record")
+			return c.fail(seq, "an indexed column no longer matches the record")
 		}
 	}
-	c.prev, c.nextSeq = hash, seq+1
+	c.prev, c.nextSeq, c.storedMS = hash, seq+1, storedMS
 	c.report.Records++
 	c.report.Head = Link{Seq: seq, Hash: hash}
+	if _, ok := c.signed[seq]; ok {
+		c.report.SignedHead = &Link{Seq: seq, Hash: hash}
+		c.lastSigned = seq
+	}
 	return true
 }
 
-// Report is the verification's outcome so far.
-func (c *Chain) Report() Report { return c.report }
+// Finish ends the walk: a signed or expected head beyond the last link means
+// records were cut from the end or the file was rolled back.
+func (c *Chain) Finish() Report {
+	if c.report.OK {
+		for seq := range c.signed {
+			if seq > c.report.Head.Seq && (c.report.FirstBad == 0 || seq < c.report.FirstBad) {
+				c.fail(c.report.Head.Seq+1, "the chain ends at seq %d, before the head at seq %d that was signed or expected: records were deleted from the end or the file was rolled back", c.report.Head.Seq, seq)
+			}
+		}
+	}
+	if c.report.SignedHead != nil {
+		c.report.UnsignedRecords = c.report.Head.Seq - c.report.SignedHead.Seq
+	} else {
+		c.report.UnsignedRecords = c.report.Head.Seq - c.report.Checkpoint.Seq
+	}
+	return c.report
+}
 
-// Verify walks the whole chain from the checkpoint and checks that it reaches
-// the head this store wrote (a cut tail leaves a shorter chain that is
-// otherwise intact).
+// VerifyOptions anchor a verification.
+type VerifyOptions struct {
+	// PublicKey checks the signed heads and the checkpoint; nil leaves the
+	// verification unanchored.
+	PublicKey ed25519.PublicKey
+	// Expect is a head the chain must reach (from a signed head kept
+	// elsewhere); nil: the running store's own head, or none offline.
+	Expect *Link
+}
+
+// Verify walks the whole chain from the checkpoint, checking it against the
+// store's own key (when it has one) and its in-memory head, which catches a
+// cut tail.
 func (s *Store) Verify(ctx context.Context) (Report, error) {
-	return s.verify(ctx, nil)
+	opts := VerifyOptions{}
+	if s.signer != nil {
+		opts.PublicKey = s.signer.PublicKey()
+	}
+	return s.verify(ctx, opts, true)
 }
 
-// VerifyAgainst is Verify against a head known from elsewhere (logged by the
-// exporter, returned by /api/v1/verify), for a file verified offline.
-func (s *Store) VerifyAgainst(ctx context.Context, head Link) (Report, error) {
-	return s.verify(ctx, &head)
+// VerifyWith verifies a database file offline, with what the auditor
+// trusts: a public key and a head kept elsewhere.
+func (s *Store) VerifyWith(ctx context.Context, opts VerifyOptions) (Report, error) {
+	return s.verify(ctx, opts, false)
 }
 
-func (s *Store) verify(ctx context.Context, want *Link) (Report, error) {
+func (s *Store) verify(ctx context.Context, opts VerifyOptions, ownHead bool) (Report, error) {
 	// Take the snapshot and the head together: no append commits in between.
 	s.mu.Lock()
-	if want == nil {
-		want = &Link{Seq: s.headSeq, Hash: s.headHash}
-	}
+	head := Link{Seq: s.headSeq, Hash: s.headHash}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		s.mu.Unlock()
@@ -117,7 +219,22 @@ func (s *Store) verify(ctx context.Context, want *Link) (Report, error) {
 		return Report{}, err
 	}
 	chain := NewChain(cp)
-	rows, err := tx.QueryContext(ctx, `SELECT seq, event_id, event_kind, created_ms, correlation_id, user, decision,
+	if opts.PublicKey != nil {
+		heads, err := signedHeads(ctx, tx)
+		if err != nil {
+			return Report{}, err
+		}
+		if !chain.Anchor(opts.PublicKey, heads) {
+			return chain.Finish(), nil
+		}
+	}
+	if opts.Expect != nil {
+		chain.Expect(*opts.Expect)
+	}
+	if ownHead {
+		chain.Expect(head)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, stored_ms, event_id, event_kind, created_ms, correlation_id, user, decision,
 		effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
 		record, prev_hash, hash FROM records ORDER BY seq`)
 	if err != nil {
@@ -125,26 +242,54 @@ func (s *Store) verify(ctx context.Context, want *Link) (Report, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var seq int64
+		var seq, storedMS int64
 		var c Columns
 		var record, prevHash, hash string
-		if err := rows.Scan(&seq, &c.EventID, &c.EventKind, &c.CreatedMS, &c.CorrelationID, &c.User, &c.Decision,
+		if err := rows.Scan(&seq, &storedMS, &c.EventID, &c.EventKind, &c.CreatedMS, &c.CorrelationID, &c.User, &c.Decision,
 			&c.EffectiveDecision, &c.PolicyID, &c.PolicyVersion, &c.RolloutMode, &c.Model, &c.ProjectID,
 			&c.ReasonCode, &c.Action, &record, &prevHash, &hash); err != nil {
 			return Report{}, fmt.Errorf("reading the chain: %w", err)
 		}
-		if !chain.Next(seq, prevHash, hash, []byte(record), &c) {
+		if !chain.Next(seq, storedMS, prevHash, hash, []byte(record), &c) {
 			break
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return Report{}, fmt.Errorf("reading the chain: %w", err)
 	}
-	report := chain.Report()
-	if report.OK {
-		checkHead(&report, *want)
+	return chain.Finish(), nil
+}
+
+// signedHeads reads every signed head, oldest first.
+func signedHeads(ctx context.Context, tx *sql.Tx) ([]SignedHead, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the signed heads: %w", err)
 	}
-	return report, nil
+	defer rows.Close()
+	var out []SignedHead
+	for rows.Next() {
+		var statement, signature string
+		if err := rows.Scan(&statement, &signature); err != nil {
+			return nil, fmt.Errorf("reading the signed heads: %w", err)
+		}
+		out = append(out, SignedHead{Statement: json.RawMessage(statement), Signature: signature})
+	}
+	return out, rows.Err()
+}
+
+// decodeJSON decodes one JSON value, numbers as json.Number.
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("more than one JSON value")
+	}
+	return v, nil
 }
 
 // mapGetter reads string fields of a decoded record.
@@ -160,17 +305,5 @@ func mapGetter(m map[string]any) Getter {
 		}
 		s, _ := v.(string)
 		return s
-	}
-}
-
-// checkHead fails a chain that is intact but does not reach the known head.
-func checkHead(r *Report, want Link) {
-	switch {
-	case r.Head.Seq < want.Seq:
-		r.OK, r.FirstBad = false, r.Head.Seq+1
-		r.Problem = fmt.Sprintf("the chain ends at seq %d before the expected head %d: records were deleted", r.Head.Seq, want.Seq)
-	case r.Head.Seq == want.Seq && r.Head.Hash != want.Hash:
-		r.OK, r.FirstBad = false, want.Seq
-		r.Problem = "the head hash differs from the expected one: the chain was rewritten"
 	}
 }

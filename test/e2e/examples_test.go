@@ -21,6 +21,7 @@ var exampleEnv = []string{
 	"DD_API_KEY=0123456789abcdef0123456789abcdef",
 	"POLICYAUDIT_PII_HASH_KEY=0123456789abcdef0123",
 	"POLICYAUDIT_ID_KEY=fedcba9876543210fedcba",
+	"POLICYAUDIT_SIGNING_KEY_FILE=/etc/policyaudit/signing/key.pem",
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
 }
@@ -50,4 +51,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 	out, err := validate(t, exampleEnv[:1], "common.yaml", "datadog.yaml")
 	assert.Error(t, err)
 	assert.Contains(t, out, "api.key is not set")
+	out, err = validate(t, exampleEnv[:1], "common.yaml", "auditstore.yaml")
+	assert.Error(t, err)
+	assert.Contains(t, out, "signing.key_file or signing.key: required")
 }

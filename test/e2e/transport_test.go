@@ -23,6 +23,7 @@ func TestTLSAndBearerTokenOnReceiverAndQueryAPI(t *testing.T) {
 		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
 		"POLICYAUDIT_TLS_CERT_FILE=" + certFile,
 		"POLICYAUDIT_TLS_KEY_FILE=" + keyFile,
+		harness.NewSigningKey(t).Env(),
 	}, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "auditstore.yaml"), filepath.Join(examples, "tls.yaml"))
 	receiver := strings.Replace(c.URL, "http://", "https://", 1)
 	query := strings.Replace(c.Query, "http://", "https://", 1)

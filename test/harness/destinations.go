@@ -27,7 +27,10 @@ type Destinations struct {
 	HEC *HECPeer
 	ES  *elasticsearch.Server
 	DD  *datadog.Server
-	// Env is what the sidecar needs to reach them (and its receiver token).
+	// Key signs the audit store's chain head.
+	Key *SigningKey
+	// Env is what the sidecar needs to reach them (its receiver token and
+	// signing key too).
 	Env []string
 }
 
@@ -41,7 +44,9 @@ func StartDestinations(t testing.TB) *Destinations {
 	_, err := d.S3.AWS(t, "s3api", "create-bucket", "--bucket", S3Bucket)
 	require.NoError(t, err)
 	d.HEC = StartHECPeer(t, HECToken)
+	d.Key = NewSigningKey(t)
 	d.Env = append([]string{
+		d.Key.Env(),
 		"POLICYAUDIT_RECEIVER_TOKEN=" + ReceiverToken,
 		"POLICYAUDIT_S3_BUCKET=" + S3Bucket,
 		"POLICYAUDIT_S3_ENDPOINT=" + d.S3.Endpoint,

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/auditstore"
+)
+
+// keyPair runs keygen and returns the private and public key files.
+func keyPair(t *testing.T) (string, string) {
+	dir := t.TempDir()
+	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "pub.pem")
+	code, out := policyaudit("keygen", "--private-key", priv, "--public-key", pub)
+	require.Equal(t, 0, code, out)
+	info, err := os.Stat(priv)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	code, again := policyaudit("keygen", "--private-key", priv)
+	assert.Equal(t, 2, code, "an existing key is never overwritten: %s", again)
+	code, printed := policyaudit("pubkey", priv)
+	require.Equal(t, 0, code)
+	pubPEM, err := os.ReadFile(pub)
+	require.NoError(t, err)
+	assert.Equal(t, out, printed)
+	assert.True(t, strings.HasSuffix(out, string(pubPEM)))
+	return priv, pub
+}
+
+func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
+	ctx := context.Background()
+	priv, pub := keyPair(t)
+	keyPEM, err := os.ReadFile(priv)
+	require.NoError(t, err)
+	signer, err := auditstore.ParsePrivateKey(keyPEM)
+	require.NoError(t, err)
+
+	path, _ := storeWith(t, 5)
+	st, err := auditstore.Open(ctx, path, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	require.NoError(t, st.SignHead(ctx, auditstore.SignedForShutdown))
+	head, err := json.Marshal(st.LastSignedHead())
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	headFile := filepath.Join(t.TempDir(), "head.json")
+	require.NoError(t, os.WriteFile(headFile, head, 0o600))
+
+	code, out := policyaudit("verify", "--public-key", pub, "--signed-head", headFile, path)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "anchored by key "+signer.KeyID()+": signed head at seq 5; 0 records after it unsigned")
+
+	_, otherPub := keyPair(t)
+	code, out = policyaudit("verify", "--public-key", otherPub, path)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "BROKEN at seq 5: the signed head at seq 5: signed by key "+signer.KeyID())
+	code, out = policyaudit("verify", "--public-key", otherPub, "--signed-head", headFile, path)
+	assert.Equal(t, 2, code, "a signed head from another key is not trusted: %s", out)
+
+	tamper(t, path, `DELETE FROM records WHERE seq = 5`)
+	code, out = policyaudit("verify", "--public-key", pub, "--signed-head", headFile, path)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "BROKEN at seq 5: the chain ends at seq 4")
+}
