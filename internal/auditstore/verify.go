@@ -40,14 +40,18 @@ type Chain struct {
 	// signed maps a seq to the hash a signed head (or an expected head given
 	// from outside) says the chain has there.
 	signed map[int64]string
-	// lastSigned is the last seq of the walk a signed head vouched for.
+	// lastSigned is the last seq of the walk a signed (or expected) head
+	// vouched for.
 	lastSigned int64
+	// expectedOnly marks the seqs in signed that only an expected head, no
+	// signature, names.
+	expectedOnly map[int64]bool
 }
 
 // NewChain starts a verification at a checkpoint.
 func NewChain(cp Checkpoint) *Chain {
 	return &Chain{report: Report{OK: true, Checkpoint: cp.Link, Head: cp.Link}, prev: cp.Hash, nextSeq: cp.Seq + 1,
-		storedMS: cp.StoredMS, signed: map[int64]string{}}
+		storedMS: cp.StoredMS, signed: map[int64]string{}, expectedOnly: map[int64]bool{}}
 }
 
 func (c *Chain) fail(seq int64, format string, args ...any) bool {
@@ -97,11 +101,15 @@ func (c *Chain) Anchor(pub ed25519.PublicKey, heads []SignedHead) bool {
 // kept outside the database, the head the running store holds): records cut
 // from the end, or a file rolled back to an earlier state, are then caught.
 func (c *Chain) Expect(head Link) {
-	if prev, ok := c.signed[head.Seq]; ok && prev != head.Hash && c.report.OK {
+	prev, ok := c.signed[head.Seq]
+	if ok && prev != head.Hash && c.report.OK {
 		c.fail(head.Seq, "the expected head at seq %d differs from a signed head there", head.Seq)
 		return
 	}
-	c.signed[head.Seq] = head.Hash
+	if !ok {
+		c.signed[head.Seq] = head.Hash
+		c.expectedOnly[head.Seq] = true
+	}
 }
 
 // Next checks the link at seq. It returns false at the first bad link; the
@@ -152,8 +160,10 @@ func (c *Chain) Next(seq, storedMS int64, prevHash, hash string, record []byte, 
 	c.report.Records++
 	c.report.Head = Link{Seq: seq, Hash: hash}
 	if _, ok := c.signed[seq]; ok {
-		c.report.SignedHead = &Link{Seq: seq, Hash: hash}
 		c.lastSigned = seq
+		if !c.expectedOnly[seq] {
+			c.report.SignedHead = &Link{Seq: seq, Hash: hash}
+		}
 	}
 	return true
 }
