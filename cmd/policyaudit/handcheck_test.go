@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // recipes are the shell blocks of docs/records.md section 8, verbatim.
@@ -45,7 +46,7 @@ func TestRecomputeALinkByHandAsDocumented(t *testing.T) {
 	_, pubFile := keyPairIn(t, dir)
 	keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem"))
 	require.NoError(t, err)
-	signer, err := auditstore.ParsePrivateKey(keyPEM)
+	signer, err := signing.ParsePrivateKey(keyPEM)
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(dir, "pub.pem"), pubFile)
 

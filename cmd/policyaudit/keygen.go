@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // keygen writes a new Ed25519 signing key (PKCS#8 PEM, mode 0600) for the
@@ -24,7 +24,7 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "keygen: --private-key FILE is required")
 		return 2
 	}
-	priv, pub, err := auditstore.GenerateKey()
+	priv, pub, err := signing.GenerateKey()
 	if err == nil {
 		err = writeNew(*out, priv, 0o600)
 	}
@@ -35,7 +35,7 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "keygen:", err)
 		return 2
 	}
-	signer, err := auditstore.ParsePrivateKey(priv)
+	signer, err := signing.ParsePrivateKey(priv)
 	if err != nil {
 		fmt.Fprintln(stderr, "keygen:", err)
 		return 2
@@ -55,12 +55,12 @@ func pubkey(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "pubkey:", err)
 		return 2
 	}
-	signer, err := auditstore.ParsePrivateKey(b)
+	signer, err := signing.ParsePrivateKey(b)
 	if err != nil {
 		fmt.Fprintln(stderr, "pubkey:", args[0]+":", err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "# key %s\n%s", signer.KeyID(), auditstore.PublicKeyPEM(signer.PublicKey()))
+	fmt.Fprintf(stdout, "# key %s\n%s", signer.KeyID(), signing.PublicKeyPEM(signer.PublicKey()))
 	return 0
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // keyPair runs keygen and returns the private and public key files.
@@ -39,7 +40,7 @@ func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
 	priv, pub := keyPair(t)
 	keyPEM, err := os.ReadFile(priv)
 	require.NoError(t, err)
-	signer, err := auditstore.ParsePrivateKey(keyPEM)
+	signer, err := signing.ParsePrivateKey(keyPEM)
 	require.NoError(t, err)
 
 	path, _ := storeWith(t, 5)

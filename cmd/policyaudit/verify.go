@@ -15,6 +15,7 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -81,7 +82,7 @@ func verifyOptions(publicKey, signedHead, expectHead string) (auditstore.VerifyO
 		if err != nil {
 			return opts, fmt.Errorf("--public-key: %w", err)
 		}
-		if opts.PublicKey, err = auditstore.ParsePublicKey(b); err != nil {
+		if opts.PublicKey, err = signing.ParsePublicKey(b); err != nil {
 			return opts, fmt.Errorf("--public-key %s: %w", publicKey, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // queryAPI is the read-only HTTP API over the store.
@@ -220,7 +221,7 @@ func (a *queryAPI) head(w http.ResponseWriter, r *http.Request) {
 		KeyID     string     `json:"key_id"`
 		PublicKey string     `json:"public_key"`
 		Head      store.Link `json:"head"`
-	}{*sh, signer.KeyID(), string(store.PublicKeyPEM(signer.PublicKey())), a.store.Head()})
+	}{*sh, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey())), a.store.Head()})
 }
 
 // stats: GET /api/v1/stats?since= — decision counts for a dashboard.

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
-	store "github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // Config of the auditstore exporter.
@@ -113,7 +113,7 @@ func (c *Config) Validate() error {
 }
 
 // signer reads the signing key, or returns nil without one.
-func (s SigningConfig) signer() (*store.Signer, error) {
+func (s SigningConfig) signer() (*signing.Signer, error) {
 	pemBytes := []byte(s.Key)
 	if s.KeyFile != "" {
 		b, err := os.ReadFile(s.KeyFile)
@@ -125,7 +125,7 @@ func (s SigningConfig) signer() (*store.Signer, error) {
 	if len(pemBytes) == 0 {
 		return nil, nil
 	}
-	signer, err := store.ParsePrivateKey(pemBytes)
+	signer, err := signing.ParsePrivateKey(pemBytes)
 	if err != nil {
 		key := "signing.key"
 		if s.KeyFile != "" {

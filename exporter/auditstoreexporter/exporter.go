@@ -22,6 +22,7 @@ import (
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/plogutil"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 type auditStore struct {
@@ -66,7 +67,7 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 	e.store = st
 	if signer != nil {
 		e.set.Logger.Info("Audit store signs its chain head", zap.String("key_id", signer.KeyID()),
-			zap.String("public_key", string(store.PublicKeyPEM(signer.PublicKey()))))
+			zap.String("public_key", string(signing.PublicKeyPEM(signer.PublicKey()))))
 	} else {
 		e.set.Logger.Warn("Audit store has no signing key (signing.key_file): its chain is hashed but not anchored, so a cut prefix, a rewritten chain or a rolled-back file cannot be detected")
 	}

@@ -12,19 +12,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
-func newSigner(t testing.TB) *Signer {
-	priv, _, err := GenerateKey()
+func newSigner(t testing.TB) *signing.Signer {
+	priv, _, err := signing.GenerateKey()
 	require.NoError(t, err)
-	s, err := ParsePrivateKey(priv)
+	s, err := signing.ParsePrivateKey(priv)
 	require.NoError(t, err)
 	return s
 }
 
 // anchoredStore holds seq 1-10 (seq 1-3 stored two days earlier), signed
 // every 4 records (heads at 4 and 8) and at 10.
-func anchoredStore(t *testing.T, signer *Signer) (*Store, string, *time.Time) {
+func anchoredStore(t *testing.T, signer *signing.Signer) (*Store, string, *time.Time) {
 	ctx := context.Background()
 	now := t0
 	s, path := open(t, WithClock(func() time.Time { return now }), WithSigner(signer, 4))
@@ -52,7 +54,7 @@ func rawDB(t *testing.T, path string, stmts ...string) {
 
 // verifyOffline verifies the file as an auditor would, with the trusted key
 // and, when given, a signed head kept elsewhere.
-func verifyOffline(t *testing.T, path string, pub *Signer, expect *Link) Report {
+func verifyOffline(t *testing.T, path string, pub *signing.Signer, expect *Link) Report {
 	t.Helper()
 	s, err := Open(context.Background(), path)
 	require.NoError(t, err)
@@ -163,7 +165,7 @@ func TestBackdatedStoredTime(t *testing.T) {
 	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
 	assert.Equal(t, int64(10), left, "nothing was purged")
 	require.NoError(t, s.Close())
-	for _, key := range []*Signer{nil, signer} {
+	for _, key := range []*signing.Signer{nil, signer} {
 		rep := verifyOffline(t, path, key, nil)
 		assert.False(t, rep.OK)
 		assert.Equal(t, int64(4), rep.FirstBad, rep.Problem)
@@ -219,7 +221,7 @@ func TestSignatureByAnotherKey(t *testing.T) {
 	var hash10 string
 	var stored10 int64
 	require.NoError(t, db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 10`).Scan(&hash10, &stored10))
-	sh, _, err := forger.signHead(Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0)
+	sh, _, err := signHead(forger, Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0)
 	require.NoError(t, err)
 	_, err = db.Exec(`UPDATE signed_heads SET statement = ?, signature = ? WHERE seq = 10`, string(sh.Statement), sh.Signature)
 	require.NoError(t, err)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // Store is an open audit database. Appends are serialised (they extend one
@@ -19,7 +21,7 @@ import (
 type Store struct {
 	db     *sql.DB
 	now    func() time.Time
-	signer *Signer // nil: heads are not signed
+	signer *signing.Signer // nil: heads are not signed
 	// signEvery signs the head after this many new records (0: never for
 	// that reason).
 	signEvery int64
@@ -40,7 +42,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 
 // WithSigner signs heads with signer: every everyRecords new records (0:
 // not by count), at every retention checkpoint, and when SignHead is called.
-func WithSigner(signer *Signer, everyRecords int64) Option {
+func WithSigner(signer *signing.Signer, everyRecords int64) Option {
 	return func(s *Store) { s.signer, s.signEvery = signer, everyRecords }
 }
 
@@ -334,7 +336,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	}
 	var signed *SignedHead
 	if s.signer != nil {
-		sh, _, err := s.signer.signHead(last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli())
+		sh, _, err := signHead(s.signer, last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli())
 		if err != nil {
 			return 0, err
 		}
@@ -365,7 +367,7 @@ func (s *Store) SignHead(ctx context.Context, reason string) error {
 }
 
 func (s *Store) signHeadLocked(ctx context.Context, reason string) error {
-	sh, _, err := s.signer.signHead(Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0)
+	sh, _, err := signHead(s.signer, Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0)
 	if err != nil {
 		return err
 	}
@@ -395,7 +397,7 @@ func (s *Store) LastSignedHead() *SignedHead {
 }
 
 // Signer is the store's signer, or nil.
-func (s *Store) Signer() *Signer { return s.signer }
+func (s *Store) Signer() *signing.Signer { return s.signer }
 
 // checkPrefix verifies the links from the checkpoint up to seq.
 func checkPrefix(ctx context.Context, tx *sql.Tx, seq int64) error {

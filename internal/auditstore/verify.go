@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // Report is the outcome of a verification.
@@ -66,7 +67,7 @@ func (c *Chain) fail(seq int64, format string, args ...any) bool {
 // a signed retention head. Signed seqs and hashes are then checked as the
 // walk passes them.
 func (c *Chain) Anchor(pub ed25519.PublicKey, heads []SignedHead) bool {
-	c.report.Anchored, c.report.KeyID = true, KeyID(pub)
+	c.report.Anchored, c.report.KeyID = true, signing.KeyID(pub)
 	cp := c.report.Checkpoint
 	retained := false
 	for _, h := range heads {

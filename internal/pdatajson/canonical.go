@@ -1,6 +1,7 @@
 package pdatajson
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -245,4 +246,20 @@ func appendCanonicalNumber(dst []byte, f float64) []byte {
 		}
 	}
 	return dst
+}
+
+// CanonicalJSON is the RFC 8785 encoding of a Go value json.Marshal can
+// write (a struct, a map), for documents that are signed.
+func CanonicalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var obj any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, err
+	}
+	return AppendCanonicalAny(nil, obj)
 }

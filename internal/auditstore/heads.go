@@ -1,0 +1,76 @@
+package auditstore
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/signing"
+)
+
+// Reasons a head is signed.
+const (
+	SignedForRecords   = "records"   // every_records records since the last signed head
+	SignedForInterval  = "interval"  // the signing interval passed with new records
+	SignedForRetention = "retention" // a retention checkpoint: records up to seq were purged
+	SignedForShutdown  = "shutdown"  // the collector stopped
+)
+
+// HeadStatement is what a signed head asserts: the chain reached seq with
+// hash, at stored_ms. Its RFC 8785 encoding is what is signed.
+type HeadStatement struct {
+	Type           string `json:"type"`
+	KeyID          string `json:"key_id"`
+	Seq            int64  `json:"seq"`
+	Hash           string `json:"hash"`
+	StoredMS       int64  `json:"stored_ms"`
+	SignedAt       string `json:"signed_at"`
+	Reason         string `json:"reason"`
+	PurgedBeforeMS int64  `json:"purged_before_ms,omitempty"` // retention: records stored before this time were purged
+}
+
+// HeadStatementType is the type of every head statement.
+const HeadStatementType = "policyaudit.audit_store.head.v1"
+
+// SignedHead is a statement and its Ed25519 signature (base64): what the
+// store keeps, the API returns and `policyaudit verify --signed-head` reads.
+type SignedHead struct {
+	Statement json.RawMessage `json:"statement"`
+	Signature string          `json:"signature"`
+}
+
+// signHead makes the signed head of a link.
+func signHead(s *signing.Signer, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS int64) (SignedHead, HeadStatement, error) {
+	st := HeadStatement{Type: HeadStatementType, KeyID: s.KeyID(), Seq: link.Seq, Hash: link.Hash, StoredMS: storedMS,
+		SignedAt: at.UTC().Format(time.RFC3339Nano), Reason: reason, PurgedBeforeMS: purgedBeforeMS}
+	msg, err := canonicalJSON(st)
+	if err != nil {
+		return SignedHead{}, st, err
+	}
+	return SignedHead{Statement: msg, Signature: s.SignBase64(msg)}, st, nil
+}
+
+// canonicalJSON is v's RFC 8785 encoding.
+func canonicalJSON(v any) ([]byte, error) { return pdatajson.CanonicalJSON(v) }
+
+// Open checks the signature under pub and returns the statement. The
+// statement must be in its canonical encoding, so what was signed is exactly
+// what is read.
+func (h SignedHead) Open(pub ed25519.PublicKey) (HeadStatement, error) {
+	var st HeadStatement
+	if err := json.Unmarshal(h.Statement, &st); err != nil {
+		return st, fmt.Errorf("the statement is not JSON: %w", err)
+	}
+	if err := signing.VerifyBase64(pub, h.Statement, h.Signature); err != nil {
+		if st.KeyID != signing.KeyID(pub) {
+			return st, fmt.Errorf("signed by key %s, not by the trusted key %s", st.KeyID, signing.KeyID(pub))
+		}
+		return st, fmt.Errorf("%w: the statement or its signature was changed", err)
+	}
+	if st.Type != HeadStatementType {
+		return st, fmt.Errorf("the statement's type is %q, not %q", st.Type, HeadStatementType)
+	}
+	return st, nil
+}
