@@ -15,6 +15,7 @@ import (
 	splunkhecreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver"
 	auditstoreexporter "github.com/policyaudit/policyaudit/exporter/auditstoreexporter"
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
+	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
 	policygatewayreceiver "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
@@ -72,6 +73,7 @@ func components() (otelcol.Factories, error) {
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		auditstoreexporter.NewFactory(),
 		durableexporter.NewFactory(),
+		s3auditexporter.NewFactory(),
 		awss3exporter.NewFactory(),
 		splunkhecexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
@@ -86,6 +88,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules = make(map[component.Type]string, len(factories.Exporters))
 	factories.ExporterModules[auditstoreexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[durableexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExporterModules[s3auditexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[awss3exporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter v0.141.0"
 	factories.ExporterModules[splunkhecexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/splunkhecexporter v0.141.0"
 	factories.ExporterModules[elasticsearchexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.141.0"

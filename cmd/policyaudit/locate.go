@@ -43,7 +43,8 @@ type locateOptions struct {
 }
 
 var locators = map[string]locator{
-	"awss3":         locateS3,
+	"awss3":         locateAWSS3,
+	"s3audit":       locateS3Audit,
 	"elasticsearch": locateElasticsearch,
 	"auditstore":    locateAuditStore,
 	"file":          locateFile,

@@ -11,24 +11,53 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// locateS3 lists the objects awss3exporter wrote, one date partition with
-// --date, and reads them with the AWS SDK's default credential chain.
-func locateS3(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
-	bucket := str(use.Config, "s3uploader", "s3_bucket")
-	if bucket == "" {
-		return nil, errors.New("the exporter has no s3uploader.s3_bucket")
+// s3Location is where an exporter's objects are.
+type s3Location struct {
+	bucket, region, endpoint, prefix string
+	pathStyle                        bool
+}
+
+// locateAWSS3 reads awss3exporter's settings (also inside durable).
+func locateAWSS3(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+	return locateS3(ctx, s3Location{
+		bucket: str(use.Config, "s3uploader", "s3_bucket"), region: str(use.Config, "s3uploader", "region"),
+		endpoint: str(use.Config, "s3uploader", "endpoint"), prefix: s3Prefix(use),
+		pathStyle: str(use.Config, "s3uploader", "s3_force_path_style") == "true",
+	}, cid, opts)
+}
+
+// locateS3Audit reads the s3audit exporter's settings; its prefix is the
+// processor's partition prefix.
+func locateS3Audit(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+	prefix := str(use.Processor, "partition", "prefix")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(str(use.Config, "s3uploader", "region"), "us-east-1")))
+	return locateS3(ctx, s3Location{
+		bucket: str(use.Config, "bucket"), region: str(use.Config, "region"), endpoint: str(use.Config, "endpoint"),
+		prefix: prefix, pathStyle: str(use.Config, "force_path_style") == "true",
+	}, cid, opts)
+}
+
+// locateS3 lists the objects under the location's prefix, one date
+// partition with --date, and reads them with the AWS SDK's default
+// credential chain.
+func locateS3(ctx context.Context, loc s3Location, cid string, opts locateOptions) ([]located, error) {
+	bucket := loc.bucket
+	if bucket == "" {
+		return nil, errors.New("the exporter names no bucket")
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(loc.region, "us-east-1")))
 	if err != nil {
 		return nil, fmt.Errorf("AWS credentials: %w", err)
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if ep := str(use.Config, "s3uploader", "endpoint"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
+		if loc.endpoint != "" {
+			o.BaseEndpoint = aws.String(loc.endpoint)
 		}
-		o.UsePathStyle = str(use.Config, "s3uploader", "s3_force_path_style") == "true"
+		o.UsePathStyle = loc.pathStyle
 	})
-	prefix := s3Prefix(use)
+	prefix := loc.prefix
 	if opts.Date != "" {
 		prefix += "date=" + opts.Date + "/"
 	}
@@ -40,6 +69,9 @@ func locateS3(ctx context.Context, use exporterUse, cid string, opts locateOptio
 			return nil, fmt.Errorf("listing s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, obj := range page.Contents {
+			if strings.Contains(aws.ToString(obj.Key), "/_digest/") {
+				continue // the digests list objects; they hold no records
+			}
 			got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: obj.Key})
 			if err != nil {
 				return nil, fmt.Errorf("reading s3://%s/%s: %w", bucket, aws.ToString(obj.Key), err)

@@ -19,6 +19,9 @@ import (
 )
 
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "s3" {
+		return verifyS3(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	expectHead := fs.String("expect-head", "", "SEQ:HASH the database's chain must reach (as logged by the exporter or returned by /api/v1/verify), so a cut tail is detected")

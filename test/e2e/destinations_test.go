@@ -187,7 +187,7 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 	out, err := cli.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	t.Logf("policyaudit verify --correlation-id:\n%s", out)
-	for _, dest := range []string{"durable/s3", "durable/elasticsearch", "auditstore"} {
+	for _, dest := range []string{"s3audit", "durable/elasticsearch", "auditstore"} {
 		assert.Regexp(t, dest+`\s+found\s+`, string(out))
 	}
 	assert.Regexp(t, `splunk_hec\s+not queried\s+.*index=security`, string(out))

@@ -27,6 +27,7 @@ func TestS3ExampleWritesDatePartitionedJSONLines(t *testing.T) {
 		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
 		"POLICYAUDIT_S3_BUCKET=policy-audit",
 		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
+		harness.NewSigningKey(t).Env(),
 	}, s3.Env...)
 	examples := filepath.Join(harness.Root, "config", "examples")
 	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "s3.yaml"))

@@ -1,0 +1,119 @@
+package s3auditexporter
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/policyaudit/policyaudit/internal/signing"
+)
+
+// Config of the s3audit exporter.
+type Config struct {
+	// Bucket the objects and digests are written to.
+	Bucket string `mapstructure:"bucket"`
+	// Region of the bucket.
+	Region string `mapstructure:"region"`
+	// Endpoint overrides the S3 endpoint (an S3-compatible store).
+	Endpoint string `mapstructure:"endpoint"`
+	// ForcePathStyle addresses the bucket in the path, not the host name.
+	ForcePathStyle bool `mapstructure:"force_path_style"`
+	// PrefixAttribute is the resource attribute holding each record's key
+	// prefix, <prefix>/date=YYYY-MM-DD (the policydecision processor's
+	// partition attribute); Prefix is used when a resource has none.
+	PrefixAttribute string `mapstructure:"prefix_attribute"`
+	Prefix          string `mapstructure:"prefix"`
+	// FilePrefix starts each object's name, as awss3exporter's file_prefix.
+	FilePrefix string `mapstructure:"file_prefix"`
+	// Digest configures the signed digests.
+	Digest DigestConfig `mapstructure:"digest"`
+
+	TimeoutConfig exporterhelper.TimeoutConfig    `mapstructure:",squash"`
+	QueueConfig   exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
+	RetryConfig   configretry.BackOffConfig       `mapstructure:"retry_on_failure"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// DigestConfig configures the digests.
+type DigestConfig struct {
+	// Prefix is where digests are written: <prefix>/date=YYYY-MM-DD/...
+	Prefix string `mapstructure:"prefix"`
+	// Interval between digests; one is written even when nothing was.
+	Interval time.Duration `mapstructure:"interval"`
+	// KeyFile is the Ed25519 private key (PKCS#8 PEM) that signs them; Key
+	// the same PEM inline (${env:...}). One is required.
+	KeyFile string              `mapstructure:"key_file"`
+	Key     configopaque.String `mapstructure:"key"`
+	// Directory keeps what was written since the last digest and the
+	// chain's head, so a restart continues the chain and lists every object
+	// (a persistent volume, like the sending queue's).
+	Directory string `mapstructure:"directory"`
+	_         struct{}
+}
+
+func createDefaultConfig() *Config {
+	retry := configretry.NewDefaultBackOffConfig()
+	// An audit trail does not give up on an outage.
+	retry.MaxElapsedTime = 0
+	return &Config{
+		Region:          "us-east-1",
+		PrefixAttribute: "policyaudit.s3_prefix",
+		FilePrefix:      "part-",
+		Digest:          DigestConfig{Interval: 5 * time.Minute},
+		TimeoutConfig:   exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:     exporterhelper.NewDefaultQueueConfig(),
+		RetryConfig:     retry,
+	}
+}
+
+// Validate fails fast at startup, naming the key at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Bucket == "" {
+		errs = append(errs, errors.New("bucket: must not be empty"))
+	}
+	if c.PrefixAttribute == "" && c.Prefix == "" {
+		errs = append(errs, errors.New("prefix_attribute or prefix: one must be set"))
+	}
+	if c.Digest.Prefix == "" {
+		errs = append(errs, errors.New("digest.prefix: must not be empty (e.g. policy-audit/_digest)"))
+	}
+	if c.Digest.Interval < time.Second {
+		errs = append(errs, errors.New("digest.interval: must be at least 1s"))
+	}
+	if c.Digest.KeyFile == "" && c.Digest.Key == "" {
+		errs = append(errs, errors.New("digest.key_file or digest.key: required (the digests are signed)"))
+	}
+	if c.Digest.KeyFile != "" && c.Digest.Key != "" {
+		errs = append(errs, errors.New("digest.key_file and digest.key: give one"))
+	}
+	if c.Digest.Directory == "" {
+		errs = append(errs, errors.New("digest.directory: must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// signer reads the digest key.
+func (c DigestConfig) signer() (*signing.Signer, error) {
+	pemBytes := []byte(c.Key)
+	name := "digest.key"
+	if c.KeyFile != "" {
+		b, err := os.ReadFile(c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("digest.key_file: %w", err)
+		}
+		pemBytes, name = b, "digest.key_file "+c.KeyFile
+	}
+	s, err := signing.ParsePrivateKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}

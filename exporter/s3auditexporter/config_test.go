@@ -1,0 +1,57 @@
+package s3auditexporter
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/policyaudit/policyaudit/exporter/s3auditexporter/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg
+}
+
+func TestLoadConfig(t *testing.T) {
+	assert.Equal(t, createDefaultConfig(), loadConfig(t, ""))
+
+	cfg := loadConfig(t, "full")
+	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, "policy-audit", cfg.Bucket)
+	assert.Equal(t, "eu-west-1", cfg.Region)
+	assert.True(t, cfg.ForcePathStyle)
+	assert.Equal(t, DigestConfig{Prefix: "policy-audit/_digest", Interval: time.Minute,
+		KeyFile: "/etc/policyaudit/signing/digest-key.pem", Directory: "/var/lib/policyaudit/s3digest"}, cfg.Digest)
+	assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "an outage is retried without a time limit")
+}
+
+func TestValidateNamesEveryBadKey(t *testing.T) {
+	err := xconfmap.Validate(loadConfig(t, "bad"))
+	require.Error(t, err)
+	for _, want := range []string{
+		"bucket: must not be empty",
+		"prefix_attribute or prefix: one must be set",
+		"digest.prefix: must not be empty",
+		"digest.interval: must be at least 1s",
+		"digest.key_file and digest.key: give one",
+		"digest.directory: must not be empty",
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	cfg := loadConfig(t, "full")
+	cfg.Digest.KeyFile = ""
+	assert.ErrorContains(t, cfg.Validate(), "digest.key_file or digest.key: required")
+}
