@@ -62,11 +62,11 @@ const (
 	stateFile   = "state.json"
 )
 
-func openDigester(dir string, client *s3.Client, bucket, prefix string, signer *signing.Signer) (*digester, error) {
+func openDigester(dir string, client *s3.Client, bucket, prefix string, signer *signing.Signer, now func() time.Time) (*digester, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("digest.directory: %w", err)
 	}
-	d := &digester{dir: dir, client: client, bucket: bucket, prefix: prefix, signer: signer, now: time.Now}
+	d := &digester{dir: dir, client: client, bucket: bucket, prefix: prefix, signer: signer, now: now}
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):

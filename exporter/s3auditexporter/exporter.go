@@ -91,7 +91,7 @@ func (e *s3Audit) start(ctx context.Context, _ component.Host) error {
 	if e.client, err = newClient(ctx, e.cfg.Region, e.cfg.Endpoint, e.cfg.ForcePathStyle, &e.transport); err != nil {
 		return fmt.Errorf("s3audit: %w", err)
 	}
-	e.digester, err = openDigester(e.cfg.Digest.Directory, e.client, e.cfg.Bucket, e.cfg.Digest.Prefix, signer)
+	e.digester, err = openDigester(e.cfg.Digest.Directory, e.client, e.cfg.Bucket, e.cfg.Digest.Prefix, signer, time.Now)
 	if err != nil {
 		return fmt.Errorf("s3audit: %w", err)
 	}
