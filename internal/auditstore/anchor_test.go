@@ -25,11 +25,11 @@ func newSigner(t testing.TB) *signing.Signer {
 }
 
 // anchoredStore holds seq 1-10 (seq 1-3 stored two days earlier), signed
-// every 4 records (heads at 4 and 8) and at 10.
+// every 2 records (heads at 2, 4, 6, 8, 10) and at shutdown.
 func anchoredStore(t *testing.T, signer *signing.Signer) (*Store, string, *time.Time) {
 	ctx := context.Background()
 	now := t0
-	s, path := open(t, WithClock(func() time.Time { return now }), WithSigner(signer, 4))
+	s, path := open(t, WithClock(func() time.Time { return now }), WithSigner(signer, 2))
 	for i := 1; i <= 10; i++ {
 		if i == 4 {
 			now = now.Add(48 * time.Hour)
@@ -134,6 +134,9 @@ func TestRetentionCheckpointIsSigned(t *testing.T) {
 	assert.True(t, rep.OK, rep.Problem)
 	assert.True(t, rep.Anchored)
 	assert.Equal(t, int64(3), rep.Checkpoint.Seq)
+	var heads int
+	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM signed_heads WHERE seq < 3`).Scan(&heads))
+	assert.Zero(t, heads, "the head at seq 2 is dropped with the records it covered")
 	require.NoError(t, s.Close())
 	rep = verifyOffline(t, path, signer, nil)
 	assert.True(t, rep.OK, rep.Problem)

@@ -344,6 +344,10 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 			return 0, err
 		}
 		signed = &sh
+		// Heads of purged records vouch for nothing that is left.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signed_heads WHERE seq < ?`, last.Seq); err != nil {
+			return 0, fmt.Errorf("dropping the signed heads of purged records: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
