@@ -49,9 +49,9 @@ fuzz-corpus:
 		mkdir -p $$pkg/testdata/fuzz/$$name && cp -n $$src/* $$pkg/testdata/fuzz/$$name/ 2>/dev/null; \
 		echo "$$pkg/testdata/fuzz/$$name: $$(ls $$pkg/testdata/fuzz/$$name | wc -l) inputs"; done
 
-## test-unit: the tests that need no binary.
+## test-unit: the tests that need no binary (nor the peers).
 test-unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/reliability)
 
 ## generate: re-run mdatagen for every component and ocb for the distribution.
 generate:
@@ -64,6 +64,9 @@ check-generate: generate
 	@git diff --exit-code -- $(DIST_DIR) ':!$(DIST_DIR)/go.sum' ':(glob)**/internal/metadata/**' ':(glob)**/internal/metadatatest/**' \
 		':(glob)**/generated_*_test.go' ':(glob)**/documentation.md' \
 		|| { echo "make generate changed generated files: commit them"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(DIST_DIR) '**/internal/metadata/**' '**/internal/metadatatest/**' \
+		'**/generated_*_test.go' '**/documentation.md'); \
+		if [ -n "$$untracked" ]; then echo "make generate wrote files git does not track: add them"; echo "$$untracked"; exit 1; fi
 
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
 ## (decision logs), versitygw (S3) and DuckDB (npm). The S3 test also needs

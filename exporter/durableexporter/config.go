@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
@@ -56,6 +57,11 @@ func (c *Config) innerConfig() (component.Config, error) {
 		return nil, errors.New("settings.sending_queue: set the queue on durable's own sending_queue, which retries; the wrapped exporter's would drop what fails")
 	}
 	queue.Enabled = false
+	// durable's own timeout bounds each attempt; awss3's (5 s by default)
+	// would fail every upload that needs longer, and retry it forever.
+	if s3, ok := cfg.(*awss3exporter.Config); ok && c.Settings["timeout"] == nil {
+		s3.TimeoutSettings.Timeout = 0
+	}
 	if err := xconfmap.Validate(cfg); err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}

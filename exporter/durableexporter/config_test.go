@@ -41,6 +41,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "us-east-1", awss3exporter.NewFactory().CreateDefaultConfig().(*awss3exporter.Config).S3Uploader.Region)
 	assert.Equal(t, "eu-west-1", s3.S3Uploader.Region)
 	assert.False(t, s3.QueueSettings.Enabled)
+	assert.Equal(t, 5*time.Second, awss3exporter.NewFactory().CreateDefaultConfig().(*awss3exporter.Config).TimeoutSettings.Timeout)
+	assert.Zero(t, s3.TimeoutSettings.Timeout, "awss3's own 5 s timeout is off: durable's timeout bounds each attempt")
 
 	es := loadConfig(t, "elasticsearch")
 	require.NoError(t, xconfmap.Validate(es))

@@ -2,6 +2,8 @@ package jsonbody
 
 import (
 	"bytes"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,31 @@ func BenchmarkSplit(b *testing.B) {
 			for i := 0; i < b.N; i += batch {
 				_ = Split(in, !c.array, DefaultLimits, func(Position, map[string]any) error { return nil })
 			}
+		})
+	}
+}
+
+// BenchmarkSplitBytesPerBodyByte: what splitting holds per byte of body, the
+// receiver's decodeFactor: a body of flat records (decoded), and a 20 MiB
+// array of empty objects over the record limit (refused by the scan, so it
+// costs nothing per element). One op = one body.
+func BenchmarkSplitBytesPerBodyByte(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		in   []byte
+		ndjs bool
+	}{
+		{"flat-records", body(1000, gatewaysim.Flat, false), true},
+		{"array-bomb", []byte("[" + strings.Repeat("{},", (20<<20)/3) + "{}]"), false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for i := 0; i < b.N; i++ {
+				_ = Split(c.in, c.ndjs, DefaultLimits, func(Position, map[string]any) error { return nil })
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(len(c.in)), "alloc-bytes/body-byte")
 		})
 	}
 }

@@ -137,21 +137,19 @@ func splitLines(body []byte, lim Limits, fn func(Position, map[string]any) error
 	return nil
 }
 
+// splitArray finds the array's elements in the same scan that checks the
+// limits, and refuses more than MaxRecords of them before decoding (or
+// allocating for) any: a small gzip body of a million empty objects costs a
+// scan, not a million decoded values.
 func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error) error {
-	if err := checkLimits(body, lim); err != nil {
+	elems, err := scanArray(body, lim)
+	if err != nil {
 		err.Pos = bodyPos
 		return err
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
-		return &Error{Pos: bodyPos, Reason: ReasonMalformedJSON, Msg: "malformed JSON array: " + jsonErrText(err)}
-	}
-	if lim.MaxRecords > 0 && len(items) > lim.MaxRecords {
-		return tooMany(len(items), lim.MaxRecords)
-	}
-	for i, item := range items {
+	for i, e := range elems {
 		pos := Position{Index: i}
-		obj, err := decodeObject(item)
+		obj, err := decodeObject(body[e[0]:e[1]])
 		if err != nil {
 			err.Pos = pos
 			return err
@@ -161,6 +159,90 @@ func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error
 		}
 	}
 	return nil
+}
+
+// scanArray checks the limits of a JSON array and returns the byte range of
+// each top-level element. It does not validate JSON beyond the array's own
+// brackets and commas; each element's decoder does the rest.
+func scanArray(b []byte, lim Limits) ([][2]int, *Error) {
+	var elems [][2]int
+	depth, inString, escaped, strStart := 0, false, false, 0
+	start := -1 // start of the current element, -1 between elements
+	closed := false
+	end := func(i int) *Error {
+		if start < 0 {
+			return &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: a missing element at byte %d", i)}
+		}
+		elems = append(elems, [2]int{start, i})
+		start = -1
+		if lim.MaxRecords > 0 && len(elems) > lim.MaxRecords {
+			return &Error{Reason: ReasonLimit, TooLarge: true, Msg: fmt.Sprintf("more than %d records in one request, the limit", lim.MaxRecords)}
+		}
+		return nil
+	}
+	for i, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if lim.MaxStringLength > 0 && i-strStart-1 > lim.MaxStringLength {
+					return nil, &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("a string at byte %d is longer than %d bytes", strStart, lim.MaxStringLength)}
+				}
+			}
+			continue
+		}
+		if closed && !isSpace(c) {
+			return nil, &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: data after its end at byte %d", i)}
+		}
+		if depth == 1 && start < 0 && !isSpace(c) && c != ',' && c != ']' {
+			start = i
+		}
+		switch c {
+		case '"':
+			inString, strStart = true, i
+		case '{', '[':
+			depth++
+			// The array itself is depth 1; a record in it starts at depth 1.
+			if lim.MaxDepth > 0 && depth > lim.MaxDepth+1 {
+				return nil, &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("nesting deeper than %d levels at byte %d", lim.MaxDepth, i)}
+			}
+		case ',':
+			if depth == 1 {
+				if err := end(trimEnd(b, i)); err != nil {
+					return nil, err
+				}
+			}
+		case '}', ']':
+			if depth == 1 && c == ']' {
+				if start >= 0 || len(elems) > 0 {
+					if err := end(trimEnd(b, i)); err != nil {
+						return nil, err
+					}
+				}
+				closed = true
+			}
+			depth--
+		}
+	}
+	if !closed || inString {
+		return nil, &Error{Reason: ReasonMalformedJSON, Msg: "malformed JSON array: unexpected end of input (truncated)"}
+	}
+	return elems, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// trimEnd is the end of an element that stops before i, without trailing
+// white space.
+func trimEnd(b []byte, i int) int {
+	for i > 0 && isSpace(b[i-1]) {
+		i--
+	}
+	return i
 }
 
 // DecodeObject decodes one JSON object within lim (used for log bodies that
@@ -253,12 +335,24 @@ func tooMany(n, limit int) *Error {
 	return &Error{Pos: bodyPos, Reason: ReasonLimit, TooLarge: true, Msg: fmt.Sprintf("%d records in one request, more than the limit of %d", n, limit)}
 }
 
+// countNonEmptyLines counts lines holding something but white space,
+// without allocating: a body of a million newlines costs nothing.
 func countNonEmptyLines(b []byte) int {
-	n := 0
-	for _, l := range bytes.Split(b, []byte{'\n'}) {
-		if len(bytes.TrimSpace(l)) > 0 {
-			n++
+	n, blank := 0, true
+	for _, c := range b {
+		switch c {
+		case '\n':
+			if !blank {
+				n++
+			}
+			blank = true
+		case ' ', '\t', '\r':
+		default:
+			blank = false
 		}
+	}
+	if !blank {
+		n++
 	}
 	return n
 }

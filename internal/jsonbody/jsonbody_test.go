@@ -48,7 +48,10 @@ func TestErrorsNameWhere(t *testing.T) {
 		{`{"k":"0123456789"}`, "body: a string at byte 5 is longer than 8 bytes", false},
 		{`{"k":"a"} {"k":"b"} {"k":"c"}`, "line 1: malformed JSON: unexpected data after the record", false},
 		{"{\"k\":\"a\"}\n{\"k\":\"b\"}\n{\"k\":\"c\"}", "body: 3 records in one request, more than the limit of 2", true},
-		{`[{"k":"a"},{"k":"b"},{"k":"c"}]`, "body: 3 records in one request, more than the limit of 2", true},
+		{`[{"k":"a"},{"k":"b"},{"k":"c"}]`, "body: more than 2 records in one request, the limit", true},
+		{`[{"k":"a"},{"k":"b"}] x`, "body: malformed JSON array: data after its end", false},
+		{`[{"k":"a"},,{"k":"b"}]`, "body: malformed JSON array: a missing element", false},
+		{`[{"k":"a"}`, "body: malformed JSON array: unexpected end of input", false},
 	} {
 		_, err := split(tc.body, false, lim)
 		var e *Error

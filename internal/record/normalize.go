@@ -150,26 +150,20 @@ func (n *normalizer) common(r *Record) {
 	n.traceAndCorrelation(r)
 }
 
-// traceAndCorrelation sets the W3C trace context (trace_id + span_id, else
-// traceparent, else the log record's own) and the correlation ID (the first of
-// correlation_id, request_id, x_request_id, trace_id, the traceparent's trace
-// ID; else left for the Namer, which derives it and flags it as generated).
+// traceAndCorrelation sets the W3C trace context (trace_id + span_id, both
+// valid hex, else traceparent, else the log record's own) and the
+// correlation ID (the first of correlation_id, request_id, x_request_id, a
+// valid hex trace_id, the trace context's trace ID; else left for the Namer,
+// which derives it and flags it as generated). An invalid trace_id or
+// span_id is not used: it stays under extra.
 func (n *normalizer) traceAndCorrelation(r *Record) {
-	rawTraceID := ""
-	if v, _, ok := n.in.lookup("trace_id"); ok {
-		rawTraceID, _ = scalarString(v)
-		if id := toLowerASCII(rawTraceID); isHexID(id, 32) {
-			r.TraceID = id
-			n.in.markUsed("trace_id")
-			if sv, _, ok := n.in.lookup("span_id"); ok {
-				if s, _ := scalarString(sv); isHexID(toLowerASCII(s), 16) {
-					r.SpanID = toLowerASCII(s)
-					n.in.markUsed("span_id")
-				}
-			}
-		}
-	}
-	if r.TraceID == "" {
+	traceID, spanID := n.hexField("trace_id", 32), n.hexField("span_id", 16)
+	switch {
+	case traceID != "" && spanID != "":
+		r.TraceID, r.SpanID = traceID, spanID
+		n.in.markUsed("trace_id")
+		n.in.markUsed("span_id")
+	default:
 		if v, _, ok := n.in.lookup("traceparent"); ok {
 			if s, ok := v.(string); ok {
 				if tc, ok := parseTraceparent(s); ok {
@@ -187,8 +181,8 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 	}
 
 	r.CorrelationID = n.str("correlation_id", "correlation_id", "request_id", "x_request_id")
-	if r.CorrelationID == "" && rawTraceID != "" {
-		r.CorrelationID = rawTraceID
+	if r.CorrelationID == "" && traceID != "" {
+		r.CorrelationID = traceID
 		n.in.markUsed("trace_id")
 	}
 	if r.CorrelationID == "" {
@@ -197,6 +191,20 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 	if generated, _, _ := n.in.first("correlation_generated"); generated == true && r.CorrelationID != "" {
 		r.CorrelationGenerated = true
 	}
+}
+
+// hexField is the named field when it is a string of n hex digits (not all
+// zero), lower-cased; else "" (and the field stays unused).
+func (n *normalizer) hexField(name string, digits int) string {
+	v, _, ok := n.in.lookup(name)
+	if !ok {
+		return ""
+	}
+	s, _ := scalarString(v)
+	if id := toLowerASCII(s); isHexID(id, digits) {
+		return id
+	}
+	return ""
 }
 
 // extra collects the unconsumed input, merged into an input "extra" object

@@ -130,16 +130,20 @@ func TestCorrelationSources(t *testing.T) {
 		{`"correlation_id":"c-1","request_id":"r-1"`, "c-1", "", ""},
 		{`"request_id":"r-1","x_request_id":"x-1"`, "r-1", "", ""},
 		{`"x_request_id":"x-1"`, "x-1", "", ""},
-		{`"trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736","span_id":"00F067AA0BA902B7"`, "4BF92F3577B34DA6A3CE929D0E0E4736", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+		{`"trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736","span_id":"00F067AA0BA902B7"`, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+		// A trace_id without a span_id is no trace context: traceparent wins
+		// there, while the trace_id is the correlation source it comes before.
+		{`"trace_id":"0af7651916cd43dd8448eb211c80319c","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "0af7651916cd43dd8448eb211c80319c", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+		{`"trace_id":"0af7651916cd43dd8448eb211c80319c"`, "0af7651916cd43dd8448eb211c80319c", "", ""},
 		{`"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
 		{`"request_id":"r-1","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "r-1", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
-		{`"trace_id":"not-hex"`, "not-hex", "", ""},
+		{`"trace_id":"not-hex"`, "", "", ""}, // invalid: kept in extra, not used
 		{`"traceparent":"00-00000000000000000000000000000000-00f067aa0ba902b7-01"`, "", "", ""}, // invalid: kept in extra
 	} {
 		r := decision(t, "{"+base+","+tc.in+"}")
 		if tc.correlation == "" {
 			assert.True(t, r.CorrelationGenerated, tc.in)
-			assert.Contains(t, r.Extra, "traceparent")
+			assert.True(t, r.Extra["traceparent"] != nil || r.Extra["trace_id"] != nil, "the invalid one is kept: %v", r.Extra)
 		} else {
 			assert.Equal(t, tc.correlation, r.CorrelationID, tc.in)
 			assert.False(t, r.CorrelationGenerated, tc.in)

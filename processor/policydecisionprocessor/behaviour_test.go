@@ -3,6 +3,7 @@ package policydecisionprocessor
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -244,3 +245,16 @@ func findBody(ld plog.Logs, match func(map[string]any) bool) map[string]any {
 }
 
 func configOpaque(s string) configopaque.String { return configopaque.String(s) }
+
+// Issue 10: a key quoted in a validation error leaves neither in the
+// record's schema_error nor in the policyaudit.schema_error attribute.
+func TestSchemaErrorsDoNotCarryKeys(t *testing.T) {
+	const key = "sk-proj-4f9Qz7LmT2xV8bN1cR6yW3kH"
+	got, _ := runProcessor(t, createDefaultConfig(), oneRecord(`{"policy_id":"p","decision":"`+key+`","created_at":1768608000}`))
+	lr := firstRecord(t, got)
+	attr, ok := lr.Attributes().Get("policyaudit.schema_error")
+	require.True(t, ok)
+	assert.Contains(t, attr.Str(), "unknown verdict")
+	assert.NotContains(t, attr.Str(), key)
+	assert.NotContains(t, fmt.Sprint(lr.Body().AsRaw()), key)
+}

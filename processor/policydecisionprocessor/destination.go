@@ -101,8 +101,10 @@ func setOTelAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.
 		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, "model"))
 	}
 	attrs.PutStr("correlation.id", rec.CorrelationID)
-	if rec.SchemaError != "" {
-		attrs.PutStr("policyaudit.schema_error", rec.SchemaError)
+	// From the canonical map, after the data policy: the error text quotes
+	// the input, which may hold a key.
+	if e := pdatajson.StringAt(canonical, "schema_error"); e != "" {
+		attrs.PutStr("policyaudit.schema_error", e)
 	}
 }
 

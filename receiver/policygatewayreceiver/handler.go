@@ -3,7 +3,6 @@ package policygatewayreceiver
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -52,7 +51,13 @@ func (r *policyGatewayReceiver) handler(s stream) http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, errorBody{Error: "unsupported Content-Type " + strconv.Quote(req.Header.Get("Content-Type")) + "; send application/json or application/x-ndjson"})
 			return
 		}
-		body, err := io.ReadAll(req.Body)
+		body, release, err := r.budget.readBody(req.Body)
+		defer release()
+		if errors.Is(err, errBudget) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(r.cfg.RetryAfter.Seconds())))
+			writeError(w, http.StatusServiceUnavailable, errorBody{Error: "too many request bytes in flight, retry later: " + err.Error()})
+			return
+		}
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {

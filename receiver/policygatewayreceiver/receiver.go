@@ -31,6 +31,7 @@ type policyGatewayReceiver struct {
 	next     consumer.Logs
 	obsrecv  *receiverhelper.ObsReport
 	limits   jsonbody.Limits
+	budget   *byteBudget
 	server   *http.Server
 	addr     string // bound address, for tests that listen on port 0
 	shutdown sync.Once
@@ -56,6 +57,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*polic
 			MaxStringLength: cfg.MaxStringLength,
 			MaxRecords:      cfg.MaxRecordsPerRequest,
 		},
+		budget: &byteBudget{limit: cfg.MaxInFlightBytes},
 	}, nil
 }
 

@@ -25,6 +25,9 @@ func versitygwBin(t testing.TB) string {
 	if p := os.Getenv("VERSITYGW_BIN"); p != "" {
 		return p
 	}
+	if p := filepath.Join(Root, "bin", "versitygw"); fileExists(p) {
+		return p // make tools installs it there
+	}
 	p, err := exec.LookPath("versitygw")
 	require.NoError(t, err, "versitygw is needed: run `make tools` or set VERSITYGW_BIN")
 	return p
@@ -126,4 +129,9 @@ func ReadObjects(t testing.TB, dir string) []string {
 		return nil
 	})
 	return lines
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
