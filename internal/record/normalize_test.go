@@ -137,7 +137,7 @@ func TestCorrelationSources(t *testing.T) {
 		{`"trace_id":"0af7651916cd43dd8448eb211c80319c"`, "0af7651916cd43dd8448eb211c80319c", "", ""},
 		{`"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
 		{`"request_id":"r-1","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "r-1", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
-		{`"trace_id":"not-hex"`, "", "", ""}, // invalid: kept in extra, not used
+		{`"trace_id":"not-hex"`, "", "", ""},                                                    // invalid: kept in extra, not used
 		{`"traceparent":"00-00000000000000000000000000000000-00f067aa0ba902b7-01"`, "", "", ""}, // invalid: kept in extra
 	} {
 		r := decision(t, "{"+base+","+tc.in+"}")
