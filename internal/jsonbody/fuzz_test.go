@@ -1,7 +1,12 @@
 package jsonbody
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
@@ -27,4 +32,70 @@ func FuzzSplit(f *testing.F) {
 			t.Fatalf("%d records over the limit of %d", n, lim.MaxRecords)
 		}
 	})
+}
+
+// FuzzArrayScan: for an array body, the scan that finds the elements agrees
+// with encoding/json: a body json.Unmarshal takes as an array of objects
+// within the limits is split into the same objects, in order, and a body it
+// refuses is refused.
+func FuzzArrayScan(f *testing.F) {
+	for _, b := range testfixtures.Bodies(f, true) {
+		f.Add(b)
+	}
+	f.Add([]byte(`[{"a":"]"} , {"b":[1,{"c":"\"]"}]}]`))
+	f.Add([]byte(`[{},]`))
+	lim := Limits{MaxDepth: 8, MaxStringLength: 256, MaxRecords: 50}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		body = bytes.TrimSpace(body)
+		if len(body) == 0 || body[0] != '[' || !utf8.Valid(body) || checkLimits(body, Limits{MaxDepth: lim.MaxDepth + 1, MaxStringLength: lim.MaxStringLength}) != nil {
+			return
+		}
+		var want []map[string]any
+		wantErr := json.Unmarshal(body, &want)
+		var got []map[string]any
+		err := Split(body, false, lim, func(_ Position, obj map[string]any) error {
+			got = append(got, obj)
+			return nil
+		})
+		hasNull := slices.ContainsFunc(want, func(m map[string]any) bool { return m == nil })
+		if wantErr != nil || len(want) > lim.MaxRecords || hasNull {
+			if err == nil {
+				t.Fatalf("accepted what encoding/json refuses (%v): %q", wantErr, body)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("refused what encoding/json takes: %v: %q", err, body)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d records, encoding/json finds %d: %q", len(got), len(want), body)
+		}
+		for i := range want {
+			if !reflect.DeepEqual(normalizeNumbers(got[i]), normalizeNumbers(want[i])) {
+				t.Fatalf("record %d differs: %v, encoding/json %v", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// normalizeNumbers makes json.Number and float64 comparable.
+func normalizeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = normalizeNumbers(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = normalizeNumbers(e)
+		}
+		return out
+	case json.Number:
+		f, _ := t.Float64()
+		return f
+	}
+	return v
 }
