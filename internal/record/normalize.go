@@ -151,7 +151,8 @@ func (n *normalizer) common(r *Record) {
 }
 
 // traceAndCorrelation sets the W3C trace context (trace_id + span_id, both
-// valid hex, else traceparent, else the log record's own) and the
+// valid hex, else traceparent, else a valid trace_id alone, else the log
+// record's own) and the
 // correlation ID (the first of correlation_id, request_id, x_request_id, a
 // valid hex trace_id, the trace context's trace ID; else left for the Namer,
 // which derives it and flags it as generated). An invalid trace_id or
@@ -172,6 +173,11 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 				}
 			}
 		}
+	}
+	if r.TraceID == "" && traceID != "" {
+		// A trace ID without its span (as a log record's own may be).
+		r.TraceID = traceID
+		n.in.markUsed("trace_id")
 	}
 	if r.TraceID == "" && isHexID(n.hints.TraceID, 32) {
 		r.TraceID = n.hints.TraceID

@@ -134,7 +134,7 @@ func TestCorrelationSources(t *testing.T) {
 		// A trace_id without a span_id is no trace context: traceparent wins
 		// there, while the trace_id is the correlation source it comes before.
 		{`"trace_id":"0af7651916cd43dd8448eb211c80319c","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "0af7651916cd43dd8448eb211c80319c", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
-		{`"trace_id":"0af7651916cd43dd8448eb211c80319c"`, "0af7651916cd43dd8448eb211c80319c", "", ""},
+		{`"trace_id":"0af7651916cd43dd8448eb211c80319c"`, "0af7651916cd43dd8448eb211c80319c", "0af7651916cd43dd8448eb211c80319c", ""},
 		{`"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
 		{`"request_id":"r-1","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`, "r-1", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
 		{`"trace_id":"not-hex"`, "", "", ""},                                                    // invalid: kept in extra, not used
