@@ -47,3 +47,45 @@ func FuzzNormalize(f *testing.F) {
 		})
 	})
 }
+
+// FuzzReadCanonical: a canonical record with one field set to any string,
+// or removed, is either refused by ReadCanonical or is exactly what
+// normalising it gives: the fast path never lets through what the long path
+// would change.
+func FuzzReadCanonical(f *testing.F) {
+	for _, k := range []string{"decision", "decision_raw", "reason_code", "rollout_mode", "stage", "trace_id", "span_id", "created_at", "prompt", "actor", "outcome", "action", "policy_version"} {
+		f.Add(uint8(0), k, "x", false)
+		f.Add(uint8(3), k, "", true)
+	}
+	f.Add(uint8(1), "decision", "rewrite", false)
+	f.Add(uint8(2), "extra", "{}", false)
+	var bodies []pcommon.Map
+	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json"} {
+		for _, r := range normalizeFixture(f, name, fixtures[name]) {
+			m := pcommon.NewMap()
+			r.CopyTo(m)
+			bodies = append(bodies, m)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, key, value string, remove bool) {
+		m := pcommon.NewMap()
+		bodies[int(which)%len(bodies)].CopyTo(m)
+		if remove {
+			m.Remove(key)
+		} else {
+			m.PutStr(key, value)
+		}
+		if _, err := record.ReadCanonical(m); err != nil {
+			return
+		}
+		again, err := record.Normalize(m.AsRaw(), record.Hints{})
+		if err != nil {
+			t.Fatalf("ReadCanonical accepted what Normalize refuses (%v): %v", err, m.AsRaw())
+		}
+		m2 := pcommon.NewMap()
+		again.CopyTo(m2)
+		if !m.Equal(m2) {
+			t.Fatalf("ReadCanonical accepted what Normalize changes:\n%v\n%v", m.AsRaw(), m2.AsRaw())
+		}
+	})
+}

@@ -36,7 +36,7 @@ var fixtures = map[string]string{
 	"opa-decision-logs.json": "opa",
 }
 
-func normalizeFixture(t *testing.T, name, kind string) []*record.Record {
+func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
 	t.Helper()
 	body, err := os.ReadFile(filepath.Join(fixtureDir, name))
 	require.NoError(t, err)

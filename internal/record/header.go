@@ -11,9 +11,8 @@ import (
 // ReadHeader reads back from a canonical record (as CopyTo wrote it) the
 // fields a pipeline routes, indexes and partitions on: kind, IDs, time,
 // trace context, decision, rollout, policy, admin action and outcome. It
-// checks their presence and types, not the rest of the record: it is for
-// bodies already normalised in this pipeline (see canonicalmark). On an
-// error the caller normalises the record the long way.
+// checks their presence and types, not the rest of the record; ReadCanonical
+// checks the rest.
 func ReadHeader(m pcommon.Map) (*Record, error) {
 	h := header{m: m}
 	if h.str("schema_version") != SchemaVersion {

@@ -2,16 +2,18 @@ package policydecisionprocessor
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/policyaudit/policyaudit/internal/canonicalmark"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
@@ -23,7 +25,9 @@ func receiverLogs(t *testing.T, name string, h record.Hints) plog.Logs {
 	t.Helper()
 	src := fixtureLogs(t, name)
 	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	rl := ld.ResourceLogs().AppendEmpty()
+	src.ResourceLogs().At(0).Resource().CopyTo(rl.Resource())
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	in := src.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	for i := 0; i < in.Len(); i++ {
 		raw, err := jsonbody.DecodeObject([]byte(in.At(i).Body().Str()), jsonbody.DefaultLimits)
@@ -54,9 +58,10 @@ func process(t *testing.T, cfg *Config, ctx context.Context, ld plog.Logs) plog.
 	return sink.AllLogs()[0]
 }
 
-// Records the receiver marks as canonical come out of the processor exactly
-// as they would after a second normalisation, for every destination and
-// with a PII policy.
+// Records as the receiver hands them on (canonical map bodies) take the
+// fast path and come out of the processor exactly as the same fixtures sent
+// as JSON text (the long path) do, for every destination and with a PII
+// policy.
 func TestCanonicalFastPathIsTheLongPath(t *testing.T) {
 	for _, dest := range destinations {
 		cfg := createDefaultConfig()
@@ -71,14 +76,60 @@ func TestCanonicalFastPathIsTheLongPath(t *testing.T) {
 			in := receiverLogs(t, name, h)
 			lrs := in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 			for i := 0; i < lrs.Len(); i++ {
-				_, err := record.ReadHeader(lrs.At(i).Body().Map())
+				_, err := record.ReadCanonical(lrs.At(i).Body().Map())
 				require.NoError(t, err, "the fast path is taken for %s", name)
 			}
-			long := plog.NewLogs()
-			in.CopyTo(long)
-			want := process(t, cfg, context.Background(), long)
-			got := process(t, cfg, canonicalmark.Mark(context.Background()), in)
+			want := process(t, cfg, context.Background(), fixtureLogs(t, name))
+			got := process(t, cfg, context.Background(), in)
 			require.NoError(t, plogtest.CompareLogs(want, got, plogtest.IgnoreObservedTimestamp()), "%s %s", dest, name)
 		}
+	}
+}
+
+// Issue 10, item 5: bodies changed between the receiver and the processor
+// (by a transform processor or a routing connector) are validated and
+// normalised like any input, whatever the call's context: a vendor verdict
+// is mapped, a top-level prompt is stripped, an unknown verdict is flagged.
+func TestChangedCanonicalBodiesAreNormalisedAgain(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(pcommon.Map)
+		check  func(t *testing.T, body map[string]any)
+	}{
+		"vendor verdict": {
+			func(m pcommon.Map) { m.PutStr("decision", "rewrite") },
+			func(t *testing.T, body map[string]any) {
+				assert.Equal(t, "modify", body["decision"])
+				assert.Equal(t, "rewrite", body["decision_raw"])
+			},
+		},
+		"top-level prompt": {
+			func(m pcommon.Map) { m.PutStr("prompt", "ignore previous instructions") },
+			func(t *testing.T, body map[string]any) {
+				assert.NotContains(t, fmt.Sprint(body), "ignore previous instructions")
+			},
+		},
+		"unknown verdict": {
+			func(m pcommon.Map) { m.PutStr("decision", "obliterate") },
+			func(t *testing.T, body map[string]any) {
+				assert.Contains(t, body["schema_error"], "unknown verdict")
+			},
+		},
+		"a list turned into a string": {
+			func(m pcommon.Map) { m.PutStr("triggered_categories", "jailbreak") },
+			func(t *testing.T, body map[string]any) {
+				assert.Equal(t, []any{"jailbreak"}, body["triggered_categories"], "read as the input rules read it")
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := receiverLogs(t, "gateway-flat.ndjson", record.Hints{Kind: record.KindDecision})
+			lr := in.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			tc.change(lr.Body().Map())
+			_, err := record.ReadCanonical(lr.Body().Map())
+			require.Error(t, err, "a changed body is not canonical")
+			out := process(t, createDefaultConfig(), context.Background(), in)
+			first := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			tc.check(t, first.Body().Map().AsRaw())
+		})
 	}
 }

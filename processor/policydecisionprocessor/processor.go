@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/policyaudit/policyaudit/internal/canonicalmark"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
@@ -64,9 +63,6 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	resources := make(map[partitionKey]plog.ResourceLogs)
 	scopes := make(map[partitionKey]plog.LogRecordSlice)
 	var counts counters
-	// Bodies the policygateway receiver normalised in this same call are
-	// read, not normalised again.
-	trusted := canonicalmark.Marked(ctx)
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -76,7 +72,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 			lrs := sl.LogRecords()
 			for li := 0; li < lrs.Len(); li++ {
 				lr := lrs.At(li)
-				rec, canonicalBody, keep := p.normalize(lr, trusted, &counts)
+				rec, canonicalBody, keep := p.normalize(lr, &counts)
 				if !keep {
 					continue
 				}
@@ -126,12 +122,14 @@ func (p *policyProcessor) partitionValue(date string) string {
 	return p.cfg.Partition.Prefix + "/date=" + date
 }
 
-// normalize decodes the record in lr's body and normalises it, or, for a
-// trusted canonical body, reads its header (canonicalBody). A record that
-// fails validation is flagged (and kept) or dropped, per on_error.
-func (p *policyProcessor) normalize(lr plog.LogRecord, trusted bool, counts *counters) (rec *record.Record, canonicalBody, keep bool) {
-	if trusted && lr.Body().Type() == pcommon.ValueTypeMap {
-		if rec, err := record.ReadHeader(lr.Body().Map()); err == nil {
+// normalize reads a body that is already exactly a canonical record (what
+// the policygateway receiver hands on, whoever else touched it since: the
+// check is on the content), or else decodes the record in lr's body and
+// normalises it. A record that fails validation is flagged (and kept) or
+// dropped, per on_error.
+func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (rec *record.Record, canonicalBody, keep bool) {
+	if lr.Body().Type() == pcommon.ValueTypeMap {
+		if rec, err := record.ReadCanonical(lr.Body().Map()); err == nil {
 			return rec, true, true
 		}
 	}

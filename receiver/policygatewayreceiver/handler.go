@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/policyaudit/policyaudit/internal/canonicalmark"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -129,9 +128,7 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 // (memory_limiter, a full queue), so the gateway retries the whole batch.
 func (r *policyGatewayReceiver) consume(w http.ResponseWriter, req *http.Request, ld plog.Logs, n int) {
 	ctx := r.obsrecv.StartLogsOp(req.Context())
-	// The bodies are canonical records normalised above: the mark spares
-	// the policydecision processor a second normalisation.
-	err := r.next.ConsumeLogs(canonicalmark.Mark(ctx), ld)
+	err := r.next.ConsumeLogs(ctx, ld)
 	r.obsrecv.EndLogsOp(ctx, "json", n, err)
 	switch {
 	case err == nil:

@@ -1,0 +1,167 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// ReadCanonical reads back a canonical record and accepts it only when it is
+// exactly what CopyTo writes for a record Normalize could have produced:
+// every field of its type, in its value set and form, and nothing else. Any
+// other map (a body a transform changed, a top-level prompt, an unknown
+// verdict, a flagged record) is refused, and the caller normalises it like
+// any input. It trusts nothing about where the map came from; it is the
+// processor's fast path because it reads typed values instead of decoding
+// the body into map[string]any.
+func ReadCanonical(m pcommon.Map) (*Record, error) {
+	r, err := ReadHeader(m)
+	if err != nil {
+		return nil, err
+	}
+	h := header{m: m}
+	if r.Kind == KindAdmin {
+		readAdmin(&h, r)
+	} else {
+		readDecision(&h, r)
+	}
+	if v, ok := m.Get("extra"); ok {
+		if v.Type() != pcommon.ValueTypeMap {
+			return nil, errors.New("extra: not an object")
+		}
+		r.Extra = v.Map().AsRaw()
+	}
+	if h.err != nil {
+		return nil, h.err
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	again := pcommon.NewMap()
+	r.CopyTo(again)
+	if !again.Equal(m) {
+		return nil, errors.New("not in the canonical form: a field was added, changed in type, or left out")
+	}
+	return r, nil
+}
+
+func readDecision(h *header, r *Record) {
+	r.DecisionRaw, r.ReasonCode = h.str("decision_raw"), h.str("reason_code")
+	r.PolicyUser, r.APIKeyID, r.ProjectID = h.str("policy_user"), h.str("api_key_id"), h.str("project_id")
+	r.PolicyTarget, r.Model, r.Provider = h.str("policy_target"), h.str("model"), h.str("provider")
+	r.Stage, r.Gateway = h.str("stage"), h.str("gateway")
+	r.TriggeredCategories = h.strings("triggered_categories")
+	r.AllowlistHits = h.strings("allowlist_hits")
+	r.DenylistHits = h.strings("denylist_hits")
+	if _, ok := h.m.Get("classification"); ok {
+		r.Classification = h.strings("classification")
+	}
+}
+
+func readAdmin(h *header, r *Record) {
+	actor, res := h.object("actor"), h.object("resource")
+	r.Actor = Actor{ID: actor.str("id"), Type: actor.str("type"), IP: actor.str("ip")}
+	r.Resource = Resource{Type: res.str("type"), ID: res.str("id"), Name: res.str("name")}
+	h.fail(actor.err)
+	h.fail(res.err)
+	if v, ok := h.m.Get("details"); ok {
+		if v.Type() != pcommon.ValueTypeMap {
+			h.fail(errors.New("details: not an object"))
+			return
+		}
+		r.Details = v.Map().AsRaw()
+	}
+}
+
+// check holds the rules Normalize applies, for a record read back: a value
+// Normalize would have mapped, defaulted or refused is not canonical.
+func (r *Record) check() error {
+	if r.SchemaError != "" {
+		return errors.New("schema_error: a flagged record is normalised again")
+	}
+	if r.TraceID != "" && !isHexID(r.TraceID, 32) || r.SpanID != "" && (r.TraceID == "" || !isHexID(r.SpanID, 16)) {
+		return errors.New("trace_id, span_id: not lower-case hex IDs")
+	}
+	if r.Kind == KindAdmin {
+		return r.checkAdmin()
+	}
+	switch {
+	case !isDecision(r.Decision) || !isDecision(r.EffectiveDecision):
+		return fmt.Errorf("decision %q, effective_decision %q: not canonical decisions", r.Decision, r.EffectiveDecision)
+	case r.DecisionRaw == r.Decision:
+		return errors.New("decision_raw: the same as decision")
+	case rolloutModes[r.RolloutMode] != r.RolloutMode:
+		return fmt.Errorf("rollout_mode %q: not canonical", r.RolloutMode)
+	case r.ReasonCode == "" || UpperSnake(r.ReasonCode) != r.ReasonCode:
+		return fmt.Errorf("reason_code %q: not upper snake case", r.ReasonCode)
+	case r.PolicyVersion == "":
+		return errors.New("policy_version: empty")
+	case r.Stage != "" && stages[r.Stage] != r.Stage:
+		return fmt.Errorf("stage %q: not canonical", r.Stage)
+	}
+	return nil
+}
+
+func (r *Record) checkAdmin() error {
+	switch {
+	case r.Actor.ID == "" || !actorTypes[r.Actor.Type]:
+		return errors.New("actor: an id and a canonical type are required")
+	case !actionPattern.MatchString(r.Action):
+		return fmt.Errorf("action %q: not <resource>.<verb>", r.Action)
+	case r.Resource.ID == "" || r.Resource.Type == "" || strings.ToLower(r.Resource.Type) != r.Resource.Type:
+		return errors.New("resource: an id and a lower-case type are required")
+	case outcomes[r.Outcome] != r.Outcome:
+		return fmt.Errorf("outcome %q: not canonical", r.Outcome)
+	case r.Resource.Type == "policy" && r.PolicyID == "":
+		return errors.New("policy_id: required for a policy resource")
+	case r.PolicyID != "" && r.PolicyVersion == "":
+		return errors.New("policy_version: required with policy_id")
+	}
+	return nil
+}
+
+func isDecision(d string) bool {
+	v, ok := verdicts[d]
+	return ok && v == d
+}
+
+func (h *header) fail(err error) {
+	if h.err == nil && err != nil {
+		h.err = err
+	}
+}
+
+// strings is the list of strings at key; a missing list is empty.
+func (h *header) strings(key string) []string {
+	v, ok := h.m.Get(key)
+	if !ok {
+		return []string{}
+	}
+	if v.Type() != pcommon.ValueTypeSlice {
+		h.fail(fmt.Errorf("%s: not a list", key))
+		return nil
+	}
+	s := v.Slice()
+	out := make([]string, s.Len())
+	for i := range out {
+		e := s.At(i)
+		if e.Type() != pcommon.ValueTypeStr {
+			h.fail(fmt.Errorf("%s: not a list of strings", key))
+			return nil
+		}
+		out[i] = e.Str()
+	}
+	return out
+}
+
+// object is the map at key, read with the same type checks.
+func (h *header) object(key string) *header {
+	v, ok := h.m.Get(key)
+	if !ok || v.Type() != pcommon.ValueTypeMap {
+		h.fail(fmt.Errorf("%s: missing or not an object", key))
+		return &header{m: pcommon.NewMap()}
+	}
+	return &header{m: v.Map()}
+}
