@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
@@ -30,6 +31,10 @@ type Config struct {
 	MaxQueryLimit int `mapstructure:"max_query_limit"`
 	// Signing anchors the hash chain with Ed25519-signed heads.
 	Signing SigningConfig `mapstructure:"signing"`
+	// Synchronous is full (every append on the disk before it is
+	// acknowledged: survives a power cut) or normal (survives the process
+	// being killed; a power cut can lose the last appends).
+	Synchronous string `mapstructure:"synchronous"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig    `mapstructure:",squash"`
 	QueueConfig   exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
@@ -73,6 +78,7 @@ func createDefaultConfig() *Config {
 		Query:             query,
 		MaxQueryLimit:     1000,
 		Signing:           SigningConfig{EveryRecords: 10000, Interval: time.Minute},
+		Synchronous:       store.SyncFull,
 		TimeoutConfig:     exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:       exporterhelper.NewDefaultQueueConfig(),
 		RetryConfig:       retry,
@@ -96,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxQueryLimit <= 0 {
 		errs = append(errs, errors.New("max_query_limit: must be positive"))
+	}
+	if c.Synchronous != store.SyncFull && c.Synchronous != store.SyncNormal {
+		errs = append(errs, fmt.Errorf("synchronous: %q is not one of full, normal", c.Synchronous))
 	}
 	if c.Signing.Required && c.Signing.KeyFile == "" && c.Signing.Key == "" {
 		errs = append(errs, errors.New("signing.key_file or signing.key: required (signing.required is true)"))

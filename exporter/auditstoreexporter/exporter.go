@@ -60,7 +60,7 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("auditstore: %w", err)
 	}
-	st, err := store.Open(ctx, e.cfg.Path, store.WithClock(e.now), store.WithSigner(signer, e.cfg.Signing.EveryRecords))
+	st, err := store.Open(ctx, e.cfg.Path, store.WithClock(e.now), store.WithSigner(signer, e.cfg.Signing.EveryRecords), store.WithSynchronous(e.cfg.Synchronous))
 	if err != nil {
 		return fmt.Errorf("auditstore: %w", err)
 	}

@@ -249,8 +249,12 @@ func TestValidate(t *testing.T) {
 	cfg.Path = ""
 	cfg.RetentionDays = -1
 	cfg.MaxQueryLimit = 0
+	cfg.Synchronous = "off"
+	cfg.Signing = SigningConfig{KeyFile: "k.pem", Key: "pem", EveryRecords: -1, Required: true}
 	err := cfg.Validate()
-	for _, want := range []string{"path: must not be empty", "retention_days: must be 0", "max_query_limit: must be positive"} {
+	for _, want := range []string{"path: must not be empty", "retention_days: must be 0", "max_query_limit: must be positive",
+		`synchronous: "off" is not one of full, normal`, "signing.key_file and signing.key: give one",
+		"signing.every_records: must be 0", "signing.interval: must be at least 1s"} {
 		assert.ErrorContains(t, err, want)
 	}
 }

@@ -30,12 +30,17 @@ func benchEntries(b *testing.B, from, n int) []Entry {
 // BenchmarkAppend stores batches (the batch processor's default
 // send_batch_size is 8192; the embedded default sends 2048) and reports
 // records per second on one core.
+// Both synchronous modes: what surviving a power cut costs.
 func BenchmarkAppend(b *testing.B) {
-	for _, size := range []int{1000, 2048, 8192} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+	for _, c := range []struct {
+		size int
+		sync string
+	}{{1000, SyncFull}, {2048, SyncFull}, {8192, SyncFull}, {2048, SyncNormal}} {
+		b.Run(fmt.Sprintf("batch=%d/synchronous=%s", c.size, c.sync), func(b *testing.B) {
+			size := c.size
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 			ctx := context.Background()
-			s, _ := open(b)
+			s, _ := open(b, WithSynchronous(c.sync))
 			batch := benchEntries(b, 0, size)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -26,6 +26,8 @@ type Store struct {
 	// that reason).
 	signEvery int64
 
+	synchronous string
+
 	mu         sync.Mutex // guards the chain head and serialises writers
 	headSeq    int64
 	headHash   string
@@ -40,6 +42,18 @@ type Option func(*Store)
 // WithClock replaces time.Now (tests of retention).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// Synchronous modes of the database (SQLite's PRAGMA synchronous in WAL
+// mode): with SyncNormal a committed append survives the process being
+// killed, but the last commits can be lost to a power cut or a kernel crash;
+// with SyncFull every commit is on the disk before Append returns.
+const (
+	SyncNormal = "normal"
+	SyncFull   = "full"
+)
+
+// WithSynchronous sets the synchronous mode (SyncFull by default).
+func WithSynchronous(mode string) Option { return func(s *Store) { s.synchronous = mode } }
+
 // WithSigner signs heads with signer: every everyRecords new records (0:
 // not by count), at every retention checkpoint, and when SignHead is called.
 func WithSigner(signer *signing.Signer, everyRecords int64) Option {
@@ -52,17 +66,25 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "cache_size(-65536)") // 64 MiB of pages, so hot index pages stay cached
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "wal_autocheckpoint(16384)") // checkpoint (and fsync) every 64 MiB of WAL, not every 4 MiB
 	q.Add("_pragma", "foreign_keys(ON)")
+	s := &Store{now: time.Now, synchronous: SyncFull}
+	for _, o := range opts {
+		o(s)
+	}
+	switch s.synchronous {
+	case SyncFull:
+		q.Add("_pragma", "synchronous(FULL)")
+	case SyncNormal:
+		q.Add("_pragma", "synchronous(NORMAL)")
+	default:
+		return nil, fmt.Errorf("synchronous %q: not %s or %s", s.synchronous, SyncNormal, SyncFull)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
-	for _, o := range opts {
-		o(s)
-	}
+	s.db = db
 	if err := s.checkFormat(ctx, path); err != nil {
 		db.Close()
 		return nil, err

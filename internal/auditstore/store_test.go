@@ -306,3 +306,19 @@ func TestWritesWhileQueriesRun(t *testing.T) {
 	assert.True(t, rep.OK)
 	assert.Equal(t, int64(1000), rep.Records)
 }
+
+// The synchronous mode reaches SQLite: FULL unless asked otherwise.
+func TestSynchronousMode(t *testing.T) {
+	for mode, want := range map[string]int{"": 2, SyncFull: 2, SyncNormal: 1} {
+		var opts []Option
+		if mode != "" {
+			opts = append(opts, WithSynchronous(mode))
+		}
+		s, _ := open(t, opts...)
+		var got int
+		require.NoError(t, s.db.QueryRow(`PRAGMA synchronous`).Scan(&got))
+		assert.Equal(t, want, got, mode)
+	}
+	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), WithSynchronous("off"))
+	assert.ErrorContains(t, err, `synchronous "off"`)
+}
