@@ -159,3 +159,19 @@ func TestElasticsearchFlushesAreRetriedUntilTheClusterIsBack(t *testing.T) {
 	assert.Equal(t, "logs-policy_gateway.audit-default", docs[0].Index)
 	assert.Empty(t, es.Violations())
 }
+
+// An empty request (a persistent queue can hand one on) is dropped before
+// the wrapped exporter, which would panic on it, sees it.
+func TestEmptyRequestsAreDropped(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.QueueConfig.Enabled = false
+	cfg.Exporter = "awss3"
+	cfg.Settings = map[string]any{"s3uploader": map[string]any{"s3_bucket": "policy-audit", "endpoint": "http://127.0.0.1:1"}}
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	for _, ld := range []plog.Logs{plog.NewLogs(), func() plog.Logs { ld := plog.NewLogs(); ld.ResourceLogs().AppendEmpty(); return ld }()} {
+		assert.NotPanics(t, func() { assert.NoError(t, exp.ConsumeLogs(context.Background(), ld)) })
+	}
+}
