@@ -22,7 +22,7 @@ func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	hec := harness.StartHECPeer(t, harness.HECToken)
 	hec.Stop(t)
 	overlay := filepath.Join(t.TempDir(), "small-queue.yaml")
-	require.NoError(t, os.WriteFile(overlay, []byte("exporters:\n  splunk_hec:\n    sending_queue:\n      queue_size: 5000\n"), 0o600))
+	require.NoError(t, os.WriteFile(overlay, []byte("exporters:\n  splunk_hec:\n    sending_queue:\n      sizer: items\n      queue_size: 5000\n"), 0o600))
 	c := harness.StartCollector(t, []string{
 		"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken,
 		"SPLUNK_HEC_ENDPOINT=" + hec.Endpoint,
