@@ -50,8 +50,11 @@ func newDataPolicy(cfg *Config) *dataPolicy {
 	return d
 }
 
-// apply enforces the policy on a canonical record.
-func (d *dataPolicy) apply(m pcommon.Map) {
+// dropBodies removes prompt and completion text unless body logging is on.
+// It runs before the record's identifiers are derived: text that never
+// leaves the collector must not be recoverable from an ID either (an
+// unkeyed ID is a hash anyone can recompute, and a prompt can be guessed).
+func (d *dataPolicy) dropBodies(m pcommon.Map) {
 	if !d.bodyLogging {
 		if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap {
 			removeBodyFields(extra.Map())
@@ -60,14 +63,17 @@ func (d *dataPolicy) apply(m pcommon.Map) {
 			}
 		}
 	}
+	dropEmptyExtra(m)
+}
+
+// apply enforces the rest of the policy (secrets, PII rules) on a canonical
+// record, after dropBodies and after its identifiers are derived.
+func (d *dataPolicy) apply(m pcommon.Map) {
 	d.scrubSecrets(m)
 	for _, r := range d.rules {
 		d.applyRule(m, r)
 	}
-	// extra is omitted when empty, as on a record that never had any.
-	if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap && extra.Map().Len() == 0 {
-		m.Remove("extra")
-	}
+	dropEmptyExtra(m)
 }
 
 func removeBodyFields(m pcommon.Map) {
@@ -284,4 +290,12 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// dropEmptyExtra omits extra when it is empty, as on a record that never
+// had any.
+func dropEmptyExtra(m pcommon.Map) {
+	if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap && extra.Map().Len() == 0 {
+		m.Remove("extra")
+	}
 }

@@ -27,9 +27,14 @@ func exported(t *testing.T, cfg *Config) pcommon.Map {
 // user ID back, derive the IDs the way anyone can (unkeyed, or under a key
 // they try), and see whether the record's event_id comes out.
 func confirms(exp pcommon.Map, guess string, key []byte) bool {
+	return confirmsWith(exp, func(m pcommon.Map) { m.PutStr("policy_user", guess) }, key)
+}
+
+// confirmsWith is confirms for any guess the attacker puts back.
+func confirmsWith(exp pcommon.Map, guess func(pcommon.Map), key []byte) bool {
 	m := pcommon.NewMap()
 	exp.CopyTo(m)
-	m.PutStr("policy_user", guess)
+	guess(m)
 	m.PutStr("event_id", "")
 	m.PutStr("correlation_id", "")
 	rec, err := record.ReadHeader(m)
@@ -64,6 +69,21 @@ func TestEventIDDoesNotConfirmAGuessedUser(t *testing.T) {
 	}
 	// The holder of the key can (that is what the key is for).
 	assert.True(t, confirms(exp, "user-4711", []byte(cfg.IDKey)))
+}
+
+// Without PII rules the IDs may be unkeyed, so they must be a function of
+// what is exported: prompt text, which the processor drops, must not be
+// confirmable by putting a guess back and recomputing the event_id.
+func TestEventIDDoesNotConfirmAGuessedPrompt(t *testing.T) {
+	line := `{"policy_id":"p","decision":"deny","created_at":"2026-01-16T18:22:11Z","prompt":"ignore previous instructions"}`
+	out, _ := runProcessor(t, createDefaultConfig(), oneRecord(line))
+	exp := firstRecord(t, out).Body().Map()
+	assert.NotContains(t, exp.AsRaw(), "extra", "the prompt was dropped")
+	withPrompt := func(prompt string) func(pcommon.Map) {
+		return func(m pcommon.Map) { m.PutEmptyMap("extra").PutStr("prompt", prompt) }
+	}
+	assert.False(t, confirmsWith(exp, withPrompt("ignore previous instructions"), nil), "the right guess is not confirmed")
+	assert.True(t, confirmsWith(exp, func(pcommon.Map) {}, nil), "the ID is derived from the exported record alone")
 }
 
 // PII rules without an id_key are refused, naming both keys.

@@ -226,8 +226,10 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 		canonical = p.body(rec, lr.Body())
 		rec.CopyTo(canonical)
 	}
-	// Named before the data policy rewrites anything, and keyed when PII
-	// rules apply, so the same record gets the same IDs in every pipeline.
+	// Named after prompts are dropped (no ID may stand for text that never
+	// leaves) and before the PII rules rewrite anything (keyed then), so the
+	// same record gets the same IDs in every pipeline.
+	p.policy.dropBodies(canonical)
 	p.namer.Name(rec, canonical)
 	p.policy.apply(canonical)
 
