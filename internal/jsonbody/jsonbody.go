@@ -166,83 +166,63 @@ func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error
 // brackets and commas; each element's decoder does the rest.
 func scanArray(b []byte, lim Limits) ([][2]int, *Error) {
 	var elems [][2]int
-	depth, inString, escaped, strStart := 0, false, false, 0
-	start := -1 // start of the current element, -1 between elements
-	closed := false
-	end := func(i int) *Error {
-		if start < 0 {
+	start, end := -1, -1 // the open element; the array's closing bracket
+	element := func(i int) *Error {
+		s, e := trimRange(b, start, i)
+		if s == e {
 			return &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: a missing element at byte %d", i)}
 		}
-		elems = append(elems, [2]int{start, i})
-		start = -1
+		elems = append(elems, [2]int{s, e})
 		if lim.MaxRecords > 0 && len(elems) > lim.MaxRecords {
 			return &Error{Reason: ReasonLimit, TooLarge: true, Msg: fmt.Sprintf("more than %d records in one request, the limit", lim.MaxRecords)}
 		}
 		return nil
 	}
-	for i, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if lim.MaxStringLength > 0 && i-strStart-1 > lim.MaxStringLength {
-					return nil, &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("a string at byte %d is longer than %d bytes", strStart, lim.MaxStringLength)}
-				}
+	// The array itself is a level: a record in it starts at depth 2.
+	err := walk(b, lim, 1, func(i int, c byte, depth int) *Error {
+		switch {
+		case end >= 0:
+			return &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: data after its end at byte %d", i)}
+		case depth != 1:
+			return nil
+		case c == '[':
+			start = i + 1
+		case c == ',':
+			if err := element(i); err != nil {
+				return err
 			}
-			continue
-		}
-		if closed && !isSpace(c) {
-			return nil, &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: data after its end at byte %d", i)}
-		}
-		if depth == 1 && start < 0 && !isSpace(c) && c != ',' && c != ']' {
-			start = i
-		}
-		switch c {
-		case '"':
-			inString, strStart = true, i
-		case '{', '[':
-			depth++
-			// The array itself is depth 1; a record in it starts at depth 1.
-			if lim.MaxDepth > 0 && depth > lim.MaxDepth+1 {
-				return nil, &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("nesting deeper than %d levels at byte %d", lim.MaxDepth, i)}
+			start = i + 1
+		case c == ']':
+			end = i
+			if s, e := trimRange(b, start, i); s < e || len(elems) > 0 {
+				return element(i)
 			}
-		case ',':
-			if depth == 1 {
-				if err := end(trimEnd(b, i)); err != nil {
-					return nil, err
-				}
-			}
-		case '}', ']':
-			if depth == 1 && c == ']' {
-				if start >= 0 || len(elems) > 0 {
-					if err := end(trimEnd(b, i)); err != nil {
-						return nil, err
-					}
-				}
-				closed = true
-			}
-			depth--
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !closed || inString {
+	if end < 0 {
 		return nil, &Error{Reason: ReasonMalformedJSON, Msg: "malformed JSON array: unexpected end of input (truncated)"}
+	}
+	if s, e := trimRange(b, end+1, len(b)); s < e {
+		return nil, &Error{Reason: ReasonMalformedJSON, Msg: fmt.Sprintf("malformed JSON array: data after its end at byte %d", s)}
 	}
 	return elems, nil
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// trimEnd is the end of an element that stops before i, without trailing
-// white space.
-func trimEnd(b []byte, i int) int {
-	for i > 0 && isSpace(b[i-1]) {
-		i--
+// trimRange is [from, to) of b without white space at either end.
+func trimRange(b []byte, from, to int) (int, int) {
+	for from < to && isSpace(b[from]) {
+		from++
 	}
-	return i
+	for to > from && isSpace(b[to-1]) {
+		to--
+	}
+	return from, to
 }
 
 // DecodeObject decodes one JSON object within lim (used for log bodies that
@@ -284,6 +264,16 @@ func decodeObject(b []byte) (map[string]any, *Error) {
 // checkLimits scans b once, tracking strings and nesting, and reports the first
 // limit b exceeds. It does not validate JSON; the decoder does that after.
 func checkLimits(b []byte, lim Limits) *Error {
+	return walk(b, lim, 0, nil)
+}
+
+// walk scans b once, tracking strings and nesting, stops at the first limit b
+// exceeds (levels counts the enclosing levels that are not the record's, such
+// as an array around records), and calls visit (when not nil) for each
+// bracket and comma outside strings, with the depth the byte is at (an
+// opening bracket at its own level). The limits check and the array split
+// share it.
+func walk(b []byte, lim Limits, levels int, visit func(i int, c byte, depth int) *Error) *Error {
 	depth, inString, escaped, strStart := 0, false, false, 0
 	for i, c := range b {
 		if inString {
@@ -303,12 +293,22 @@ func checkLimits(b []byte, lim Limits) *Error {
 		switch c {
 		case '"':
 			inString, strStart = true, i
+			continue
 		case '{', '[':
 			depth++
-			if lim.MaxDepth > 0 && depth > lim.MaxDepth {
+			if lim.MaxDepth > 0 && depth > lim.MaxDepth+levels {
 				return &Error{Reason: ReasonLimit, Msg: fmt.Sprintf("nesting deeper than %d levels at byte %d", lim.MaxDepth, i)}
 			}
-		case '}', ']':
+		case '}', ']', ',':
+		default:
+			continue
+		}
+		if visit != nil {
+			if err := visit(i, c, depth); err != nil {
+				return err
+			}
+		}
+		if c == '}' || c == ']' {
 			depth--
 		}
 	}
