@@ -43,7 +43,7 @@ func TestRecomputeALinkByHandAsDocumented(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	_, pubFile := keyPairIn(t, dir)
+	_, pubFile, _ := keyPairIn(t, dir)
 	keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem"))
 	require.NoError(t, err)
 	signer, err := signing.ParsePrivateKey(keyPEM)
@@ -83,10 +83,11 @@ func TestRecomputeALinkByHandAsDocumented(t *testing.T) {
 	assert.Contains(t, run(r[2]), "Signature Verified Successfully")
 }
 
-// keyPairIn runs keygen into dir.
-func keyPairIn(t *testing.T, dir string) (string, string) {
-	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "pub.pem")
+// keyPairIn runs keygen into dir and returns the private and public key
+// files and what keygen printed.
+func keyPairIn(t *testing.T, dir string) (priv, pub, printed string) {
+	priv, pub = filepath.Join(dir, "key.pem"), filepath.Join(dir, "pub.pem")
 	code, out := policyaudit("keygen", "--private-key", priv, "--public-key", pub)
 	require.Equal(t, 0, code, out)
-	return priv, pub
+	return priv, pub, out
 }

@@ -17,10 +17,7 @@ import (
 
 // keyPair runs keygen and returns the private and public key files.
 func keyPair(t *testing.T) (string, string) {
-	dir := t.TempDir()
-	priv, pub := filepath.Join(dir, "key.pem"), filepath.Join(dir, "pub.pem")
-	code, out := policyaudit("keygen", "--private-key", priv, "--public-key", pub)
-	require.Equal(t, 0, code, out)
+	priv, pub, out := keyPairIn(t, t.TempDir())
 	info, err := os.Stat(priv)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())

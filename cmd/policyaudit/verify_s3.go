@@ -26,12 +26,12 @@ import (
 
 // s3Trail is what verify s3 reads from the bucket.
 type s3Trail struct {
-	client              *s3.Client
-	bucket              string
-	prefix, digestPrefx string
-	keys                map[string]ed25519.PublicKey
-	from, to            time.Time
-	skew                time.Duration
+	client               *s3.Client
+	bucket               string
+	prefix, digestPrefix string
+	keys                 map[string]ed25519.PublicKey
+	from, to             time.Time
+	skew                 time.Duration
 
 	problems []string
 }
@@ -49,7 +49,7 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	v := &s3Trail{keys: map[string]ed25519.PublicKey{}}
 	fs.StringVar(&v.bucket, "bucket", "", "the bucket")
 	fs.StringVar(&v.prefix, "prefix", "policy-audit", "the prefix the data objects are under")
-	fs.StringVar(&v.digestPrefx, "digest-prefix", "", "the prefix the digests are under (default PREFIX/_digest)")
+	fs.StringVar(&v.digestPrefix, "digest-prefix", "", "the prefix the digests are under (default PREFIX/_digest)")
 	fs.Func("public-key", "PEM file of a public key the digests may be signed with (repeat across a key rotation)", func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -83,8 +83,8 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "verify s3: --bucket and at least one --public-key are required")
 		return 2
 	}
-	if v.digestPrefx == "" {
-		v.digestPrefx = strings.TrimSuffix(v.prefix, "/") + "/_digest"
+	if v.digestPrefix == "" {
+		v.digestPrefix = strings.TrimSuffix(v.prefix, "/") + "/_digest"
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(*region))
 	if err != nil {
@@ -154,7 +154,7 @@ func (v *s3Trail) run(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(digests) == 0 {
-		v.problem("no digest under s3://%s/%s in the window", v.bucket, v.digestPrefx)
+		v.problem("no digest under s3://%s/%s in the window", v.bucket, v.digestPrefix)
 		return "", nil
 	}
 	v.checkChain(all, digests)
@@ -177,7 +177,7 @@ func (v *s3Trail) run(ctx context.Context) (string, error) {
 // readDigests reads and opens every digest, oldest first: all of them, and
 // those in the window.
 func (v *s3Trail) readDigests(ctx context.Context) (all, inWindow []s3digest.Signed, err error) {
-	objs, err := v.list(ctx, v.digestPrefx)
+	objs, err := v.list(ctx, v.digestPrefix)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -307,7 +307,7 @@ func (v *s3Trail) checkExtras(ctx context.Context, digests []s3digest.Signed, li
 	oldest, _ := time.Parse(s3digest.TimeLayout, digests[0].Digest.Start)
 	pending := 0
 	for _, o := range objs {
-		if strings.HasPrefix(o.key, strings.TrimSuffix(v.digestPrefx, "/")+"/") || listed[o.key] {
+		if strings.HasPrefix(o.key, strings.TrimSuffix(v.digestPrefix, "/")+"/") || listed[o.key] {
 			continue
 		}
 		switch {

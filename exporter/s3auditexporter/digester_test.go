@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,22 +24,13 @@ func s3Peer(t *testing.T) (*s3.Client, func()) {
 	_, err := peer.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
 	require.NoError(t, err)
 	for _, kv := range peer.Env {
-		k, v, _ := cut(kv)
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	var trs transports
 	client, err := newClient(context.Background(), "us-east-1", peer.Endpoint, true, &trs)
 	require.NoError(t, err)
 	return client, trs.closeIdle
-}
-
-func cut(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }
 
 func newSigner(t *testing.T) *signing.Signer {

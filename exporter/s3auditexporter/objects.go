@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -81,17 +82,7 @@ func contentUUIDv7(t time.Time, sum [32]byte) string {
 	copy(u[6:], sum[:10])
 	u[6] = (u[6] & 0x0f) | 0x70
 	u[8] = (u[8] & 0x3f) | 0x80
-	b := make([]byte, 36)
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b)
+	return uuid.UUID(u).String()
 }
 
 // groupByPrefix splits a request into one object per key prefix.

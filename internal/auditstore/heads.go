@@ -45,19 +45,15 @@ type SignedHead struct {
 func signHead(s *signing.Signer, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS int64) (SignedHead, HeadStatement, error) {
 	st := HeadStatement{Type: HeadStatementType, KeyID: s.KeyID(), Seq: link.Seq, Hash: link.Hash, StoredMS: storedMS,
 		SignedAt: at.UTC().Format(time.RFC3339Nano), Reason: reason, PurgedBeforeMS: purgedBeforeMS}
-	msg, err := canonicalJSON(st)
+	msg, err := pdatajson.CanonicalJSON(st)
 	if err != nil {
 		return SignedHead{}, st, err
 	}
 	return SignedHead{Statement: msg, Signature: s.SignBase64(msg)}, st, nil
 }
 
-// canonicalJSON is v's RFC 8785 encoding.
-func canonicalJSON(v any) ([]byte, error) { return pdatajson.CanonicalJSON(v) }
-
-// Open checks the signature under pub and returns the statement. The
-// statement must be in its canonical encoding, so what was signed is exactly
-// what is read.
+// Open checks the signature, over the statement's bytes as stored, under
+// pub and returns the statement.
 func (h SignedHead) Open(pub ed25519.PublicKey) (HeadStatement, error) {
 	var st HeadStatement
 	if err := json.Unmarshal(h.Statement, &st); err != nil {

@@ -4,10 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // UUIDv5 is defined over SHA-1; unkeyed IDs name, they do not protect.
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 	"sync"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
@@ -90,19 +90,5 @@ func (n *Namer) derive(domain string, content []byte) string {
 	}
 	u[6] = (u[6] & 0x0f) | version
 	u[8] = (u[8] & 0x3f) | 0x80
-	return formatUUID(u)
-}
-
-func formatUUID(u [16]byte) string {
-	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
-	return string(buf[:])
+	return uuid.UUID(u).String()
 }

@@ -104,8 +104,8 @@ func Sign(signer *signing.Signer, key string, d Digest) (Signed, error) {
 	return Signed{Key: key, Bytes: b, Signature: signer.SignBase64(b), Digest: d}, nil
 }
 
-// Open checks a digest's signature under the key its key_id names among
-// keys, and that its bytes are canonical (what was signed is what is read).
+// Open checks a digest's signature, over its bytes as stored, under the key
+// its key_id names among keys.
 func Open(key string, b []byte, signature string, keys map[string]ed25519.PublicKey) (Signed, error) {
 	var d Digest
 	if err := json.Unmarshal(b, &d); err != nil {
