@@ -3,11 +3,9 @@ package auditstoreexporter
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -48,12 +46,9 @@ type Config struct {
 // Without a key the chain is still hashed, but a cut prefix, a rewritten
 // chain or a rolled-back file cannot be told from an intact one.
 type SigningConfig struct {
-	// KeyFile is an Ed25519 private key in PKCS#8 PEM (policyaudit keygen,
-	// or openssl genpkey -algorithm ed25519). Keep it off the database's
-	// volume: whoever holds it can sign a rewritten chain.
-	KeyFile string `mapstructure:"key_file"`
-	// Key is the same PEM given inline, e.g. ${env:POLICYAUDIT_SIGNING_KEY}.
-	Key configopaque.String `mapstructure:"key"`
+	// The Ed25519 private key (key_file or key); keep the file off the
+	// database's volume: whoever holds it can sign a rewritten chain.
+	signing.KeyConfig `mapstructure:",squash"`
 	// EveryRecords signs the head after this many new records (0: not by count).
 	EveryRecords int64 `mapstructure:"every_records"`
 	// Interval signs the head this often when records arrived since.
@@ -106,10 +101,10 @@ func (c *Config) Validate() error {
 	if c.Synchronous != store.SyncFull && c.Synchronous != store.SyncNormal {
 		errs = append(errs, fmt.Errorf("synchronous: %q is not one of full, normal", c.Synchronous))
 	}
-	if c.Signing.Required && c.Signing.KeyFile == "" && c.Signing.Key == "" {
+	if c.Signing.Required && !c.Signing.Set() {
 		errs = append(errs, errors.New("signing.key_file or signing.key: required (signing.required is true)"))
 	}
-	if c.Signing.KeyFile != "" && c.Signing.Key != "" {
+	if c.Signing.Ambiguous() {
 		errs = append(errs, errors.New("signing.key_file and signing.key: give one"))
 	}
 	if c.Signing.EveryRecords < 0 {
@@ -119,28 +114,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("signing.interval: must be at least 1s"))
 	}
 	return errors.Join(errs...)
-}
-
-// signer reads the signing key, or returns nil without one.
-func (s SigningConfig) signer() (*signing.Signer, error) {
-	pemBytes := []byte(s.Key)
-	if s.KeyFile != "" {
-		b, err := os.ReadFile(s.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("signing.key_file: %w", err)
-		}
-		pemBytes = b
-	}
-	if len(pemBytes) == 0 {
-		return nil, nil
-	}
-	signer, err := signing.ParsePrivateKey(pemBytes)
-	if err != nil {
-		key := "signing.key"
-		if s.KeyFile != "" {
-			key = "signing.key_file " + s.KeyFile
-		}
-		return nil, fmt.Errorf("%s: %w", key, err)
-	}
-	return signer, nil
 }

@@ -56,9 +56,9 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("auditstore: creating %s: %w", dir, err)
 		}
 	}
-	signer, err := e.cfg.Signing.signer()
+	signer, err := e.cfg.Signing.Signer()
 	if err != nil {
-		return fmt.Errorf("auditstore: %w", err)
+		return fmt.Errorf("auditstore: signing.%w", err)
 	}
 	st, err := store.Open(ctx, e.cfg.Path, store.WithClock(e.now), store.WithSigner(signer, e.cfg.Signing.EveryRecords), store.WithSynchronous(e.cfg.Synchronous))
 	if err != nil {

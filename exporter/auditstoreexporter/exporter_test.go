@@ -21,6 +21,7 @@ import (
 	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/metadata"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 const fixtureDir = "../../testdata/fixtures"
@@ -250,7 +251,7 @@ func TestValidate(t *testing.T) {
 	cfg.RetentionDays = -1
 	cfg.MaxQueryLimit = 0
 	cfg.Synchronous = "off"
-	cfg.Signing = SigningConfig{KeyFile: "k.pem", Key: "pem", EveryRecords: -1, Required: true}
+	cfg.Signing = SigningConfig{KeyConfig: signing.KeyConfig{KeyFile: "k.pem", Key: "pem"}, EveryRecords: -1, Required: true}
 	err := cfg.Validate()
 	for _, want := range []string{"path: must not be empty", "retention_days: must be 0", "max_query_limit: must be positive",
 		`synchronous: "off" is not one of full, normal`, "signing.key_file and signing.key: give one",

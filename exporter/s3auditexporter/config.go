@@ -2,11 +2,8 @@ package s3auditexporter
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"time"
 
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -47,10 +44,8 @@ type DigestConfig struct {
 	Prefix string `mapstructure:"prefix"`
 	// Interval between digests; one is written even when nothing was.
 	Interval time.Duration `mapstructure:"interval"`
-	// KeyFile is the Ed25519 private key (PKCS#8 PEM) that signs them; Key
-	// the same PEM inline (${env:...}). One is required.
-	KeyFile string              `mapstructure:"key_file"`
-	Key     configopaque.String `mapstructure:"key"`
+	// The Ed25519 private key that signs them (key_file or key): required.
+	signing.KeyConfig `mapstructure:",squash"`
 	// Directory keeps what was written since the last digest and the
 	// chain's head, so a restart continues the chain and lists every object
 	// (a persistent volume, like the sending queue's).
@@ -88,32 +83,14 @@ func (c *Config) Validate() error {
 	if c.Digest.Interval < time.Second {
 		errs = append(errs, errors.New("digest.interval: must be at least 1s"))
 	}
-	if c.Digest.KeyFile == "" && c.Digest.Key == "" {
+	if !c.Digest.Set() {
 		errs = append(errs, errors.New("digest.key_file or digest.key: required (the digests are signed)"))
 	}
-	if c.Digest.KeyFile != "" && c.Digest.Key != "" {
+	if c.Digest.Ambiguous() {
 		errs = append(errs, errors.New("digest.key_file and digest.key: give one"))
 	}
 	if c.Digest.Directory == "" {
 		errs = append(errs, errors.New("digest.directory: must not be empty"))
 	}
 	return errors.Join(errs...)
-}
-
-// signer reads the digest key.
-func (c DigestConfig) signer() (*signing.Signer, error) {
-	pemBytes := []byte(c.Key)
-	name := "digest.key"
-	if c.KeyFile != "" {
-		b, err := os.ReadFile(c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("digest.key_file: %w", err)
-		}
-		pemBytes, name = b, "digest.key_file "+c.KeyFile
-	}
-	s, err := signing.ParsePrivateKey(pemBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return s, nil
 }

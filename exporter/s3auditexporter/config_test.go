@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
 	"github.com/policyaudit/policyaudit/exporter/s3auditexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 func loadConfig(t *testing.T, name string) *Config {
@@ -34,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "eu-west-1", cfg.Region)
 	assert.True(t, cfg.ForcePathStyle)
 	assert.Equal(t, DigestConfig{Prefix: "policy-audit/_digest", Interval: time.Minute,
-		KeyFile: "/etc/policyaudit/signing/digest-key.pem", Directory: "/var/lib/policyaudit/s3digest"}, cfg.Digest)
+		KeyConfig: signing.KeyConfig{KeyFile: "/etc/policyaudit/signing/digest-key.pem"}, Directory: "/var/lib/policyaudit/s3digest"}, cfg.Digest)
 	assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "an outage is retried without a time limit")
 }
 

@@ -84,9 +84,9 @@ func newClient(ctx context.Context, region, endpoint string, pathStyle bool, trs
 // start reads the key and the digest state and starts the digest timer; it
 // does not reach S3, so it returns at once when S3 is down.
 func (e *s3Audit) start(ctx context.Context, _ component.Host) error {
-	signer, err := e.cfg.Digest.signer()
+	signer, err := e.cfg.Digest.Signer()
 	if err != nil {
-		return fmt.Errorf("s3audit: %w", err)
+		return fmt.Errorf("s3audit: digest.%w", err)
 	}
 	if e.client, err = newClient(ctx, e.cfg.Region, e.cfg.Endpoint, e.cfg.ForcePathStyle, &e.transport); err != nil {
 		return fmt.Errorf("s3audit: %w", err)
