@@ -47,16 +47,10 @@ func locateS3(ctx context.Context, loc s3Location, cid string, opts locateOption
 	if bucket == "" {
 		return nil, errors.New("the exporter names no bucket")
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(loc.region, "us-east-1")))
+	client, err := newS3Client(ctx, loc.region, loc.endpoint, loc.pathStyle)
 	if err != nil {
-		return nil, fmt.Errorf("AWS credentials: %w", err)
+		return nil, err
 	}
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if loc.endpoint != "" {
-			o.BaseEndpoint = aws.String(loc.endpoint)
-		}
-		o.UsePathStyle = loc.pathStyle
-	})
 	prefix := loc.prefix
 	if opts.Date != "" {
 		prefix += "date=" + opts.Date + "/"
@@ -101,4 +95,18 @@ func s3Prefix(use exporterUse) string {
 		prefix += "/"
 	}
 	return prefix
+}
+
+// newS3Client is an S3 client with the AWS SDK's default credential chain.
+func newS3Client(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")))
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		o.UsePathStyle = pathStyle
+	}), nil
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/policyaudit/policyaudit/internal/s3digest"
@@ -86,16 +85,10 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if v.digestPrefix == "" {
 		v.digestPrefix = strings.TrimSuffix(v.prefix, "/") + "/_digest"
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(*region))
-	if err != nil {
-		fmt.Fprintln(stderr, "verify s3: AWS configuration:", err)
+	if v.client, err = newS3Client(ctx, *region, *endpoint, *endpoint != ""); err != nil {
+		fmt.Fprintln(stderr, "verify s3:", err)
 		return 2
 	}
-	v.client = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if *endpoint != "" {
-			o.BaseEndpoint, o.UsePathStyle = aws.String(*endpoint), true
-		}
-	})
 	summary, err := v.run(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "verify s3:", err)
