@@ -42,6 +42,10 @@ type Option func(*Store)
 // WithClock replaces time.Now (tests of retention).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// maxConnections bounds the pool: one writer at a time in WAL mode, and a
+// few readers for the query API; each holds its own page cache.
+const maxConnections = 4
+
 // Synchronous modes of the database (SQLite's PRAGMA synchronous in WAL
 // mode): with SyncNormal a committed append survives the process being
 // killed, but the last commits can be lost to a power cut or a kernel crash;
@@ -64,7 +68,9 @@ func WithSigner(signer *signing.Signer, everyRecords int64) Option {
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "cache_size(-65536)") // 64 MiB of pages, so hot index pages stay cached
+	// SQLite's page cache lives outside the Go heap (GOMEMLIMIT does not
+	// see it), once per connection: 8 MiB each, at most maxConnections.
+	q.Add("_pragma", "cache_size(-8192)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "wal_autocheckpoint(16384)") // checkpoint (and fsync) every 64 MiB of WAL, not every 4 MiB
 	q.Add("_pragma", "foreign_keys(ON)")
@@ -84,6 +90,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(maxConnections)
 	s.db = db
 	if err := s.checkFormat(ctx, path); err != nil {
 		db.Close()

@@ -73,6 +73,7 @@ type Collector struct {
 	env     []string
 	configs []string
 	health  string
+	limit   *MemoryLimit
 }
 
 // FreePort is a TCP port free on 127.0.0.1 a moment ago.
@@ -95,7 +96,14 @@ func StartDefault(t testing.TB) *Collector {
 // directory (POLICYAUDIT_* variables), and waits until it is healthy.
 func StartCollector(t testing.TB, env []string, configs ...string) *Collector {
 	t.Helper()
-	c := &Collector{DataDir: t.TempDir(), configs: configs}
+	return StartCollectorWithin(t, nil, env, configs...)
+}
+
+// StartCollectorWithin is StartCollector inside limit (nil: none), as a
+// container with a memory limit runs it.
+func StartCollectorWithin(t testing.TB, limit *MemoryLimit, env []string, configs ...string) *Collector {
+	t.Helper()
+	c := &Collector{DataDir: t.TempDir(), configs: configs, limit: limit}
 	port, health, metrics, query := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
@@ -116,14 +124,17 @@ func StartCollector(t testing.TB, env []string, configs ...string) *Collector {
 // start runs the process and waits for its health check.
 func (c *Collector) start(t testing.TB) {
 	t.Helper()
-	var args []string
+	argv := []string{Bin(t)}
 	for _, cfg := range c.configs {
-		args = append(args, "--config", cfg)
+		argv = append(argv, "--config", cfg)
+	}
+	if c.limit != nil {
+		argv = c.limit.Command(argv)
 	}
 	if c.Log == nil {
 		c.Log = new(syncBuffer)
 	}
-	c.Cmd = exec.Command(Bin(t), args...)
+	c.Cmd = exec.Command(argv[0], argv[1:]...)
 	c.Cmd.Env = c.env
 	c.Cmd.Stdout, c.Cmd.Stderr = c.Log, c.Log
 	require.NoError(t, c.Cmd.Start())

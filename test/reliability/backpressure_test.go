@@ -15,15 +15,18 @@ import (
 )
 
 // With Splunk HEC down, the persistent queue fills: the receiver answers 503
-// with Retry-After instead of dropping, memory stays bounded, and every
-// record it acknowledged arrives once HEC is back.
+// with Retry-After instead of dropping, the collector stays inside the
+// sidecar's memory limit, and every record it acknowledged arrives once HEC
+// is back.
 func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	t.Parallel()
 	hec := harness.StartHECPeer(t, harness.HECToken)
 	hec.Stop(t)
 	overlay := filepath.Join(t.TempDir(), "small-queue.yaml")
 	require.NoError(t, os.WriteFile(overlay, []byte("exporters:\n  splunk_hec:\n    sending_queue:\n      sizer: items\n      queue_size: 5000\n"), 0o600))
-	c := harness.StartCollector(t, []string{
+	limit := harness.NewMemoryLimit(t, harness.SidecarMemoryLimit)
+	c := harness.StartCollectorWithin(t, limit, []string{
+		harness.SidecarGOMEMLIMIT,
 		"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken,
 		"SPLUNK_HEC_ENDPOINT=" + hec.Endpoint,
 		"SPLUNK_HEC_TOKEN=" + harness.HECToken,
@@ -53,8 +56,9 @@ func TestFullQueueIsRefusedNotDropped(t *testing.T) {
 	}
 	require.NotZero(t, refused, "the queue of 5000 records never filled")
 	assert.Len(t, acked, 5*batch, "the queue holds 5000 records")
-	t.Logf("queue full after %d records; %d requests refused; peak RSS %d MiB", len(acked), refused, c.PeakRSSKiB(t)/1024)
-	assert.Less(t, c.PeakRSSKiB(t), 600*1024, "memory stays under memory_limiter's bound")
+	t.Logf("queue full after %d records; %d requests refused; peak anonymous memory %d MiB in a %d MiB limit",
+		len(acked), refused, limit.PeakAnonBytes()>>20, limit.Bytes>>20)
+	assert.Zero(t, limit.OOMKills(t), "OOM kills in the %d MiB limit", limit.Bytes>>20)
 
 	hec.Restart(t)
 	waitFor(t, c, "the acknowledged records after HEC is back", 2*time.Minute, func() bool {

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,8 +22,10 @@ const (
 )
 
 // 50,000 records are posted while S3 and Splunk HEC are down for a minute
-// and Elasticsearch for six: every record arrives in every destination once
-// the destination is back, none twice in Elasticsearch or the audit store.
+// and Elasticsearch for six, to the shipped sidecar in a 256 MiB memory
+// limit with the GOMEMLIMIT its documentation gives: it is not OOM-killed,
+// every record arrives in every destination once the destination is back,
+// none twice in Elasticsearch or the audit store.
 func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	t.Parallel()
 	d := startDestinations(t)
@@ -31,13 +34,25 @@ func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	d.ES.SetDown(true)
 	down := time.Now()
 
-	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
-	for i := 0; i < outageRecords; i += outageBatch {
-		status, _, answer, err := harness.PostAnswer(c.URL, harness.ReceiverToken, harness.Decisions("outage", i, outageBatch))
-		require.NoError(t, err)
+	limit := harness.NewMemoryLimit(t, harness.SidecarMemoryLimit)
+	c := harness.StartCollectorWithin(t, limit, append(d.Env, harness.SidecarGOMEMLIMIT), harness.SidecarConfigs()...)
+	refused := 0
+	for i := 0; i < outageRecords; {
+		status, retryAfter, answer, err := harness.PostAnswer(c.URL, harness.ReceiverToken, harness.Decisions("outage", i, outageBatch))
+		require.NoError(t, err, "records %d-%d (the collector OOM-killed?)\n%.20000s", i, i+outageBatch, c.Log)
+		if status == http.StatusServiceUnavailable {
+			// memory_limiter refusing: the gateway retries when told.
+			refused++
+			seconds, err := strconv.Atoi(retryAfter)
+			require.NoError(t, err, "a 503 without a Retry-After in seconds: %q", retryAfter)
+			time.Sleep(time.Duration(seconds) * time.Second)
+			continue
+		}
 		require.Equal(t, http.StatusOK, status, "records %d-%d while the destinations are down: %s\n%.20000s", i, i+outageBatch, answer, c.Log)
+		i += outageBatch
 	}
-	t.Logf("%d records accepted in %s while S3, Splunk HEC and Elasticsearch were down", outageRecords, time.Since(down).Round(time.Second))
+	t.Logf("%d records accepted in %s while S3, Splunk HEC and Elasticsearch were down (%d requests refused with 503 and retried)",
+		outageRecords, time.Since(down).Round(time.Second), refused)
 
 	time.Sleep(time.Until(down.Add(shortOutage)))
 	d.S3.Start(t)
@@ -72,7 +87,9 @@ func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	}
 	assert.Empty(t, d.ES.Violations())
 	assert.Empty(t, d.DD.Violations())
-	t.Logf("peak RSS of the collector: %d MiB", c.PeakRSSKiB(t)/1024)
+	assert.Zero(t, limit.OOMKills(t), "OOM kills in the %d MiB limit", limit.Bytes>>20)
+	t.Logf("in a %d MiB memory limit: no OOM kill; peak anonymous memory %d MiB (peak RSS with mapped files %d MiB)",
+		limit.Bytes>>20, limit.PeakAnonBytes()>>20, c.PeakRSSKiB(t)/1024)
 }
 
 // waitFor polls cond until it holds or the time is up.
