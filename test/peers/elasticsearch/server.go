@@ -14,8 +14,15 @@
 //   - data streams (logs-*-*): only create, the source must have a
 //     @timestamp, and data_stream.{type,dataset,namespace} in the source must
 //     equal the parts of the stream's name;
-//   - a create whose _id exists is refused with 409
-//     version_conflict_engine_exception, so a replay never duplicates.
+//   - a data stream writes to its current backing index
+//     (.ds-<stream>-<date>-<generation>); Rollover starts the next one;
+//   - a create whose _id exists in the backing index written to is refused
+//     with 409 version_conflict_engine_exception, so a replay does not
+//     duplicate, until a rollover: _id is unique per backing index only;
+//   - each backing index has a mapping: an index template's field types
+//     (SetMapping) and dynamic mapping's for new fields (date detection on);
+//     a document whose value does not fit its field's type is refused with
+//     400 document_parsing_exception, as Elasticsearch refuses it.
 //
 // Anything malformed at request level is answered 400 and recorded in
 // Violations, so a test can assert the exporter never sent one.
@@ -29,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -41,9 +49,10 @@ import (
 
 // Doc is a stored document.
 type Doc struct {
-	Index  string         // the data stream or index written to
-	ID     string         // _id
-	Source map[string]any // the document
+	Index   string         // the data stream or index written to
+	Backing string         // the backing index holding it (Index itself for a plain index)
+	ID      string         // _id
+	Source  map[string]any // the document
 }
 
 // Server is the peer. Create it with Start.
@@ -51,17 +60,74 @@ type Server struct {
 	peer.Base
 	APIKey string
 
-	mu        sync.Mutex
-	docs      map[string]map[string]Doc // index -> _id -> doc, for lookups
-	order     []Doc                     // the same documents in the order stored
-	conflicts int
+	mu          sync.Mutex
+	docs        map[string]map[string]Doc // backing index -> _id -> doc, for lookups
+	order       []Doc                     // the same documents in the order stored
+	conflicts   int
+	generations map[string]int     // data stream -> generation of its write index
+	templates   map[string]mapping // data stream or index -> explicit field types
+	mappings    map[string]mapping // backing index -> field types
+	refused     map[string]int     // document_parsing_exception by field path
 }
 
 // Start runs the peer on 127.0.0.1. apiKey "" accepts any request.
 func Start(apiKey string) *Server {
-	s := &Server{APIKey: apiKey, docs: map[string]map[string]Doc{}}
+	s := &Server{APIKey: apiKey, docs: map[string]map[string]Doc{}, generations: map[string]int{},
+		templates: map[string]mapping{}, mappings: map[string]mapping{}, refused: map[string]int{}}
 	s.Serve(s.serve)
 	return s
+}
+
+// SetMapping gives a field of a data stream (or index) a type, as an index
+// template written by someone else would: keyword, long, float, boolean,
+// date or object. It applies to backing indices created after it.
+func (s *Server) SetMapping(index, field, typ string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.templates[index] == nil {
+		s.templates[index] = mapping{}
+	}
+	s.templates[index][field] = fieldType(typ)
+}
+
+// Rollover starts a new backing index for a data stream, as its lifecycle
+// policy (or POST <stream>/_rollover) does.
+func (s *Server) Rollover(stream string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.generations[stream] = s.generation(stream) + 1
+}
+
+// Refused counts documents refused because a value did not fit its
+// field's type, by field path.
+func (s *Server) Refused() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.refused)
+}
+
+// generation is a data stream's current generation (1 at creation); s.mu is held.
+func (s *Server) generation(stream string) int {
+	return max(1, s.generations[stream])
+}
+
+// backingIndex is where a write to index goes, and its mapping, created
+// from the template on first use; s.mu is held.
+func (s *Server) backingIndex(index string, isDataStream bool) (string, mapping) {
+	name := index
+	if isDataStream {
+		// Real names carry the creation date; a fixed one keeps them stable.
+		name = fmt.Sprintf(".ds-%s-2026.01.01-%06d", index, s.generation(index))
+	}
+	m := s.mappings[name]
+	if m == nil {
+		m = maps.Clone(s.templates[index])
+		if m == nil {
+			m = mapping{}
+		}
+		s.mappings[name] = m
+	}
+	return name, m
 }
 
 // Docs returns every stored document, in the order they were stored.
@@ -208,6 +274,9 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, urlIndex string) {
 	for _, op := range ops {
 		status, res, errType, reason := s.apply(op.act, op.source)
 		item := map[string]any{"_index": op.act.index, "_id": op.act.id, "status": status}
+		if _, _, _, isDS := dataStream(op.act.index); isDS && op.act.op == "create" {
+			item["_index"], _ = s.backingIndex(op.act.index, true)
+		}
 		if errType != "" {
 			failed = true
 			item["error"] = map[string]any{"type": errType, "reason": reason}
@@ -285,7 +354,8 @@ func dataStream(index string) (typ, dataset, namespace string, ok bool) {
 
 // apply stores one document; s.mu is held.
 func (s *Server) apply(a action, src map[string]any) (status int, result, errType, reason string) {
-	if typ, dataset, ns, isDS := dataStream(a.index); isDS {
+	typ, dataset, ns, isDS := dataStream(a.index)
+	if isDS {
 		if a.op != "create" {
 			return 400, "", "illegal_argument_exception", fmt.Sprintf("only write ops with an op_type of create are allowed in data streams, got %s", a.op)
 		}
@@ -300,10 +370,11 @@ func (s *Server) apply(a action, src map[string]any) (status int, result, errTyp
 			}
 		}
 	}
-	byID := s.docs[a.index]
+	backing, fields := s.backingIndex(a.index, isDS)
+	byID := s.docs[backing]
 	if byID == nil {
 		byID = map[string]Doc{}
-		s.docs[a.index] = byID
+		s.docs[backing] = byID
 	}
 	if a.id == "" {
 		a.id = fmt.Sprintf("auto-%d", len(s.order)+1)
@@ -314,7 +385,7 @@ func (s *Server) apply(a action, src map[string]any) (status int, result, errTyp
 			return 404, "not_found", "", ""
 		}
 		delete(byID, a.id)
-		s.order = slices.DeleteFunc(s.order, func(d Doc) bool { return d.Index == a.index && d.ID == a.id })
+		s.order = slices.DeleteFunc(s.order, func(d Doc) bool { return d.Backing == backing && d.ID == a.id })
 		return 200, "deleted", "", ""
 	case "create":
 		if _, ok := byID[a.id]; ok {
@@ -324,12 +395,17 @@ func (s *Server) apply(a action, src map[string]any) (status int, result, errTyp
 	case "update":
 		return 400, "", "illegal_argument_exception", "update is not part of this peer's contract"
 	}
-	doc := Doc{Index: a.index, ID: a.id, Source: src}
+	if err := fields.index(src); err != nil {
+		path, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), "["), "]")
+		s.refused[path]++
+		return 400, "", "document_parsing_exception", fmt.Sprintf("%v in document with id '%s'", err, a.id)
+	}
+	doc := Doc{Index: a.index, Backing: backing, ID: a.id, Source: src}
 	_, existed := byID[a.id]
 	byID[a.id] = doc
 	if existed {
 		for i := range s.order {
-			if s.order[i].Index == a.index && s.order[i].ID == a.id {
+			if s.order[i].Backing == backing && s.order[i].ID == a.id {
 				s.order[i] = doc
 			}
 		}

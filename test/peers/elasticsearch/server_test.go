@@ -104,3 +104,58 @@ func TestBulkRefusesWhatElasticsearchRefuses(t *testing.T) {
 	}
 	assert.Empty(t, s.Docs())
 }
+
+// itemOf is the first item of a bulk answer.
+func itemOf(out map[string]any) map[string]any {
+	return out["items"].([]any)[0].(map[string]any)["create"].(map[string]any)
+}
+
+func TestIDsAreUniquePerBackingIndexOnly(t *testing.T) {
+	s := Start("")
+	defer s.Close()
+	const stream = "logs-policy_gateway.audit-default"
+	body := `{"create":{"_index":"` + stream + `","_id":"e-1"}}` + "\n" + goodDoc + "\n"
+	_, out := post(t, s, "/_bulk", "", body, false)
+	assert.Equal(t, ".ds-"+stream+"-2026.01.01-000001", itemOf(out)["_index"])
+	_, out = post(t, s, "/_bulk", "", body, false)
+	assert.EqualValues(t, 409, itemOf(out)["status"], "a replay into the same backing index")
+
+	s.Rollover(stream)
+	_, out = post(t, s, "/_bulk", "", body, false)
+	assert.EqualValues(t, 201, itemOf(out)["status"], "the same _id after a rollover")
+	assert.Equal(t, ".ds-"+stream+"-2026.01.01-000002", itemOf(out)["_index"])
+	docs := s.Docs()
+	require.Len(t, docs, 2)
+	assert.Equal(t, docs[0].ID, docs[1].ID)
+	assert.NotEqual(t, docs[0].Backing, docs[1].Backing)
+}
+
+func TestDocumentsMustFitTheMapping(t *testing.T) {
+	s := Start("")
+	defer s.Close()
+	const stream = "logs-policy_gateway.audit-default"
+	s.SetMapping(stream, "policy.version", "long")
+	create := func(id, source string) map[string]any {
+		_, out := post(t, s, "/_bulk", "", `{"create":{"_index":"`+stream+`","_id":"`+id+`"}}`+"\n"+source+"\n", false)
+		return itemOf(out)
+	}
+	const head = `{"@timestamp":"2026-03-02T08:14:55.000Z",`
+	assert.EqualValues(t, 201, create("1", head+`"policy":{"version":"7","seen":"2026-03-02","n":3,"tags":["a","b"]}}`)["status"], "a numeric string coerced into long")
+	for name, c := range map[string]struct{ id, source, field string }{
+		"template's long":        {"2", head + `"policy":{"version":"v7"}}`, "policy.version"},
+		"dynamic date":           {"3", head + `"policy":{"version":1,"seen":"yesterday"}}`, "policy.seen"},
+		"dynamic long":           {"4", head + `"policy":{"version":1,"n":"many"}}`, "policy.n"},
+		"object into keyword":    {"5", head + `"policy":{"version":1,"tags":[{"a":1}]}}`, "policy.tags"},
+		"concrete into object":   {"6", head + `"policy":"flat"}`, "policy"},
+		"conflict within itself": {"7", head + `"policy":{"version":1,"x":[1,"one"]}}`, "policy.x"},
+	} {
+		item := create(c.id, c.source)
+		assert.EqualValues(t, 400, item["status"], name)
+		assert.Equal(t, "document_parsing_exception", item["error"].(map[string]any)["type"], name)
+		assert.Contains(t, item["error"].(map[string]any)["reason"], "["+c.field+"]", name)
+	}
+	assert.Len(t, s.Docs(), 1)
+	assert.Equal(t, 1, s.Refused()["policy.version"])
+	// A refused document added no field: "x" is still unmapped.
+	assert.EqualValues(t, 201, create("8", head+`"policy":{"version":1,"x":"one"}}`)["status"])
+}
