@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/datadogexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter"
+	datadogconfig "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/datadog/config"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
@@ -20,17 +22,26 @@ import (
 	"github.com/policyaudit/policyaudit/exporter/durableexporter/internal/metadata"
 )
 
-// wrapped are the exporters that drop what they fail to send, and that this
-// exporter can make durable.
+// wrapped are the exporters that drop what they fail to send, or what
+// waited too long in a queue, and that this exporter can make durable.
 var wrapped = map[string]exporter.Factory{
 	"awss3":         awss3exporter.NewFactory(),
+	"datadog":       datadogexporter.NewFactory(),
 	"elasticsearch": elasticsearchexporter.NewFactory(),
+}
+
+// beforeSend adapts a batch, as it leaves the queue, to what the wrapped
+// exporter's destination accepts at that moment.
+var beforeSend = map[string]func(ld plog.Logs, now time.Time){
+	"datadog": undateForDatadog,
 }
 
 // queueOf is the wrapped exporter's own sending queue.
 func queueOf(cfg component.Config) (*exporterhelper.QueueBatchConfig, bool) {
 	switch c := cfg.(type) {
 	case *awss3exporter.Config:
+		return &c.QueueSettings, true
+	case *datadogconfig.Config:
 		return &c.QueueSettings, true
 	case *elasticsearchexporter.Config:
 		return &c.QueueBatchConfig, true
@@ -81,18 +92,22 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Exporter, err)
 	}
+	prepare := beforeSend[c.Exporter]
 	push := func(ctx context.Context, ld plog.Logs) error {
 		// A persistent queue can hand on an empty request (seen after a
 		// full disk); awss3 indexes its first resource and panics on one.
 		if ld.LogRecordCount() == 0 {
 			return nil
 		}
+		if prepare != nil {
+			prepare(ld, time.Now())
+		}
 		return inner.ConsumeLogs(ctx, ld)
 	}
 	return exporterhelper.NewLogs(ctx, set, cfg, push,
 		exporterhelper.WithStart(inner.Start),
 		exporterhelper.WithShutdown(inner.Shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: prepare != nil}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),

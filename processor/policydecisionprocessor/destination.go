@@ -1,6 +1,7 @@
 package policydecisionprocessor
 
 import (
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -135,6 +136,7 @@ func (p *policyProcessor) setSplunkFields(rec *record.Record, attrs pcommon.Map)
 // attributes, and the keys its logs pipeline reads the source
 // (datadog.log.source), the service (service.name) and the tags (ddtags) from.
 func (p *policyProcessor) setDatadogAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.Map) {
+	fitDatadogLog(canonical)
 	attrs.EnsureCapacity(attrs.Len() + canonical.Len() + 3)
 	for k, v := range canonical.All() {
 		v.CopyTo(attrs.PutEmpty(k))
@@ -142,6 +144,39 @@ func (p *policyProcessor) setDatadogAttributes(rec *record.Record, canonical pco
 	attrs.PutStr("datadog.log.source", p.cfg.Datadog.Source)
 	attrs.PutStr("service.name", p.cfg.Datadog.Service)
 	attrs.PutStr("ddtags", ddtags(rec))
+}
+
+// Datadog's logs intake truncates a log over 1 MB, and what it cuts (the
+// end of the log, where attributes may sit) is lost. A Datadog log carries
+// the record twice, as its message and as its attributes: a record over
+// datadogRecordBudget bytes of canonical JSON goes without its fields over
+// datadogFieldBudget, and names them in policyaudit_omitted, so the log
+// fits whole and keeps every identifying field. The other destinations
+// keep the complete record.
+const (
+	datadogRecordBudget = 400_000
+	datadogFieldBudget  = 1024
+)
+
+// fitDatadogLog removes the large fields of a record too large for one
+// Datadog log.
+func fitDatadogLog(canonical pcommon.Map) {
+	if len(pdatajson.AppendCanonicalMap(nil, canonical)) <= datadogRecordBudget {
+		return
+	}
+	var omitted []string
+	canonical.RemoveIf(func(k string, v pcommon.Value) bool {
+		if len(pdatajson.AppendCanonicalValue(nil, v)) > datadogFieldBudget {
+			omitted = append(omitted, k)
+			return true
+		}
+		return false
+	})
+	slices.Sort(omitted)
+	list := canonical.PutEmptySlice("policyaudit_omitted")
+	for _, k := range omitted {
+		list.AppendEmpty().SetStr(k)
+	}
 }
 
 // ddtags are the Datadog tags of records.md section 4: decision, policy_id

@@ -1,10 +1,14 @@
 package policydecisionprocessor
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 )
 
 const splunkDecisionLine = `{"policy_id":"pii-shield","policy_version":"v3","decision":"mask","created_at":"2026-01-16T23:59:59.900Z","correlation_id":"c-1","user":"u1","model":"gpt-4o-mini","rollout_mode":"shadow"}`
@@ -85,4 +89,30 @@ func TestDestinationSettingsAreValidatedOnlyWhereUsed(t *testing.T) {
 	cfg = createDefaultConfig()
 	cfg.Partition.Attribute = ""
 	assert.ErrorContains(t, cfg.Validate(), "partition.attribute")
+}
+
+// A record too large for one Datadog log (the intake truncates past 1 MB,
+// and the log carries the record twice) goes without its large fields,
+// named in policyaudit_omitted; its identifying fields stay.
+func TestDatadogLogsFitTheIntake(t *testing.T) {
+	big := strings.Repeat("x", 60_000)
+	var before []string
+	for i := 0; i < 10; i++ {
+		before = append(before, `"k`+strconv.Itoa(i)+`":"`+big+`"`)
+	}
+	line := `{"created_at":"2026-03-02T08:14:55Z","request_id":"adm-big","actor":{"id":"carol@example.com","type":"user"},"action":"policy.update","resource":{"type":"policy","id":"p"},"outcome":"success","details":{` + strings.Join(before, ",") + `},"policy_id":"p","policy_version":"v2"}`
+	got, _ := runProcessor(t, destinationConfig(DestinationDatadog), oneRecord(line))
+	lr := firstRecord(t, got)
+	body := lr.Body().Map()
+	assert.Less(t, len(pdatajson.AppendCanonicalMap(nil, body)), datadogRecordBudget)
+	raw := body.AsRaw()
+	assert.NotContains(t, raw, "details")
+	assert.Equal(t, []any{"details"}, raw["policyaudit_omitted"])
+	for _, k := range []string{"event_id", "correlation_id", "created_at", "action", "outcome", "policy_id", "policy_version"} {
+		assert.Contains(t, raw, k)
+		assert.Equal(t, raw[k], lr.Attributes().AsRaw()[k], k)
+	}
+
+	otlp, _ := runProcessor(t, destinationConfig(DestinationOTLP), oneRecord(line))
+	assert.Contains(t, firstRecord(t, otlp).Body().Map().AsRaw(), "details", "other destinations keep the whole record")
 }

@@ -8,7 +8,13 @@
 //   - the DD-API-KEY header (403 otherwise, as the intake answers);
 //   - Content-Type application/json, Content-Encoding gzip, deflate, zstd or none;
 //   - the payload is a JSON array of at most 1000 log objects (or one
-//     object), at most 5 MB uncompressed, each at most 1 MB;
+//     object), at most 5 MB uncompressed;
+//   - a log over 1 MB is accepted and truncated: its message is cut so the
+//     log fits, and what was cut is lost (Log.Truncated);
+//   - a log dated more than 18 hours in the past or 2 hours in the future
+//     is accepted (202) and dropped (Stale): its date is the message's
+//     @timestamp if it has one (the Datadog exporter sets it from the log
+//     record's time), else the payload's timestamp (the time it was sent);
 //   - each log's reserved attributes have their documented types: message,
 //     ddsource, ddtags, hostname, service and status are strings, and ddtags
 //     is a comma-separated list of tags.
@@ -28,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -39,6 +46,8 @@ const (
 	maxPayloadBytes = 5 << 20
 	maxLogBytes     = 1 << 20
 	maxLogsPerArray = 1000
+	maxAge          = 18 * time.Hour
+	maxAhead        = 2 * time.Hour
 )
 
 // Log is one accepted log as the intake would store it.
@@ -50,6 +59,8 @@ type Log struct {
 	Status     string
 	Tags       []string       // ddtags, split
 	Attributes map[string]any // the message parsed as JSON, when it is an object
+	Time       time.Time      // the log's date, as the intake reads it
+	Truncated  bool           // over 1 MB: the intake cut its message
 }
 
 // Tag returns the value of the first tag named key.
@@ -67,15 +78,32 @@ type Server struct {
 	peer.Base
 	APIKey string
 
-	mu   sync.Mutex
-	logs []Log
+	mu    sync.Mutex
+	logs  []Log
+	stale int
+	now   func() time.Time
 }
 
 // Start runs the peer on 127.0.0.1.
 func Start(apiKey string) *Server {
-	s := &Server{APIKey: apiKey}
+	s := &Server{APIKey: apiKey, now: time.Now}
 	s.Serve(s.serve)
 	return s
+}
+
+// SetClock replaces the intake's clock: a test moves it ahead to see what
+// the intake does with records that waited that long.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// Stale counts logs accepted and dropped for their date.
+func (s *Server) Stale() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stale
 }
 
 // Logs returns every accepted log in arrival order.
@@ -142,20 +170,29 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusRequestEntityTooLarge, "logs intake: %d logs in one array, at most %d", len(items), maxLogsPerArray)
 		return
 	}
+	s.mu.Lock()
+	now := s.now()
+	s.mu.Unlock()
 	accepted := make([]Log, 0, len(items))
+	stale := 0
 	for i, raw := range items {
 		if string(bytes.TrimSpace(raw)) == "{}" {
 			continue // the logs agent's connectivity check: no log
 		}
-		l, err := parseLog(raw)
+		l, err := parseLog(raw, now)
 		if err != nil {
 			s.refuse(w, http.StatusBadRequest, "logs intake: log %d: %v", i, err)
 			return
+		}
+		if l.Time.Before(now.Add(-maxAge)) || l.Time.After(now.Add(maxAhead)) {
+			stale++
+			continue
 		}
 		accepted = append(accepted, l)
 	}
 	s.mu.Lock()
 	s.logs = append(s.logs, accepted...)
+	s.stale += stale
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = io.WriteString(w, `{}`)
@@ -196,10 +233,8 @@ func decode(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-func parseLog(raw json.RawMessage) (Log, error) {
-	if len(raw) > maxLogBytes {
-		return Log{}, fmt.Errorf("%d bytes, a log is at most 1 MB", len(raw))
-	}
+// parseLog reads one log as the intake stores it, at the intake's time now.
+func parseLog(raw json.RawMessage, now time.Time) (Log, error) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return Log{}, fmt.Errorf("not a JSON object: %v", err)
@@ -234,10 +269,23 @@ func parseLog(raw json.RawMessage) (Log, error) {
 			l.Tags = append(l.Tags, t)
 		}
 	}
+	if over := len(raw) - maxLogBytes; over > 0 {
+		l.Truncated = true
+		l.Message = l.Message[:max(0, len(l.Message)-over)]
+	}
 	if strings.HasPrefix(strings.TrimSpace(l.Message), "{") {
 		var attrs map[string]any
 		if json.Unmarshal([]byte(l.Message), &attrs) == nil {
 			l.Attributes = attrs
+		}
+	}
+	l.Time = now
+	if ms, ok := m["timestamp"].(float64); ok {
+		l.Time = time.UnixMilli(int64(ms))
+	}
+	if date, ok := l.Attributes["@timestamp"].(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, date); err == nil {
+			l.Time = t
 		}
 	}
 	return l, nil

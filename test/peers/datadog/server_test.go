@@ -3,9 +3,11 @@ package datadog
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,10 +61,44 @@ func TestIntakeRefusesWhatTheIntakeRefuses(t *testing.T) {
 		"tags not string":  {"application/json", `[{"message":"m","ddtags":["a:b"]}]`, 400},
 		"empty tag":        {"application/json", `[{"message":"m","ddtags":"a:b,,c:d"}]`, 400},
 		"too many logs":    {"application/json", many, 413},
-		"log over 1 MB":    {"application/json", `[{"message":"` + strings.Repeat("x", 1<<20) + `"}]`, 400},
 	} {
 		assert.Equal(t, c.status, send(t, s, "key", c.contentType, c.body), name)
 	}
-	assert.Len(t, s.Violations(), 7)
+	assert.Len(t, s.Violations(), 6)
 	assert.Empty(t, s.Logs())
+}
+
+func TestIntakeTruncatesLogsOver1MB(t *testing.T) {
+	s := Start("key")
+	defer s.Close()
+	message := `{\"correlation_id\":\"c-1\",\"details\":\"` + strings.Repeat("x", 1<<20) + `\"}`
+	require.Equal(t, http.StatusAccepted, send(t, s, "key", "application/json", `[{"message":"`+message+`"},{"message":"small"}]`))
+	logs := s.Logs()
+	require.Len(t, logs, 2)
+	assert.True(t, logs[0].Truncated)
+	assert.Nil(t, logs[0].Attributes, "the cut message no longer parses: its attributes are lost")
+	assert.False(t, logs[1].Truncated)
+	assert.Empty(t, s.Violations())
+}
+
+func TestIntakeDropsLogsDatedOutsideItsWindow(t *testing.T) {
+	s := Start("key")
+	defer s.Close()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	dated := func(ts time.Time) string {
+		return `{"message":"{\"@timestamp\":\"` + ts.Format(time.RFC3339Nano) + `\"}","timestamp":` + fmt.Sprint(now.UnixMilli()) + `}`
+	}
+	body := "[" + strings.Join([]string{
+		dated(now.Add(-17 * time.Hour)),
+		dated(now.Add(-19 * time.Hour)),
+		dated(now.Add(3 * time.Hour)),
+		`{"message":"no date of its own","timestamp":` + fmt.Sprint(now.UnixMilli()) + `}`,
+	}, ",") + "]"
+	require.Equal(t, http.StatusAccepted, send(t, s, "key", "application/json", body))
+	assert.Equal(t, 2, s.Stale())
+	logs := s.Logs()
+	require.Len(t, logs, 2)
+	assert.Equal(t, now.Add(-17*time.Hour), logs[0].Time.UTC())
+	assert.Equal(t, now, logs[1].Time.UTC(), "dated by the payload's timestamp")
 }

@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/test/harness"
+	"github.com/policyaudit/policyaudit/test/peers/datadog"
+)
+
+// decisionStream is where the sidecar writes decisions in Elasticsearch.
+const decisionStream = "logs-policy_gateway.audit-default"
+
+// postTo sends an NDJSON body to a receiver path and requires a 200.
+func postTo(t *testing.T, c *harness.Collector, path string, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.URL+path, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Authorization", "Bearer "+harness.ReceiverToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s\n%s", path, c.Log)
+}
+
+// _id = event_id holds within a backing index only: a replay before a
+// rollover is refused as a duplicate, a replay after it is indexed again in
+// the new backing index (the limit the README's delivery table states).
+func TestElasticsearchReplayAfterARolloverDuplicates(t *testing.T) {
+	d := harness.StartDestinations(t)
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
+	const n = 100
+	batch := harness.Decisions("roll", 0, n)
+	postTo(t, c, "/v1/decisions", batch)
+	require.Eventually(t, func() bool { return len(d.ES.Docs()) == n }, time.Minute, 200*time.Millisecond, "%s", c.Log)
+
+	postTo(t, c, "/v1/decisions", batch)
+	require.Eventually(t, func() bool { return d.ES.Conflicts() == n }, time.Minute, 200*time.Millisecond, "%s", c.Log)
+	assert.Len(t, d.ES.Docs(), n, "a replay into the same backing index adds nothing")
+
+	d.ES.Rollover(decisionStream)
+	postTo(t, c, "/v1/decisions", batch)
+	require.Eventually(t, func() bool { return len(d.ES.Docs()) == 2*n }, time.Minute, 200*time.Millisecond, "%s", c.Log)
+	perID := map[string][]string{}
+	for _, doc := range d.ES.Docs() {
+		perID[doc.ID] = append(perID[doc.ID], doc.Backing)
+	}
+	require.Len(t, perID, n)
+	for id, backing := range perID {
+		assert.Len(t, backing, 2, id)
+		assert.NotEqual(t, backing[0], backing[1], id)
+	}
+	t.Logf("a replay after a rollover: %d records, %d documents in %d backing indices", n, len(d.ES.Docs()), 2)
+}
+
+// A document whose value does not fit the data stream's mapping (here an
+// index template, written by someone else, maps policy.policy_version as a
+// number) is refused with 400: the elasticsearch exporter logs it and does
+// not retry it; every other destination has the records.
+func TestElasticsearchMappingConflictIsLoggedNotRetried(t *testing.T) {
+	d := harness.StartDestinations(t)
+	d.ES.SetMapping(decisionStream, "policy.policy_version", "long")
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
+	const n = 50
+	postTo(t, c, "/v1/decisions", harness.Decisions("map", 0, n))
+	require.Eventually(t, func() bool { return d.ES.Refused()["policy.policy_version"] == n }, time.Minute, 200*time.Millisecond, "%s", c.Log)
+	require.Eventually(t, func() bool { return len(c.StoredDecisions(t, harness.ReceiverToken)) == n }, time.Minute, 200*time.Millisecond)
+	time.Sleep(5 * time.Second) // longer than the exporter's retry interval
+	assert.Equal(t, n, d.ES.Refused()["policy.policy_version"], "refused once each, not retried")
+	assert.Empty(t, d.ES.Docs())
+	assert.Contains(t, c.Log.String(), "failed to index document")
+	assert.Contains(t, c.Log.String(), "document_parsing_exception")
+	t.Logf("a mapping conflict: %d of %d records refused by Elasticsearch, logged, not retried; all %d in the audit store", n, n, n)
+}
+
+// What reaches Datadog's intake, whose contract drops a log dated more than
+// 18 hours ago and truncates one over 1 MB: a record that waited 20 hours
+// arrives, dated on arrival, with its created_at; a fresh one keeps its
+// date; a record too large for one log arrives whole, its large fields
+// named as omitted, and stays complete in the audit store.
+func TestDatadogGetsRecordsItsIntakeWouldDropOrCut(t *testing.T) {
+	d := harness.StartDestinations(t)
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
+	now := time.Now().UTC()
+	line := func(id string, created time.Time) string {
+		return fmt.Sprintf(`{"event_id":"%s","request_id":"%s","created_at":"%s","policy_id":"p","policy_version":"v1","decision":"deny","user":"u","model":"m"}`,
+			id, id, created.Format("2006-01-02T15:04:05.000Z"))
+	}
+	postTo(t, c, "/v1/decisions", []byte(line("held-20h", now.Add(-20*time.Hour))+"\n"+line("fresh", now.Add(-time.Minute))+"\n"))
+	var details []string
+	for i := range 10 {
+		details = append(details, fmt.Sprintf(`"k%d":"%s"`, i, strings.Repeat("x", 60_000)))
+	}
+	big := fmt.Sprintf(`{"created_at":"%s","request_id":"adm-big","actor":{"id":"carol","type":"user"},"action":"policy.update","resource":{"type":"policy","id":"p"},"outcome":"success","details":{%s},"policy_id":"p","policy_version":"v2"}`,
+		now.Format("2006-01-02T15:04:05.000Z"), strings.Join(details, ","))
+	postTo(t, c, "/v1/audit", []byte(big+"\n"))
+
+	// Decisions by event_id, the admin event by its action.
+	byRequest := func() map[string]datadog.Log {
+		out := map[string]datadog.Log{}
+		for _, l := range d.DD.Logs() {
+			if l.Attributes["action"] == "policy.update" {
+				out["adm-big"] = l
+			} else if id, ok := l.Attributes["event_id"].(string); ok {
+				out[id] = l
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return len(byRequest()) == 3 }, time.Minute, 200*time.Millisecond, "%s", c.Log)
+	assert.Zero(t, d.DD.Stale())
+	logs := byRequest()
+
+	held, fresh := logs["held-20h"], logs["fresh"]
+	assert.Equal(t, now.Add(-20*time.Hour).Format("2006-01-02T15:04:05.000Z"), held.Attributes["created_at"])
+	assert.WithinDuration(t, time.Now(), held.Time, time.Minute, "dated on arrival")
+	assert.NotEmpty(t, held.Attributes["correlation_id"])
+	assert.Equal(t, now.Add(-time.Minute).Truncate(time.Millisecond), fresh.Time.UTC(), "a fresh record keeps its date")
+
+	adm := logs["adm-big"]
+	assert.False(t, adm.Truncated, "the log fits the intake")
+	// The Datadog exporter sends an array attribute as its JSON text.
+	assert.Equal(t, `["details"]`, adm.Attributes["policyaudit_omitted"])
+	cid, _ := adm.Attributes["correlation_id"].(string)
+	require.NotEmpty(t, cid)
+	stored := c.ByCorrelation(t, harness.ReceiverToken, cid)
+	require.Len(t, stored, 1)
+	assert.Len(t, stored[0]["details"], 10, "the audit store keeps the whole record")
+	assert.Empty(t, d.DD.Violations())
+}
