@@ -21,6 +21,7 @@ type system struct {
 	Name, Label string
 	Bin, Config string
 	Mode        gatewaysim.Mode // how the load reaches it
+	Env         []string        // added to the collector's environment
 	// Sink is the file pattern of the sink and what occurs once per record.
 	SinkPattern, SinkSep string
 }
@@ -64,6 +65,7 @@ func start(s system, cpu int) (*collector, error) {
 		"BENCH_OUT="+out,
 		"GOMAXPROCS=1",
 	)
+	c.cmd.Env = append(c.cmd.Env, s.Env...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.log, &c.log
 	if err := c.cmd.Start(); err != nil {
 		return nil, err

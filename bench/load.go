@@ -63,6 +63,34 @@ func flatOut(s system, cpu, n int) (throughput, error) {
 	return t, nil
 }
 
+// acknowledged sends n records as fast as the collector acknowledges them
+// and measures the acknowledgements only (Q: what its queue's writes cost).
+func acknowledged(s system, cpu, n int) (ackRun, error) {
+	c, err := start(s, cpu)
+	if err != nil {
+		return ackRun{}, err
+	}
+	defer c.stop()
+	cpu0 := c.cpuSeconds()
+	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
+		URL: c.endpoint, Mode: s.Mode, Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+	})
+	if err != nil {
+		return ackRun{}, err
+	}
+	if rep.Accepted != n {
+		return ackRun{}, fmt.Errorf("%s accepted %d of %d records:\n%.4000s", s.Name, rep.Accepted, n, c.log.String())
+	}
+	return ackRun{PerSecond: rep.AcceptedPerSecond(), CPUPerMilli: (c.cpuSeconds() - cpu0) / float64(n) * 1e6, P99: rep.P99}, nil
+}
+
+// ackRun is an acknowledged-rate run.
+type ackRun struct {
+	PerSecond   float64 // acknowledged records per second of wall time
+	CPUPerMilli float64 // the collector's CPU seconds per million records
+	P99         time.Duration
+}
+
 // sweep offers each load for a few seconds, in batches of a hundredth of a
 // second of traffic, as a gateway flushing every 10 ms would, and returns
 // what each achieved, and the resident set when idle.

@@ -21,6 +21,7 @@ import (
 func main() {
 	root := flag.String("root", "..", "the repository root")
 	records := flag.Int("records", 300000, "records of each flat-out run")
+	queueRecords := flag.Int("queue-records", 100000, "records of each persistent-queue run")
 	seconds := flag.Float64("seconds", 4, "seconds of each offered-load step")
 	cpu := flag.Int("cpu", 0, "the CPU the collectors are pinned to (run the harness on another)")
 	out := flag.String("out", "results", "directory for results.md and load.png")
@@ -48,6 +49,16 @@ func main() {
 			fail(err)
 		}
 		res.Flat[s.Name] = t
+	}
+	queue := filepath.Join(*root, "bench", "configs", "queue.yaml")
+	for _, fsync := range []string{"true", "false"} {
+		q := system{Name: "Q fsync: " + fsync, Bin: systems[0].Bin, Config: queue, Mode: gatewaysim.Gateway, Env: []string{"BENCH_FSYNC=" + fsync}}
+		fmt.Printf("Q: A acknowledging after its persistent queue, fsync: %s, %d records\n", fsync, *queueRecords)
+		r, err := acknowledged(q, *cpu, *queueRecords)
+		if err != nil {
+			fail(err)
+		}
+		res.Queue = append(res.Queue, queueRun{Fsync: fsync, ackRun: r})
 	}
 	fmt.Printf("C: encoding/json into a struct, one core\n")
 	c, err := decodeBaseline(*records)

@@ -15,6 +15,13 @@ type results struct {
 	Flat     map[string]throughput
 	Idle     map[string]float64
 	Baseline float64 // C, records/s on one core
+	Queue    []queueRun
+}
+
+// queueRun is Q with one fsync setting.
+type queueRun struct {
+	Fsync string
+	ackRun
 }
 
 // at returns the sweep point at an offered load.
@@ -60,6 +67,13 @@ func (r results) markdown() string {
 	fmt.Fprintf(&b, "| RSS ≤ 60 MiB idle | %.0f MiB | %s |\n", r.Idle["A"], verdict(r.Idle["A"] <= 60, fmt.Sprintf("%+.0f%%", 100*(r.Idle["A"]/60-1))))
 	peak50 := r.at("A", 50000).PeakMiB
 	fmt.Fprintf(&b, "| RSS ≤ 150 MiB at 50,000 records/s | %.0f MiB | %s |\n\n", peak50, verdict(peak50 <= 150, fmt.Sprintf("%+.0f%%", 100*(peak50/150-1))))
+
+	fmt.Fprintf(&b, "Q, what durability costs: A acknowledging only once the records are in the examples' persistent queue (`file_storage`, bytes sizer; `bench/configs/queue.yaml`), one core, %s (the queue's directory is a temporary directory on this machine's disk):\n\n", r.Machine)
+	b.WriteString("| `fsync` | acknowledged records/s | CPU s per million records | p99 acknowledgement (1,000-record requests, 4 senders) |\n|---|---|---|---|\n")
+	for _, q := range r.Queue {
+		fmt.Fprintf(&b, "| `%s` | %.0f | %.2f | %s |\n", q.Fsync, q.PerSecond, q.CPUPerMilli, ms(q.P99))
+	}
+	b.WriteString("\n")
 
 	b.WriteString("Offered-load sweep (batches of 1/100 s of traffic; achieved = accepted records/s; p99 of request latency):\n\n")
 	b.WriteString("| offered/s | A achieved/s | A p50 | A p99 | B achieved/s | B p50 | B p99 |\n|---|---|---|---|---|---|---|\n")
