@@ -69,25 +69,37 @@ func AppendCanonicalMap(dst []byte, m pcommon.Map) []byte {
 // AppendCanonicalMapWithout appends m in the canonical encoding, leaving out
 // the top-level entries skip reports (nil skips none).
 func AppendCanonicalMapWithout(dst []byte, m pcommon.Map, skip func(key string, v pcommon.Value) bool) []byte {
-	keys := make([]string, 0, m.Len())
+	// Entries are sorted with their values, so no key is looked up again;
+	// a record's map fits the array on the stack.
+	var stack [48]mapEntry
+	entries := stack[:0]
 	for k, v := range m.All() {
 		if skip == nil || !skip(k, v) {
-			keys = append(keys, k)
+			entries = append(entries, mapEntry{k, v})
 		}
 	}
-	sortKeys(keys)
+	if !slices.IsSortedFunc(entries, compareEntries) {
+		slices.SortFunc(entries, compareEntries)
+	}
 	dst = append(dst, '{')
-	for i, k := range keys {
+	for i, e := range entries {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendCanonicalString(dst, k)
+		dst = appendCanonicalString(dst, e.key)
 		dst = append(dst, ':')
-		e, _ := m.Get(k)
-		dst = AppendCanonicalValue(dst, e)
+		dst = AppendCanonicalValue(dst, e.value)
 	}
 	return append(dst, '}')
 }
+
+// mapEntry is one entry of a map being encoded.
+type mapEntry struct {
+	key   string
+	value pcommon.Value
+}
+
+func compareEntries(a, b mapEntry) int { return compareUTF16(a.key, b.key) }
 
 // AppendCanonicalAny appends a value decoded by encoding/json (with or
 // without UseNumber) in the canonical encoding.
@@ -152,6 +164,20 @@ func sortKeys(keys []string) {
 }
 
 func compareUTF16(a, b string) int {
+	// Keys nearly always first differ at an ASCII byte: there every rune
+	// before it decodes alike in both, and the order is the bytes' order.
+	i, n := 0, min(len(a), len(b))
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	if i < n && a[i] < utf8.RuneSelf && b[i] < utf8.RuneSelf {
+		return int(a[i]) - int(b[i])
+	}
+	return compareRunes(a, b)
+}
+
+// compareRunes compares rune by rune, invalid bytes as U+FFFD.
+func compareRunes(a, b string) int {
 	for a != "" && b != "" {
 		ra, na := utf8.DecodeRuneInString(a)
 		rb, nb := utf8.DecodeRuneInString(b)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gowebpki/jcs"
@@ -164,4 +166,25 @@ func numbersAsFloats(v any) any {
 		return f
 	}
 	return v
+}
+
+// compareUTF16's byte shortcut orders keys as the rune-by-rune comparison
+// does, invalid UTF-8 and prefixes included.
+func TestKeyOrderShortcutAgreesWithRunes(t *testing.T) {
+	alphabet := []string{"a", "b", "A", "_", "é", "\uE000", "\uFFFF", "😀", "\U00010000", "\xC3", "\xA9", "\xE2\x82", "\x80", "\x00"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() string {
+		var b strings.Builder
+		for range rng.IntN(5) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	sign := func(n int) int { return min(max(n, -1), 1) }
+	for range 200_000 {
+		a, b := word(), word()
+		if got, want := sign(compareUTF16(a, b)), sign(compareRunes(a, b)); got != want {
+			t.Fatalf("%q vs %q: %d, rune by rune %d", a, b, got, want)
+		}
+	}
 }

@@ -52,34 +52,49 @@ func (n *Namer) Keyed() bool { return n.keyed }
 // the event_id and correlation_id that are empty.
 func (n *Namer) Name(rec *Record, m pcommon.Map) {
 	if rec.EventID == "" {
-		buf := make([]byte, 0, 1024)
-		buf = pdatajson.AppendCanonicalMapWithout(buf, m, func(k string, v pcommon.Value) bool {
-			return k == "event_id" || (k == "correlation_id" && v.Str() == "")
-		})
-		rec.EventID = n.derive("event\x00", buf)
+		buf := canonicalBuffers.Get().(*[]byte)
+		*buf = pdatajson.AppendCanonicalMapWithout((*buf)[:0], m, withoutIdentity)
+		rec.EventID = n.derive(eventDomain, *buf)
+		canonicalBuffers.Put(buf)
 		m.PutStr("event_id", rec.EventID)
 	}
 	if rec.CorrelationID == "" {
-		rec.CorrelationID = n.derive("correlation\x00", []byte(rec.EventID))
+		rec.CorrelationID = n.derive(correlationDomain, []byte(rec.EventID))
 		rec.CorrelationGenerated = true
 		m.PutStr("correlation_id", rec.CorrelationID)
 		m.PutBool("correlation_generated", true)
 	}
 }
 
+// canonicalBuffers hold a record's canonical bytes while its event_id is
+// derived.
+var canonicalBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// withoutIdentity leaves out of the event_id's content the event_id itself
+// and an empty correlation_id (both are about to be derived).
+func withoutIdentity(k string, v pcommon.Value) bool {
+	return k == "event_id" || (k == "correlation_id" && v.Str() == "")
+}
+
+// The domains keep an event_id and a correlation_id over the same bytes apart.
+var (
+	eventDomain       = []byte("event\x00")
+	correlationDomain = []byte("correlation\x00")
+)
+
 // namespace is the UUIDv5 namespace of policyaudit's unkeyed identifiers.
 var namespace = [16]byte{0x5c, 0x1e, 0x2a, 0x8f, 0x0d, 0x4b, 0x4e, 0x55, 0x9a, 0x63, 0x7e, 0x01, 0xb2, 0x44, 0xc0, 0xde}
 
 // derive is a UUID over a domain label and content: UUIDv8 from
 // HMAC-SHA256 when keyed, else UUIDv5.
-func (n *Namer) derive(domain string, content []byte) string {
+func (n *Namer) derive(domain, content []byte) string {
 	h := n.pool.Get().(hash.Hash)
 	defer n.pool.Put(h)
 	h.Reset()
 	if !n.keyed {
 		h.Write(namespace[:])
 	}
-	h.Write([]byte(domain))
+	h.Write(domain)
 	h.Write(content)
 	var sum [sha256.Size]byte
 	var u [16]byte
