@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -39,12 +40,123 @@ func ReadCanonical(m pcommon.Map) (*Record, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
-	again := pcommon.NewMap()
-	r.CopyTo(again)
-	if !again.Equal(m) {
-		return nil, errors.New("not in the canonical form: a field was added, changed in type, or left out")
+	if !r.matches(m) {
+		// Not in CopyTo's order (a processor in between may rebuild maps):
+		// the same fields in another order are still the same record.
+		again := pcommon.NewMap()
+		r.CopyTo(again)
+		if !again.Equal(m) {
+			return nil, errors.New("not in the canonical form: a field was added, changed in type, or left out")
+		}
 	}
 	return r, nil
+}
+
+// matches reports whether m holds exactly the fields writeFields gives, in
+// its order, with their types and values: what comparing m with a fresh
+// CopyTo says for a map in CopyTo's order, without building one.
+func (r *Record) matches(m pcommon.Map) bool {
+	c := matchers.Get().(*matchSink)
+	c.reset(m, nil)
+	r.writeFields(c)
+	c.end()
+	ok := c.ok
+	clear(c.entries) // no reference to m kept in the pool
+	matchers.Put(c)
+	return ok
+}
+
+var matchers = sync.Pool{New: func() any { return new(matchSink) }}
+
+// matchSink compares the fields it is given with a map's entries in order.
+type matchSink struct {
+	entries []mapEntry
+	next    int
+	ok      bool
+	parent  *matchSink // of a nested object: told when it does not match
+}
+
+type mapEntry struct {
+	key   string
+	value pcommon.Value
+}
+
+func (c *matchSink) reset(m pcommon.Map, parent *matchSink) {
+	c.entries, c.next, c.ok, c.parent = c.entries[:0], 0, true, parent
+	for k, v := range m.All() {
+		c.entries = append(c.entries, mapEntry{k, v})
+	}
+}
+
+// take returns the next entry if it is k of type t.
+func (c *matchSink) take(k string, t pcommon.ValueType) (pcommon.Value, bool) {
+	if !c.ok || c.next >= len(c.entries) || c.entries[c.next].key != k || c.entries[c.next].value.Type() != t {
+		c.ok = false
+		return pcommon.Value{}, false
+	}
+	c.next++
+	return c.entries[c.next-1].value, true
+}
+
+func (c *matchSink) str(k, v string) {
+	if got, ok := c.take(k, pcommon.ValueTypeStr); ok && got.Str() != v {
+		c.ok = false
+	}
+}
+
+func (c *matchSink) boolean(k string, v bool) {
+	if got, ok := c.take(k, pcommon.ValueTypeBool); ok && got.Bool() != v {
+		c.ok = false
+	}
+}
+
+func (c *matchSink) strs(k string, v []string) {
+	got, ok := c.take(k, pcommon.ValueTypeSlice)
+	if !ok {
+		return
+	}
+	s := got.Slice()
+	if s.Len() != len(v) {
+		c.ok = false
+		return
+	}
+	for i, want := range v {
+		if e := s.At(i); e.Type() != pcommon.ValueTypeStr || e.Str() != want {
+			c.ok = false
+			return
+		}
+	}
+}
+
+func (c *matchSink) object(k string) fieldSink {
+	nested := new(matchSink)
+	if got, ok := c.take(k, pcommon.ValueTypeMap); ok {
+		nested.reset(got.Map(), c)
+	} else {
+		nested.ok = false
+	}
+	return nested
+}
+
+func (c *matchSink) end() {
+	if c.next != len(c.entries) {
+		c.ok = false
+	}
+	if c.parent != nil && !c.ok {
+		c.parent.ok = false
+	}
+}
+
+func (c *matchSink) free(k string, raw map[string]any) {
+	got, ok := c.take(k, pcommon.ValueTypeMap)
+	if !ok {
+		return
+	}
+	want := pcommon.NewMap()
+	putSorted(want, raw)
+	if !want.Equal(got.Map()) {
+		c.ok = false
+	}
 }
 
 func readDecision(h *header, r *Record) {

@@ -34,77 +34,109 @@ func (r *Record) SetLogRecordFields(lr plog.LogRecord) {
 func (r *Record) CopyTo(m pcommon.Map) {
 	m.Clear()
 	m.EnsureCapacity(32)
-	m.PutStr("schema_version", SchemaVersion)
-	m.PutStr("event_kind", r.Kind.String())
-	m.PutStr("event_id", r.EventID)
-	m.PutStr("created_at", r.CreatedAtString())
-	m.PutStr("correlation_id", r.CorrelationID)
+	r.writeFields(mapSink{m})
+}
+
+// writeFields hands the canonical record's fields to s in the contract's
+// order: the one place that says which fields a record has, of which type,
+// and when an optional one is left out. CopyTo writes them into a map;
+// matches compares a map with them.
+func (r *Record) writeFields(s fieldSink) {
+	s.str("schema_version", SchemaVersion)
+	s.str("event_kind", r.Kind.String())
+	s.str("event_id", r.EventID)
+	s.str("created_at", r.CreatedAtString())
+	s.str("correlation_id", r.CorrelationID)
 	// A record without a correlation source gets a generated one (Namer).
 	if r.CorrelationGenerated || r.CorrelationID == "" {
-		m.PutBool("correlation_generated", true)
+		s.boolean("correlation_generated", true)
 	}
-	putOptional(m, "trace_id", r.TraceID)
-	putOptional(m, "span_id", r.SpanID)
+	optional(s, "trace_id", r.TraceID)
+	optional(s, "span_id", r.SpanID)
 
 	if r.Kind == KindAdmin {
-		r.copyAdmin(m)
+		r.writeAdmin(s)
 	} else {
-		r.copyDecision(m)
+		r.writeDecision(s)
 	}
 
 	if len(r.Extra) > 0 {
-		putSorted(m.PutEmptyMap("extra"), r.Extra)
+		s.free("extra", r.Extra)
 	}
-	putOptional(m, "schema_error", r.SchemaError)
+	optional(s, "schema_error", r.SchemaError)
 }
 
-func (r *Record) copyDecision(m pcommon.Map) {
-	m.PutStr("decision", r.Decision)
-	putOptional(m, "decision_raw", r.DecisionRaw)
-	m.PutStr("effective_decision", r.EffectiveDecision)
-	m.PutStr("rollout_mode", r.RolloutMode)
-	m.PutBool("enforced", r.Enforced)
-	m.PutStr("reason_code", r.ReasonCode)
-	m.PutStr("policy_id", r.PolicyID)
-	m.PutStr("policy_version", r.PolicyVersion)
-	putOptional(m, "policy_user", r.PolicyUser)
-	putOptional(m, "api_key_id", r.APIKeyID)
-	putOptional(m, "project_id", r.ProjectID)
-	putOptional(m, "policy_target", r.PolicyTarget)
-	putOptional(m, "model", r.Model)
-	putOptional(m, "provider", r.Provider)
-	putOptional(m, "stage", r.Stage)
-	putStrings(m.PutEmptySlice("triggered_categories"), r.TriggeredCategories)
-	putStrings(m.PutEmptySlice("allowlist_hits"), r.AllowlistHits)
-	putStrings(m.PutEmptySlice("denylist_hits"), r.DenylistHits)
+func (r *Record) writeDecision(s fieldSink) {
+	s.str("decision", r.Decision)
+	optional(s, "decision_raw", r.DecisionRaw)
+	s.str("effective_decision", r.EffectiveDecision)
+	s.str("rollout_mode", r.RolloutMode)
+	s.boolean("enforced", r.Enforced)
+	s.str("reason_code", r.ReasonCode)
+	s.str("policy_id", r.PolicyID)
+	s.str("policy_version", r.PolicyVersion)
+	optional(s, "policy_user", r.PolicyUser)
+	optional(s, "api_key_id", r.APIKeyID)
+	optional(s, "project_id", r.ProjectID)
+	optional(s, "policy_target", r.PolicyTarget)
+	optional(s, "model", r.Model)
+	optional(s, "provider", r.Provider)
+	optional(s, "stage", r.Stage)
+	s.strs("triggered_categories", r.TriggeredCategories)
+	s.strs("allowlist_hits", r.AllowlistHits)
+	s.strs("denylist_hits", r.DenylistHits)
 	if r.Classification != nil {
-		putStrings(m.PutEmptySlice("classification"), r.Classification)
+		s.strs("classification", r.Classification)
 	}
-	putOptional(m, "gateway", r.Gateway)
+	optional(s, "gateway", r.Gateway)
 }
 
-func (r *Record) copyAdmin(m pcommon.Map) {
-	actor := m.PutEmptyMap("actor")
-	actor.PutStr("id", r.Actor.ID)
-	actor.PutStr("type", r.Actor.Type)
-	putOptional(actor, "ip", r.Actor.IP)
-	m.PutStr("action", r.Action)
-	res := m.PutEmptyMap("resource")
-	res.PutStr("type", r.Resource.Type)
-	res.PutStr("id", r.Resource.ID)
-	putOptional(res, "name", r.Resource.Name)
-	m.PutStr("outcome", r.Outcome)
+func (r *Record) writeAdmin(s fieldSink) {
+	actor := s.object("actor")
+	actor.str("id", r.Actor.ID)
+	actor.str("type", r.Actor.Type)
+	optional(actor, "ip", r.Actor.IP)
+	actor.end()
+	s.str("action", r.Action)
+	res := s.object("resource")
+	res.str("type", r.Resource.Type)
+	res.str("id", r.Resource.ID)
+	optional(res, "name", r.Resource.Name)
+	res.end()
+	s.str("outcome", r.Outcome)
 	if r.Details != nil {
-		putSorted(m.PutEmptyMap("details"), r.Details)
+		s.free("details", r.Details)
 	}
-	putOptional(m, "policy_id", r.PolicyID)
-	putOptional(m, "policy_version", r.PolicyVersion)
+	optional(s, "policy_id", r.PolicyID)
+	optional(s, "policy_version", r.PolicyVersion)
 }
 
-func putOptional(m pcommon.Map, k, v string) {
+func optional(s fieldSink, k, v string) {
 	if v != "" {
-		m.PutStr(k, v)
+		s.str(k, v)
 	}
+}
+
+// fieldSink receives a record's fields in order.
+type fieldSink interface {
+	str(k, v string)
+	boolean(k string, v bool)
+	strs(k string, v []string)
+	object(k string) fieldSink // a nested object's fields follow, then end
+	end()
+	free(k string, raw map[string]any) // a free-form object (details, extra)
+}
+
+// mapSink writes the fields into a pdata map.
+type mapSink struct{ m pcommon.Map }
+
+func (s mapSink) str(k, v string)           { s.m.PutStr(k, v) }
+func (s mapSink) boolean(k string, v bool)  { s.m.PutBool(k, v) }
+func (s mapSink) strs(k string, v []string) { putStrings(s.m.PutEmptySlice(k), v) }
+func (s mapSink) object(k string) fieldSink { return mapSink{s.m.PutEmptyMap(k)} }
+func (s mapSink) end()                      {}
+func (s mapSink) free(k string, raw map[string]any) {
+	putSorted(s.m.PutEmptyMap(k), raw)
 }
 
 func putStrings(s pcommon.Slice, vals []string) {
