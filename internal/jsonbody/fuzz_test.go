@@ -99,3 +99,41 @@ func normalizeNumbers(v any) any {
 	}
 	return v
 }
+
+// FuzzScanRecord: the one-pass decoder agrees with encoding/json (UseNumber)
+// and the limits scan, its oracles: whatever it accepts they accept and
+// decode to the same values; whatever they accept as one object within the
+// limits, it accepts.
+func FuzzScanRecord(f *testing.F) {
+	for _, b := range testfixtures.Bodies(f, true) {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			f.Add(line)
+		}
+	}
+	for _, s := range []string{`{"a":"\ud83d\ude00\ud800x\u00e9\/\b"}`, `{"a":-0.5e+3,"b":[],"c":{},"d":null,"a":true}`, `{"a":01}`, `{"a":"x"}}`, ` {"k":"v"} `, `{"a":"\u12"}`, "{\"a\":\"\x01\"}"} {
+		f.Add([]byte(s))
+	}
+	lim := Limits{MaxDepth: 4, MaxStringLength: 16}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) {
+			return
+		}
+		got, ok := scanRecord(b, lim)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var want any
+		decErr := dec.Decode(&want)
+		oracle := decErr == nil && json.Valid(b) && checkLimits(b, lim) == nil
+		wantObj, isObj := want.(map[string]any)
+		if ok {
+			if !oracle || !isObj {
+				t.Fatalf("accepted %q, which encoding/json (%v) or the limits refuse", b, decErr)
+			}
+			if !reflect.DeepEqual(got, wantObj) {
+				t.Fatalf("%q: decoded %#v, encoding/json %#v", b, got, wantObj)
+			}
+		} else if oracle && isObj {
+			t.Fatalf("refused %q, one object within the limits", b)
+		}
+	})
+}

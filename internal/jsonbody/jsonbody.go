@@ -86,6 +86,11 @@ func Split(body []byte, ndjson bool, lim Limits, fn func(Position, map[string]an
 	if !ndjson && body[0] == '[' {
 		return splitArray(body, lim, fn)
 	}
+	if !ndjson && body[0] == '{' {
+		if obj, ok := scanRecord(body, lim); ok {
+			return fn(bodyPos, obj)
+		}
+	}
 	if !ndjson && body[0] == '{' && json.Valid(body) {
 		if err := checkLimits(body, lim); err != nil {
 			err.Pos = bodyPos
@@ -121,11 +126,7 @@ func splitLines(body []byte, lim Limits, fn func(Position, map[string]any) error
 			continue
 		}
 		pos := Position{Line: line, Index: -1}
-		if lerr := checkLimits(l, lim); lerr != nil {
-			lerr.Pos = pos
-			return lerr
-		}
-		obj, derr := decodeObject(l)
+		obj, derr := decodeChecked(l, lim)
 		if derr != nil {
 			derr.Pos = pos
 			return derr
@@ -149,7 +150,7 @@ func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error
 	}
 	for i, e := range elems {
 		pos := Position{Index: i}
-		obj, err := decodeObject(body[e[0]:e[1]])
+		obj, err := decodeChecked(body[e[0]:e[1]], lim)
 		if err != nil {
 			err.Pos = pos
 			return err
@@ -232,16 +233,25 @@ func DecodeObject(b []byte, lim Limits) (map[string]any, error) {
 	if !utf8.Valid(b) {
 		return nil, invalidUTF8(b)
 	}
-	if err := checkLimits(b, lim); err != nil {
-		err.Pos = bodyPos
-		return nil, err
-	}
-	obj, err := decodeObject(b)
+	obj, err := decodeChecked(b, lim)
 	if err != nil {
 		err.Pos = bodyPos
 		return nil, err
 	}
 	return obj, nil
+}
+
+// decodeChecked decodes one record within lim: in one pass when it is a
+// well-formed object within the limits (nearly always), else the slow way,
+// limits scan then encoding/json, which names what is wrong.
+func decodeChecked(b []byte, lim Limits) (map[string]any, *Error) {
+	if obj, ok := scanRecord(b, lim); ok {
+		return obj, nil
+	}
+	if err := checkLimits(b, lim); err != nil {
+		return nil, err
+	}
+	return decodeObject(b)
 }
 
 func decodeObject(b []byte) (map[string]any, *Error) {

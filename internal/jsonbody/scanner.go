@@ -1,0 +1,310 @@
+package jsonbody
+
+import (
+	"encoding/json"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// scanRecord decodes one JSON object in a single pass that checks the
+// limits as it goes, into what encoding/json's Decoder with UseNumber
+// gives: map[string]any, []any, string, json.Number, bool, nil. It reports
+// only success: on anything else (a syntax error, a limit, data after the
+// object, not an object) the caller takes the slow path, whose checks and
+// messages are the reference, so a bad record is named exactly as before.
+// b must be valid UTF-8 (Split and DecodeObject check that first).
+func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
+	s := scanner{b: b, lim: lim}
+	s.space()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return nil, false
+	}
+	obj, ok := s.object(1)
+	if !ok {
+		return nil, false
+	}
+	s.space()
+	return obj, s.i == len(b)
+}
+
+type scanner struct {
+	b   []byte
+	i   int
+	lim Limits
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value decodes the value at s.i, at nesting depth (the record is 1).
+func (s *scanner) value(depth int) (any, bool) {
+	if s.i >= len(s.b) {
+		return nil, false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(depth + 1)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		return s.string()
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	case c == 't':
+		return true, s.literal("true")
+	case c == 'f':
+		return false, s.literal("false")
+	case c == 'n':
+		return nil, s.literal("null")
+	}
+	return nil, false
+}
+
+func (s *scanner) literal(word string) bool {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// object decodes the object whose '{' is at s.i; later duplicate keys win,
+// as in encoding/json.
+func (s *scanner) object(depth int) (map[string]any, bool) {
+	if s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+		return nil, false
+	}
+	s.i++ // '{'
+	obj := make(map[string]any, 16)
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return obj, true
+	}
+	for {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return nil, false
+		}
+		key, ok := s.string()
+		if !ok {
+			return nil, false
+		}
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		s.space()
+		v, ok := s.value(depth)
+		if !ok {
+			return nil, false
+		}
+		obj[key] = v
+		s.space()
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+		case '}':
+			s.i++
+			return obj, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (s *scanner) array(depth int) ([]any, bool) {
+	if s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+		return nil, false
+	}
+	s.i++ // '['
+	arr := []any{}
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return arr, true
+	}
+	for {
+		v, ok := s.value(depth)
+		if !ok {
+			return nil, false
+		}
+		arr = append(arr, v)
+		s.space()
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+		case ']':
+			s.i++
+			return arr, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// string decodes the string whose '"' is at s.i. Its length limit counts
+// the bytes between the quotes, escapes as written, as the limits scan does.
+func (s *scanner) string() (string, bool) {
+	start := s.i + 1
+	i := start
+	for i < len(s.b) {
+		c := s.b[i]
+		if c == '"' {
+			if !s.fits(i - start) {
+				return "", false
+			}
+			s.i = i + 1
+			return string(s.b[start:i]), true
+		}
+		if c == '\\' || c < 0x20 {
+			return s.escaped(start)
+		}
+		i++
+	}
+	return "", false
+}
+
+func (s *scanner) fits(n int) bool { return s.lim.MaxStringLength <= 0 || n <= s.lim.MaxStringLength }
+
+// escaped decodes a string with escapes, as encoding/json unquotes it: a
+// lone surrogate becomes U+FFFD.
+func (s *scanner) escaped(start int) (string, bool) {
+	out := make([]byte, 0, 64)
+	i := start
+	for i < len(s.b) {
+		c := s.b[i]
+		switch {
+		case c == '"':
+			if !s.fits(i - start) {
+				return "", false
+			}
+			s.i = i + 1
+			return string(out), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s.b) {
+			return "", false
+		}
+		switch e := s.b[i+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(s.b, i+2)
+			if !ok {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(s.b, i+2); ok && i+1 < len(s.b) && s.b[i] == '\\' && s.b[i+1] == 'u' {
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						out = utf8.AppendRune(out, dec)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return "", false
+}
+
+// hex4 reads the four hex digits of a \u escape at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a JSON number (RFC 8259 grammar) as json.Number.
+func (s *scanner) number() (json.Number, bool) {
+	start, i := s.i, s.i
+	if i < len(s.b) && s.b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s.b) && s.b[i] == '0':
+		i++
+	case i < len(s.b) && s.b[i] >= '1' && s.b[i] <= '9':
+		for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
+			i++
+		}
+	default:
+		return "", false
+	}
+	if i < len(s.b) && s.b[i] == '.' {
+		i++
+		if i >= len(s.b) || s.b[i] < '0' || s.b[i] > '9' {
+			return "", false
+		}
+		for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s.b) && (s.b[i] == 'e' || s.b[i] == 'E') {
+		i++
+		if i < len(s.b) && (s.b[i] == '+' || s.b[i] == '-') {
+			i++
+		}
+		if i >= len(s.b) || s.b[i] < '0' || s.b[i] > '9' {
+			return "", false
+		}
+		for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
+			i++
+		}
+	}
+	s.i = i
+	return json.Number(s.b[start:i]), true
+}
