@@ -22,6 +22,7 @@ type system struct {
 	Bin, Config string
 	Mode        gatewaysim.Mode // how the load reaches it
 	Env         []string        // added to the collector's environment
+	FlatOnly    bool            // measured flat out only, no offered-load sweep
 	// Sink is the file pattern of the sink and what occurs once per record.
 	SinkPattern, SinkSep string
 }

@@ -30,6 +30,8 @@ func main() {
 	systems := []system{
 		{Name: "A", Label: "A: policyaudit (policygateway, policydecision)", Bin: filepath.Join(*root, "bin", "otelcol-policyaudit"),
 			Config: filepath.Join(*root, "bench", "configs", "a.yaml"), Mode: gatewaysim.Gateway, SinkPattern: "records*.jsonl", SinkSep: "\n"},
+		{Name: "A′", Label: "A′: policyaudit fed as B (otlp, policydecision)", Bin: filepath.Join(*root, "bin", "otelcol-policyaudit"),
+			Config: filepath.Join(*root, "bench", "configs", "a-otlp.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.jsonl", SinkSep: "\n", FlatOnly: true},
 		{Name: "B", Label: "B: stock contrib (otlp, transform/OTTL)", Bin: filepath.Join(*root, "bin", "otelcol-stock"),
 			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.json", SinkSep: `"body":{`},
 	}
@@ -37,12 +39,14 @@ func main() {
 	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}}
 	for _, s := range systems {
 		res.Labels[s.Name] = s.Label
-		fmt.Printf("%s: offered-load sweep %v records/s, %gs each\n", s.Label, loads, *seconds)
-		points, idle, err := sweep(s, *cpu, loads, *seconds)
-		if err != nil {
-			fail(err)
+		if !s.FlatOnly {
+			fmt.Printf("%s: offered-load sweep %v records/s, %gs each\n", s.Label, loads, *seconds)
+			points, idle, err := sweep(s, *cpu, loads, *seconds)
+			if err != nil {
+				fail(err)
+			}
+			res.Sweeps[s.Name], res.Idle[s.Name] = points, idle
 		}
-		res.Sweeps[s.Name], res.Idle[s.Name] = points, idle
 		fmt.Printf("%s: %d records flat out\n", s.Label, *records)
 		t, err := flatOut(s, *cpu, *records)
 		if err != nil {
