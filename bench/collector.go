@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,9 +32,13 @@ type system struct {
 type collector struct {
 	cmd      *exec.Cmd
 	endpoint string
+	pprof    string // the pprof extension's address
 	out      string
 	log      bytes.Buffer
 }
+
+// profileFile is where a profiled run's CPU profile is written at shutdown.
+const profileFile = "cpu.pprof"
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,8 +49,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs the system on CPU cpu (taskset) and waits for its health check.
-func start(s system, cpu int) (*collector, error) {
+// start runs the system on CPU cpu (taskset) and waits for its health
+// check; profiled, it writes a CPU profile of its whole run when stopped.
+func start(s system, cpu int, profiled bool) (*collector, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -54,16 +60,26 @@ func start(s system, cpu int) (*collector, error) {
 	if err != nil {
 		return nil, err
 	}
+	pprofPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	out, err := os.MkdirTemp("", "policyaudit-bench-"+s.Name)
 	if err != nil {
 		return nil, err
 	}
-	c := &collector{endpoint: "http://127.0.0.1:" + strconv.Itoa(port), out: out}
+	c := &collector{endpoint: "http://127.0.0.1:" + strconv.Itoa(port), pprof: "127.0.0.1:" + strconv.Itoa(pprofPort), out: out}
+	profile := ""
+	if profiled {
+		profile = filepath.Join(out, profileFile)
+	}
 	c.cmd = exec.Command("taskset", "-c", strconv.Itoa(cpu), s.Bin, "--config", s.Config)
 	c.cmd.Env = append(os.Environ(),
 		"BENCH_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"BENCH_HEALTH=127.0.0.1:"+strconv.Itoa(health),
 		"BENCH_OUT="+out,
+		"BENCH_PPROF="+c.pprof,
+		"BENCH_PROFILE="+profile,
 		"GOMAXPROCS=1",
 	)
 	c.cmd.Env = append(c.cmd.Env, s.Env...)
@@ -86,7 +102,17 @@ func start(s system, cpu int) (*collector, error) {
 	}
 }
 
+// stop ends the collector and removes its files.
 func (c *collector) stop() {
+	c.shutdown()
+	_ = os.RemoveAll(c.out)
+}
+
+// shutdown ends the collector (a profiled one writes its profile then).
+func (c *collector) shutdown() {
+	if c.cmd.ProcessState != nil {
+		return
+	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = c.cmd.Wait(); close(done) }()
@@ -96,7 +122,33 @@ func (c *collector) stop() {
 		_ = c.cmd.Process.Kill()
 		<-done
 	}
-	_ = os.RemoveAll(c.out)
+}
+
+// allocated is what the Go runtime has allocated so far, in bytes and
+// objects (runtime.MemStats TotalAlloc and Mallocs, from the pprof
+// extension's heap page).
+func (c *collector) allocated() (bytes, objects float64, err error) {
+	resp, err := http.Get("http://" + c.pprof + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(page), "\n") {
+		if v, ok := strings.CutPrefix(line, "# TotalAlloc = "); ok {
+			bytes, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "# Mallocs = "); ok {
+			objects, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if bytes == 0 || objects == 0 {
+		return 0, 0, fmt.Errorf("no TotalAlloc or Mallocs in the heap page of %s", c.pprof)
+	}
+	return bytes, objects, nil
 }
 
 // status reads a field of /proc/<pid>/status in KiB.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
@@ -21,6 +23,9 @@ type throughput struct {
 	SenderP99   time.Duration
 	PerCore     float64 // records per CPU second
 	CPUPerMilli float64 // CPU seconds per million records
+	AllocBytes  float64 // bytes the Go runtime allocated per record
+	AllocObjs   float64 // allocations per record
+	Profile     []byte  // the CPU profile of the run (pprof format)
 }
 
 // loadPoint is one step of the offered-load sweep.
@@ -35,12 +40,16 @@ type loadPoint struct {
 // flatOut sends n records as fast as the collector takes them and waits
 // until the sink holds them all.
 func flatOut(s system, cpu, n int) (throughput, error) {
-	c, err := start(s, cpu)
+	c, err := start(s, cpu, true)
 	if err != nil {
 		return throughput{}, err
 	}
 	defer c.stop()
 	sink := newSinkCounter(s.SinkPattern, s.SinkSep)
+	bytes0, objs0, err := c.allocated()
+	if err != nil {
+		return throughput{}, err
+	}
 	cpu0 := c.cpuSeconds()
 	t0 := time.Now()
 	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
@@ -60,13 +69,22 @@ func flatOut(s system, cpu, n int) (throughput, error) {
 	t := throughput{Records: n, Wall: time.Since(t0), CPUSeconds: c.cpuSeconds() - cpu0, PeakRSSMiB: c.peakMiB(), SenderP99: rep.P99}
 	t.PerCore = float64(n) / t.CPUSeconds
 	t.CPUPerMilli = t.CPUSeconds / float64(n) * 1e6
+	bytes1, objs1, err := c.allocated()
+	if err != nil {
+		return throughput{}, err
+	}
+	t.AllocBytes, t.AllocObjs = (bytes1-bytes0)/float64(n), (objs1-objs0)/float64(n)
+	c.shutdown()
+	if t.Profile, err = os.ReadFile(filepath.Join(c.out, profileFile)); err != nil {
+		return throughput{}, fmt.Errorf("%s wrote no CPU profile: %w\n%.4000s", s.Name, err, c.log.String())
+	}
 	return t, nil
 }
 
 // acknowledged sends n records as fast as the collector acknowledges them
 // and measures the acknowledgements only (Q: what its queue's writes cost).
 func acknowledged(s system, cpu, n int) (ackRun, error) {
-	c, err := start(s, cpu)
+	c, err := start(s, cpu, false)
 	if err != nil {
 		return ackRun{}, err
 	}
@@ -95,7 +113,7 @@ type ackRun struct {
 // second of traffic, as a gateway flushing every 10 ms would, and returns
 // what each achieved, and the resident set when idle.
 func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, float64, error) {
-	c, err := start(s, cpu)
+	c, err := start(s, cpu, false)
 	if err != nil {
 		return nil, 0, err
 	}

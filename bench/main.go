@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -36,7 +37,7 @@ func main() {
 			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.json", SinkSep: `"body":{`},
 	}
 	loads := []float64{1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000}
-	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}}
+	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}, Profiles: map[string]string{}}
 	for _, s := range systems {
 		res.Labels[s.Name] = s.Label
 		if !s.FlatOnly {
@@ -53,6 +54,9 @@ func main() {
 			fail(err)
 		}
 		res.Flat[s.Name] = t
+		if res.Profiles[s.Name], err = saveProfile(s, t.Profile, *out); err != nil {
+			fail(err)
+		}
 	}
 	queue := filepath.Join(*root, "bench", "configs", "queue.yaml")
 	for _, fsync := range []string{"true", "false"} {
@@ -85,6 +89,28 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("wrote %s and %s\n", filepath.Join(*out, "results.md"), filepath.Join(*out, "load.png"))
+}
+
+// saveProfile writes a flat-out run's CPU profile to dir as <config>.pprof
+// and returns its top functions, as go tool pprof prints them.
+func saveProfile(s system, profile []byte, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, strings.TrimSuffix(filepath.Base(s.Config), ".yaml")+".pprof")
+	if err := os.WriteFile(path, profile, 0o644); err != nil {
+		return "", err
+	}
+	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", s.Bin, path).Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof %s: %w", path, err)
+	}
+	// From the column headings on: the lines before name the file and time.
+	text := string(top)
+	if i := strings.Index(text, "      flat"); i >= 0 {
+		text = text[i:]
+	}
+	return filepath.Base(path) + "\n" + text, nil
 }
 
 func fail(err error) {

@@ -16,6 +16,7 @@ type results struct {
 	Idle     map[string]float64
 	Baseline float64 // C, records/s on one core
 	Queue    []queueRun
+	Profiles map[string]string // the top of each flat-out run's CPU profile
 }
 
 // queueRun is Q with one fsync setting.
@@ -48,20 +49,21 @@ func (r results) markdown() string {
 	a, bb := r.Flat["A"], r.Flat["B"]
 	fmt.Fprintf(&b, "Run %s on %s; each collector pinned to one CPU (taskset, GOMAXPROCS=1), the load generator on another; %d records per flat-out run, flat gateway dialect, the same records for A and B.\n\n",
 		r.Date.Format("2006-01-02 15:04 UTC"), r.Machine, r.Records)
-	b.WriteString("| | records/s per core | CPU s per million records | peak RSS flat out | RSS idle | peak RSS up to 50,000/s | p99 ingest at 10,000/s |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| | records/s per core | CPU s per million records | allocated per record | peak RSS flat out | RSS idle | peak RSS up to 50,000/s | p99 ingest at 10,000/s |\n|---|---|---|---|---|---|---|---|\n")
 	for _, name := range []string{"A", "A′", "B"} {
 		t, ok := r.Flat[name]
 		if !ok {
 			continue
 		}
+		alloc := fmt.Sprintf("%.0f B in %.0f allocations", t.AllocBytes, t.AllocObjs)
 		if _, swept := r.Sweeps[name]; !swept {
-			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.0f MiB | | | |\n", r.Labels[name], t.PerCore, t.CPUPerMilli, t.PeakRSSMiB)
+			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %.0f MiB | | | |\n", r.Labels[name], t.PerCore, t.CPUPerMilli, alloc, t.PeakRSSMiB)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.0f MiB | %.0f MiB | %.0f MiB | %s |\n",
-			r.Labels[name], t.PerCore, t.CPUPerMilli, t.PeakRSSMiB, r.Idle[name], r.at(name, 50000).PeakMiB, ms(r.at(name, 10000).P99))
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %.0f MiB | %.0f MiB | %.0f MiB | %s |\n",
+			r.Labels[name], t.PerCore, t.CPUPerMilli, alloc, t.PeakRSSMiB, r.Idle[name], r.at(name, 50000).PeakMiB, ms(r.at(name, 10000).P99))
 	}
-	fmt.Fprintf(&b, "| C: encoding/json into a struct | %.0f | %.2f | | | | |\n\n", r.Baseline, 1e6/r.Baseline)
+	fmt.Fprintf(&b, "| C: encoding/json into a struct | %.0f | %.2f | | | | | |\n\n", r.Baseline, 1e6/r.Baseline)
 	fmt.Fprintf(&b, "A/B per core: **%.2f×**. A/C: **%.2f** (A does %.0f%% of the work-free decode's rate, while normalising, hashing IDs, regrouping by date and writing).\n\n",
 		a.PerCore/bb.PerCore, a.PerCore/r.Baseline, 100*a.PerCore/r.Baseline)
 
@@ -86,6 +88,13 @@ func (r results) markdown() string {
 		fmt.Fprintf(&b, "| `%s` | %.0f | %.2f | %s |\n", q.Fsync, q.PerSecond, q.CPUPerMilli, ms(q.P99))
 	}
 	b.WriteString("\n")
+
+	b.WriteString("Where the CPU goes in each flat-out run (the top of its CPU profile, `go tool pprof -top`; the profiles are next to this file):\n\n")
+	for _, name := range []string{"A", "A′", "B"} {
+		if top, ok := r.Profiles[name]; ok {
+			fmt.Fprintf(&b, "%s:\n\n```\n%s```\n\n", r.Labels[name], top)
+		}
+	}
 
 	b.WriteString("Offered-load sweep (batches of 1/100 s of traffic; achieved = accepted records/s; p99 of request latency):\n\n")
 	b.WriteString("| offered/s | A achieved/s | A p50 | A p99 | B achieved/s | B p50 | B p99 |\n|---|---|---|---|---|---|---|\n")

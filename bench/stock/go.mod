@@ -7,6 +7,7 @@ go 1.24.0
 require (
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.141.0
+	github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor v0.141.0
 	go.opentelemetry.io/collector/component v1.47.0
 	go.opentelemetry.io/collector/confmap v1.47.0

@@ -12,6 +12,7 @@ require (
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/splunkhecexporter v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.141.0
+	github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v0.141.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver v0.141.0
