@@ -28,6 +28,9 @@ type throughput struct {
 	Profile     []byte  // the CPU profile of the run (pprof format)
 }
 
+// idleRSS is the resident set of a collector at rest, in MiB.
+type idleRSS struct{ All, Anon float64 }
+
 // loadPoint is one step of the offered-load sweep.
 type loadPoint struct {
 	Offered  float64
@@ -111,15 +114,16 @@ type ackRun struct {
 
 // sweep offers each load for a few seconds, in batches of a hundredth of a
 // second of traffic, as a gateway flushing every 10 ms would, and returns
-// what each achieved, and the resident set when idle.
-func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, float64, error) {
+// what each achieved, and the resident set when idle (all of it, and its
+// anonymous part: the rest is the binary's pages, shared and reclaimable).
+func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, idleRSS, error) {
 	c, err := start(s, cpu, false)
 	if err != nil {
-		return nil, 0, err
+		return nil, idleRSS{}, err
 	}
 	defer c.stop()
 	time.Sleep(2 * time.Second)
-	idle := c.rssMiB()
+	idle := idleRSS{All: c.rssMiB(), Anon: float64(c.status("RssAnon")) / 1024}
 	var points []loadPoint
 	for i, load := range loads {
 		n := int(load * seconds)
@@ -128,7 +132,7 @@ func sweep(s system, cpu int, loads []float64, seconds float64) ([]loadPoint, fl
 			URL: c.endpoint, Mode: s.Mode, Records: n, Rate: load, Batch: batch, Workers: 16, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, idleRSS{}, err
 		}
 		points = append(points, loadPoint{Offered: load, Achieved: rep.AcceptedPerSecond(), P50: rep.P50, P99: rep.P99, Refused: rep.Refused + rep.Failed, PeakMiB: c.peakMiB()})
 		time.Sleep(time.Second) // let the batch processor and the sink settle

@@ -37,7 +37,7 @@ func main() {
 			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.json", SinkSep: `"body":{`},
 	}
 	loads := []float64{1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000}
-	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]float64{}, Labels: map[string]string{}, Profiles: map[string]string{}}
+	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]idleRSS{}, Labels: map[string]string{}, Profiles: map[string]string{}}
 	for _, s := range systems {
 		res.Labels[s.Name] = s.Label
 		if !s.FlatOnly {
