@@ -14,7 +14,9 @@ import (
 // messages are the reference, so a bad record is named exactly as before.
 // b must be valid UTF-8 (Split and DecodeObject check that first).
 func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
-	s := scanner{b: b, lim: lim}
+	// One copy of the record as a string: keys, values and numbers without
+	// escapes are slices of it, not an allocation each.
+	s := scanner{b: b, src: string(b), lim: lim}
 	s.space()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return nil, false
@@ -29,6 +31,7 @@ func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
 
 type scanner struct {
 	b   []byte
+	src string // b as a string
 	i   int
 	lim Limits
 }
@@ -171,7 +174,7 @@ func (s *scanner) string() (string, bool) {
 				return "", false
 			}
 			s.i = i + 1
-			return string(s.b[start:i]), true
+			return s.src[start:i], true
 		}
 		if c == '\\' || c < 0x20 {
 			return s.escaped(start)
@@ -306,5 +309,5 @@ func (s *scanner) number() (json.Number, bool) {
 		}
 	}
 	s.i = i
-	return json.Number(s.b[start:i]), true
+	return json.Number(s.src[start:i]), true
 }
