@@ -76,3 +76,15 @@ func TestDecodeObject(t *testing.T) {
 	_, err = DecodeObject([]byte(`"just text"`), DefaultLimits)
 	assert.EqualError(t, err, "body: a record must be a JSON object")
 }
+
+// With no depth limit configured, the one-pass decoder still stops
+// recursing at encoding/json's depth, and the record is refused as
+// encoding/json refuses it: a deep body cannot grow the stack without bound.
+func TestUnlimitedDepthStillStopsRecursing(t *testing.T) {
+	const depth = 200_000
+	body := `{"a":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
+	_, ok := scanRecord([]byte(body), Limits{})
+	assert.False(t, ok)
+	_, err := DecodeObject([]byte(body), Limits{})
+	assert.ErrorContains(t, err, "exceeded max depth")
+}

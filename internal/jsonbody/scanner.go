@@ -79,20 +79,54 @@ func (s *scanner) literal(word string) bool {
 	return true
 }
 
+// maxScanDepth bounds the recursion whatever the limits allow (a
+// max_nesting_depth may be set high): deeper input takes the slow path,
+// where encoding/json refuses nesting past the same depth.
+const maxScanDepth = 10000
+
+// enter consumes a container's opening bracket at depth, and its closing
+// one when it is empty; not ok past the depth limit.
+func (s *scanner) enter(depth int, closer byte) (empty, ok bool) {
+	if depth > maxScanDepth || s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+		return false, false
+	}
+	s.i++
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == closer {
+		s.i++
+		return true, true
+	}
+	return false, true
+}
+
+// next consumes what follows a container's element: a comma (more follow)
+// or the closing bracket.
+func (s *scanner) next(closer byte) (more, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		s.space()
+		return true, true
+	case closer:
+		s.i++
+		return false, true
+	}
+	return false, false
+}
+
 // object decodes the object whose '{' is at s.i; later duplicate keys win,
 // as in encoding/json.
 func (s *scanner) object(depth int) (map[string]any, bool) {
-	if s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+	empty, ok := s.enter(depth, '}')
+	if !ok {
 		return nil, false
 	}
-	s.i++ // '{'
 	obj := make(map[string]any, 16)
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return obj, true
-	}
-	for {
+	for more := !empty; more; {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return nil, false
 		}
@@ -111,55 +145,30 @@ func (s *scanner) object(depth int) (map[string]any, bool) {
 			return nil, false
 		}
 		obj[key] = v
-		s.space()
-		if s.i >= len(s.b) {
-			return nil, false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			return obj, true
-		default:
+		if more, ok = s.next('}'); !ok {
 			return nil, false
 		}
 	}
+	return obj, true
 }
 
 func (s *scanner) array(depth int) ([]any, bool) {
-	if s.lim.MaxDepth > 0 && depth > s.lim.MaxDepth {
+	empty, ok := s.enter(depth, ']')
+	if !ok {
 		return nil, false
 	}
-	s.i++ // '['
 	arr := []any{}
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return arr, true
-	}
-	for {
+	for more := !empty; more; {
 		v, ok := s.value(depth)
 		if !ok {
 			return nil, false
 		}
 		arr = append(arr, v)
-		s.space()
-		if s.i >= len(s.b) {
-			return nil, false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			return arr, true
-		default:
+		if more, ok = s.next(']'); !ok {
 			return nil, false
 		}
 	}
+	return arr, true
 }
 
 // string decodes the string whose '"' is at s.i. Its length limit counts
