@@ -7,8 +7,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/policyaudit/policyaudit/internal/s3client"
 )
 
 // s3Location is where an exporter's objects are.
@@ -47,7 +48,7 @@ func locateS3(ctx context.Context, loc s3Location, cid string, opts locateOption
 	if bucket == "" {
 		return nil, errors.New("the exporter names no bucket")
 	}
-	client, err := newS3Client(ctx, loc.region, loc.endpoint, loc.pathStyle)
+	client, err := s3client.New(ctx, loc.region, loc.endpoint, loc.pathStyle)
 	if err != nil {
 		return nil, err
 	}
@@ -95,18 +96,4 @@ func s3Prefix(use exporterUse) string {
 		prefix += "/"
 	}
 	return prefix
-}
-
-// newS3Client is an S3 client with the AWS SDK's default credential chain.
-func newS3Client(ctx context.Context, region, endpoint string, pathStyle bool) (*s3.Client, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")))
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-		o.UsePathStyle = pathStyle
-	}), nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/policyaudit/policyaudit/internal/s3client"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
@@ -85,7 +86,7 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if v.digestPrefix == "" {
 		v.digestPrefix = strings.TrimSuffix(v.prefix, "/") + "/_digest"
 	}
-	if v.client, err = newS3Client(ctx, *region, *endpoint, *endpoint != ""); err != nil {
+	if v.client, err = s3client.New(ctx, *region, *endpoint, *endpoint != ""); err != nil {
 		fmt.Fprintln(stderr, "verify s3:", err)
 		return 2
 	}

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/exporter/s3auditexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/internal/s3client"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 )
 
@@ -65,20 +66,11 @@ func (t *transports) closeIdle() {
 	}
 }
 
-// newClient is an S3 client with the SDK's default credential chain, on
-// transports it records.
+// newClient is the shared S3 client on transports it records, so that
+// shutdown can close their idle connections.
 func newClient(ctx context.Context, region, endpoint string, pathStyle bool, trs *transports) (*s3.Client, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(trs.add)
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithHTTPClient(httpClient))
-	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
-	}
-	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-		o.UsePathStyle = pathStyle
-	}), nil
+	return s3client.New(ctx, region, endpoint, pathStyle, awsconfig.WithHTTPClient(httpClient))
 }
 
 // start reads the key and the digest state and starts the digest timer; it
