@@ -3,6 +3,7 @@ package jsonbody
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,4 +88,18 @@ func TestUnlimitedDepthStillStopsRecursing(t *testing.T) {
 	assert.False(t, ok)
 	_, err := DecodeObject([]byte(body), Limits{})
 	assert.ErrorContains(t, err, "exceeded max depth")
+}
+
+// A decoded value does not share memory with the rest of the record: a
+// small field kept for the batch must not keep a large one alive (a prompt
+// the processor drops, a key it scrubs).
+func TestDecodedStringsDoNotShareTheLine(t *testing.T) {
+	prompt := strings.Repeat("p", 60_000)
+	line := `{"policy_id":"p-1","prompt":"` + prompt + `"}`
+	obj, ok := scanRecord([]byte(line), DefaultLimits)
+	require.True(t, ok)
+	id, text := obj["policy_id"].(string), obj["prompt"].(string)
+	gap := uintptr(unsafe.Pointer(unsafe.StringData(text))) - uintptr(unsafe.Pointer(unsafe.StringData(id)))
+	assert.NotEqual(t, uintptr(strings.Index(line, prompt)-strings.Index(line, "p-1")), gap,
+		"policy_id and prompt are slices of one copy of the line")
 }

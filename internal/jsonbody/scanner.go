@@ -14,9 +14,10 @@ import (
 // messages are the reference, so a bad record is named exactly as before.
 // b must be valid UTF-8 (Split and DecodeObject check that first).
 func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
-	// One copy of the record as a string: keys, values and numbers without
-	// escapes are slices of it, not an allocation each.
-	s := scanner{b: b, src: string(b), lim: lim}
+	// Each string is its own allocation, not a slice of one copy of the
+	// record: a slice would keep the whole line (prompts the processor drops,
+	// keys it scrubs) alive as long as any field of the record is.
+	s := scanner{b: b, lim: lim}
 	s.space()
 	if s.i >= len(b) || b[s.i] != '{' {
 		return nil, false
@@ -31,7 +32,6 @@ func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
 
 type scanner struct {
 	b   []byte
-	src string // b as a string
 	i   int
 	lim Limits
 }
@@ -183,7 +183,7 @@ func (s *scanner) string() (string, bool) {
 				return "", false
 			}
 			s.i = i + 1
-			return s.src[start:i], true
+			return string(s.b[start:i]), true
 		}
 		if c == '\\' || c < 0x20 {
 			return s.escaped(start)
@@ -318,5 +318,5 @@ func (s *scanner) number() (json.Number, bool) {
 		}
 	}
 	s.i = i
-	return json.Number(s.src[start:i]), true
+	return json.Number(s.b[start:i]), true
 }
