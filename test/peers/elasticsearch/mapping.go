@@ -99,13 +99,18 @@ func accepts(t fieldType, v any) string {
 	return fmt.Sprintf("failed to parse field of type [%s]: %v", t, v)
 }
 
+// conflict is a value that does not fit its field's type.
+type conflict struct{ path, reason string }
+
+func (c *conflict) String() string { return "[" + c.path + "] " + c.reason }
+
 // mapping is one backing index's field types by dotted path, extended by
 // dynamic mapping as documents bring new fields.
 type mapping map[string]fieldType
 
 // index checks a document against the mapping and, if every field fits,
 // adds the document's new fields. A document that conflicts adds nothing.
-func (m mapping) index(src map[string]any) error {
+func (m mapping) index(src map[string]any) *conflict {
 	added := mapping{}
 	if err := m.walk("", src, added); err != nil {
 		return err
@@ -116,7 +121,7 @@ func (m mapping) index(src map[string]any) error {
 	return nil
 }
 
-func (m mapping) walk(prefix string, obj map[string]any, added mapping) error {
+func (m mapping) walk(prefix string, obj map[string]any, added mapping) *conflict {
 	for k, v := range obj {
 		path := k
 		if prefix != "" {
@@ -129,7 +134,7 @@ func (m mapping) walk(prefix string, obj map[string]any, added mapping) error {
 	return nil
 }
 
-func (m mapping) value(path string, v any, added mapping) error {
+func (m mapping) value(path string, v any, added mapping) *conflict {
 	switch v := v.(type) {
 	case nil:
 		return nil
@@ -150,7 +155,7 @@ func (m mapping) value(path string, v any, added mapping) error {
 		added[path] = t
 	}
 	if reason := accepts(t, v); reason != "" {
-		return fmt.Errorf("[%s] %s", path, reason)
+		return &conflict{path, reason}
 	}
 	if obj, ok := v.(map[string]any); ok {
 		return m.walk(path, obj, added)

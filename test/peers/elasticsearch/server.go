@@ -395,10 +395,9 @@ func (s *Server) apply(a action, src map[string]any) (status int, result, errTyp
 	case "update":
 		return 400, "", "illegal_argument_exception", "update is not part of this peer's contract"
 	}
-	if err := fields.index(src); err != nil {
-		path, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), "["), "]")
-		s.refused[path]++
-		return 400, "", "document_parsing_exception", fmt.Sprintf("%v in document with id '%s'", err, a.id)
+	if c := fields.index(src); c != nil {
+		s.refused[c.path]++
+		return 400, "", "document_parsing_exception", fmt.Sprintf("%s in document with id '%s'", c, a.id)
 	}
 	doc := Doc{Index: a.index, Backing: backing, ID: a.id, Source: src}
 	_, existed := byID[a.id]
