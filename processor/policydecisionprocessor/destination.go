@@ -3,6 +3,7 @@ package policydecisionprocessor
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -161,12 +162,14 @@ const (
 // fitDatadogLog removes the large fields of a record too large for one
 // Datadog log.
 func fitDatadogLog(canonical pcommon.Map) {
-	if len(pdatajson.AppendCanonicalMap(nil, canonical)) <= datadogRecordBudget {
+	buf := sizeBuffers.Get().(*[]byte)
+	defer sizeBuffers.Put(buf)
+	if *buf = pdatajson.AppendCanonicalMap((*buf)[:0], canonical); len(*buf) <= datadogRecordBudget {
 		return
 	}
 	var omitted []string
 	canonical.RemoveIf(func(k string, v pcommon.Value) bool {
-		if len(pdatajson.AppendCanonicalValue(nil, v)) > datadogFieldBudget {
+		if *buf = pdatajson.AppendCanonicalValue((*buf)[:0], v); len(*buf) > datadogFieldBudget {
 			omitted = append(omitted, k)
 			return true
 		}
@@ -178,6 +181,9 @@ func fitDatadogLog(canonical pcommon.Map) {
 		list.AppendEmpty().SetStr(k)
 	}
 }
+
+// sizeBuffers hold a record's encoding while fitDatadogLog measures it.
+var sizeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // ddtags are the Datadog tags of records.md section 4: decision, policy_id
 // and rollout_mode for decisions; action and outcome for admin events.
