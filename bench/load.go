@@ -55,14 +55,9 @@ func flatOut(s system, cpu, n int) (throughput, error) {
 	}
 	cpu0 := c.cpuSeconds()
 	t0 := time.Now()
-	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
-		URL: c.endpoint, Mode: s.Mode, Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
-	})
+	rep, err := sendAll(c, s, n)
 	if err != nil {
 		return throughput{}, err
-	}
-	if rep.Accepted != n {
-		return throughput{}, fmt.Errorf("%s accepted %d of %d records:\n%.4000s", s.Name, rep.Accepted, n, c.log.String())
 	}
 	for deadline := time.Now().Add(5 * time.Minute); sink.count(c.out) < n; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -84,6 +79,18 @@ func flatOut(s system, cpu, n int) (throughput, error) {
 	return t, nil
 }
 
+// sendAll sends n flat records in requests of 1,000 from four senders, as
+// fast as c takes them, and requires every one accepted.
+func sendAll(c *collector, s system, n int) (gatewaysim.Report, error) {
+	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
+		URL: c.endpoint, Mode: s.Mode, Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
+	})
+	if err == nil && rep.Accepted != n {
+		err = fmt.Errorf("%s accepted %d of %d records:\n%.4000s", s.Name, rep.Accepted, n, c.log.String())
+	}
+	return rep, err
+}
+
 // acknowledged sends n records as fast as the collector acknowledges them
 // and measures the acknowledgements only (Q: what its queue's writes cost).
 func acknowledged(s system, cpu, n int) (ackRun, error) {
@@ -93,14 +100,9 @@ func acknowledged(s system, cpu, n int) (ackRun, error) {
 	}
 	defer c.stop()
 	cpu0 := c.cpuSeconds()
-	rep, err := gatewaysim.Run(context.Background(), gatewaysim.NewGenerator(7, simStart, time.Hour, n), gatewaysim.Options{
-		URL: c.endpoint, Mode: s.Mode, Records: n, Batch: 1000, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
-	})
+	rep, err := sendAll(c, s, n)
 	if err != nil {
 		return ackRun{}, err
-	}
-	if rep.Accepted != n {
-		return ackRun{}, fmt.Errorf("%s accepted %d of %d records:\n%.4000s", s.Name, rep.Accepted, n, c.log.String())
 	}
 	return ackRun{PerSecond: rep.AcceptedPerSecond(), CPUPerMilli: (c.cpuSeconds() - cpu0) / float64(n) * 1e6, P99: rep.P99}, nil
 }

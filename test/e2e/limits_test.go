@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,14 +20,9 @@ const decisionStream = "logs-policy_gateway.audit-default"
 // postTo sends an NDJSON body to a receiver path and requires a 200.
 func postTo(t *testing.T, c *harness.Collector, path string, body []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.URL+path, bytes.NewReader(body))
+	status, _, answer, err := harness.PostNDJSON(c.URL+path, harness.ReceiverToken, body)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set("Authorization", "Bearer "+harness.ReceiverToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s\n%s", path, c.Log)
+	require.Equal(t, http.StatusOK, status, "%s: %s\n%s", path, answer, c.Log)
 }
 
 // _id = event_id holds within a backing index only: a replay before a

@@ -85,7 +85,13 @@ func Post(url, token string, body []byte) (int, string, error) {
 
 // PostAnswer is Post that also returns the answer's body.
 func PostAnswer(url, token string, body []byte) (int, string, string, error) {
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/decisions", bytes.NewReader(body))
+	return PostNDJSON(url+"/v1/decisions", token, body)
+}
+
+// PostNDJSON sends an NDJSON body to an endpoint with a bearer token and
+// returns the status, the Retry-After header and the answer's body.
+func PostNDJSON(endpoint, token string, body []byte) (int, string, string, error) {
+	req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", "", err
 	}
