@@ -26,6 +26,7 @@ func main() {
 	seconds := flag.Float64("seconds", 4, "seconds of each offered-load step")
 	cpu := flag.Int("cpu", 0, "the CPU the collectors are pinned to (run the harness on another)")
 	out := flag.String("out", "results", "directory for results.md and load.png")
+	sidecarOut := flag.String("sidecar", "", "BenchmarkSidecar's output (D), if it ran; its profile is sidecar.pprof beside it")
 	flag.Parse()
 
 	systems := []system{
@@ -75,6 +76,13 @@ func main() {
 	}
 	res.Baseline = c
 	res.Machine = machine()
+	if *sidecarOut != "" {
+		d, err := readSidecar(*sidecarOut, filepath.Join(filepath.Dir(*sidecarOut), "sidecar.pprof"), systems[0].Bin)
+		if err != nil {
+			fail(err)
+		}
+		res.Sidecar = &d
+	}
 
 	md := res.markdown()
 	fmt.Println()

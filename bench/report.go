@@ -17,6 +17,7 @@ type results struct {
 	Baseline float64 // C, records/s on one core
 	Queue    []queueRun
 	Profiles map[string]string // the top of each flat-out run's CPU profile
+	Sidecar  *sidecarRun       // D, when make bench ran it
 }
 
 // queueRun is Q with one fsync setting.
@@ -81,7 +82,16 @@ func (r results) markdown() string {
 	idle := r.Idle["A"]
 	fmt.Fprintf(&b, "| RSS ≤ 60 MiB idle | %.0f MiB, of which %.0f MiB anonymous | %s |\n", idle.All, idle.Anon, verdict(idle.All <= 60, fmt.Sprintf("%+.0f%%", 100*(idle.All/60-1))))
 	peak50 := r.at("A", 50000).PeakMiB
-	fmt.Fprintf(&b, "| RSS ≤ 150 MiB at 50,000 records/s | %.0f MiB | %s |\n\n", peak50, verdict(peak50 <= 150, fmt.Sprintf("%+.0f%%", 100*(peak50/150-1))))
+	fmt.Fprintf(&b, "| RSS ≤ 150 MiB at 50,000 records/s | %.0f MiB | %s |\n", peak50, verdict(peak50 <= 150, fmt.Sprintf("%+.0f%%", 100*(peak50/150-1))))
+	if d := r.Sidecar; d != nil {
+		rate := min(d.Metrics["accepted/s"], d.Metrics["delivered/s"])
+		fmt.Fprintf(&b, "| D ≥ 20,000 records/s accepted and delivered, shipped sidecar, two cores | %.0f/s accepted, %.0f/s delivered to every destination; p99 acknowledgement %.0f ms | %s |\n",
+			d.Metrics["accepted/s"], d.Metrics["delivered/s"], d.Metrics["p99-ack-ms"], verdict(rate >= 20000, fmt.Sprintf("%+.0f%%", 100*(rate/20000-1))))
+	}
+	b.WriteString("\n")
+	if d := r.Sidecar; d != nil {
+		fmt.Fprintf(&b, "D, the shipped sidecar (`config/examples/common.yaml` + `all.yaml`: five pipelines, five persistent queues with `fsync`, the audit store; `GOMEMLIMIT=160MiB` in a 256 MiB memory cgroup) against the local peers (versitygw, splunkhecreceiver, the Elasticsearch and Datadog contract peers), sharing this machine's two cores with them and with the load (4 senders, 500-record requests, the simulator's mix of dialects); `BenchmarkSidecar` in `test/sidecarbench`, its output in `sidecar.txt`:\n\n> %s\n\n", d.Summary)
+	}
 
 	fmt.Fprintf(&b, "Q, what durability costs: A acknowledging only once the records are in the examples' persistent queue (`file_storage`, bytes sizer; `bench/configs/queue.yaml`), one core, %s (the queue's directory is a temporary directory on this machine's disk):\n\n", r.Machine)
 	b.WriteString("| `fsync` | acknowledged records/s | CPU s per million records | p99 acknowledgement (1,000-record requests, 4 senders) |\n|---|---|---|---|\n")
@@ -95,6 +105,9 @@ func (r results) markdown() string {
 		if top, ok := r.Profiles[name]; ok {
 			fmt.Fprintf(&b, "%s:\n\n```\n%s```\n\n", r.Labels[name], top)
 		}
+	}
+	if r.Sidecar != nil {
+		fmt.Fprintf(&b, "D, the first seconds of its run (`BenchmarkSidecar` says how many), both cores:\n\n```\n%s```\n\n", r.Sidecar.Profile)
 	}
 
 	b.WriteString("Offered-load sweep (batches of 1/100 s of traffic; achieved = accepted records/s; p99 of request latency):\n\n")

@@ -66,6 +66,7 @@ func Bin(t testing.TB) string {
 type Collector struct {
 	URL     string // the policygateway receiver
 	Query   string // the audit store's query API
+	Metrics string // the collector's own metrics (Prometheus text)
 	DataDir string
 	Log     *syncBuffer
 	Cmd     *exec.Cmd
@@ -108,6 +109,7 @@ func StartCollectorWithin(t testing.TB, limit *MemoryLimit, env []string, config
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
 	c.health = "http://127.0.0.1:" + strconv.Itoa(health) + "/"
+	c.Metrics = "http://127.0.0.1:" + strconv.Itoa(metrics) + "/metrics"
 	c.env = append(append(os.Environ(), env...),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
