@@ -10,7 +10,7 @@ VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(BIN)/versitygw
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run demo bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
+.PHONY: all build run demo image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
 
 all: build
 
@@ -23,9 +23,18 @@ run: build
 	$(COLLECTOR) --config config/default.yaml
 
 ## test: unit, golden-file and end-to-end tests (the end-to-end ones start the
-## built distribution, a real OPA and a real S3 server).
-test: build tools check-generate vet
+## built distribution, a real OPA and a real S3 server), then the image and
+## the Kubernetes manifests (test-deploy).
+test: build tools check-generate vet image
 	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
+	$(MAKE) test-deploy
+
+## test-deploy: the image and deploy/kubernetes: every manifest checked
+## offline, and the sidecar pod run under podman kube play (test/deploy, a
+## module of its own: kustomize stays out of the distribution's build).
+test-deploy:
+	cd test/deploy && $(GO) vet ./... && POLICYAUDIT_BIN=$(COLLECTOR) POLICYAUDIT_IMAGE=$(IMAGE) POLICYAUDIT_SIM_IMAGE=$(SIM_IMAGE) \
+		$(GO) test -count=1 -v -timeout 15m ./...
 
 ## test-reliability: delivery under faults (destinations down for 1 and 6
 ## minutes while 50,000 records arrive, SIGKILL mid-export, a full queue);
@@ -90,6 +99,43 @@ demo: build
 	$(GO) run ./cmd/gatewaysim -url http://127.0.0.1:4320 -records 36000 -span 1h -rate 4000 || exit 1; \
 	sleep 2; echo "decisions by verdict in the audit store:"; curl -s 'http://127.0.0.1:4321/api/v1/stats'; echo; \
 	echo "JSON lines by date partition:"; for d in data/export/*/; do echo "  $$d $$(cat $$d*.jsonl | wc -l)"; done
+
+## image: the OCI images, built offline with buildah from the Containerfile:
+## the distribution (static, CGO_ENABLED=0, the tz database inside) and the
+## gateway simulator (the gateway stand-in of deploy/kubernetes/sidecar).
+## The same commit gives the same image digests (--timestamp 0). Prints
+## each image's size and digest.
+IMAGE_VERSION := $(shell awk '$$1 == "version:" {print $$2; exit}' builder-config.yaml)
+IMAGE     ?= localhost/policyaudit/otelcol-policyaudit:$(IMAGE_VERSION)
+SIM_IMAGE ?= localhost/policyaudit/gatewaysim:$(IMAGE_VERSION)
+REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+CONTAINERS_CONF := $(CURDIR)/deploy/containers.conf
+export CONTAINERS_CONF
+BUILDAH := buildah build --quiet --timestamp 0 --layers=false --build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION=$(REVISION)
+STATIC := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -tags timetzdata -ldflags "-s -w"
+image: container-tools
+	rm -rf $(BIN)/image $(BIN)/sim-image
+	mkdir -p $(BIN)/image/config/examples $(BIN)/image/data $(BIN)/sim-image
+	cd $(DIST_DIR) && $(STATIC) -o $(BIN)/image/otelcol-policyaudit .
+	$(STATIC) -o $(BIN)/sim-image/gatewaysim ./cmd/gatewaysim
+	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/image/
+	cp config/default.yaml $(BIN)/image/config/config.yaml
+	cp config/examples/*.yaml $(BIN)/image/config/examples/
+	touch -d @0 $$(find $(BIN)/image $(BIN)/sim-image)
+	$(BUILDAH) -f Containerfile -t $(IMAGE) $(BIN)/image
+	$(BUILDAH) -f cmd/gatewaysim/Containerfile -t $(SIM_IMAGE) $(BIN)/sim-image
+	@# Built a second time from the same context, it must be the same image.
+	$(BUILDAH) -f Containerfile -t $(IMAGE)-rebuilt $(BIN)/image
+	@a=$$(podman image inspect --format '{{.Digest}}' $(IMAGE)); b=$$(podman image inspect --format '{{.Digest}}' $(IMAGE)-rebuilt); \
+		podman rmi $(IMAGE)-rebuilt >/dev/null; \
+		if [ "$$a" != "$$b" ]; then echo "make image: two builds gave $$a and $$b"; exit 1; fi
+	@for i in $(IMAGE) $(SIM_IMAGE); do podman image inspect --format "$$i: {{.Size}} bytes, {{.Digest}}" $$i; done
+
+## container-tools: buildah, podman, runc and catatonit (podman's pause
+## process) from Debian (needs root), for make image and test-deploy.
+container-tools:
+	@command -v buildah >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null && command -v catatonit >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah podman runc catatonit; }
 
 ## bench: this distribution (A) against the stock contrib collector with
 ## OTTL (B) and plain encoding/json (C), each collector pinned to CPU 0, the

@@ -14,9 +14,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
@@ -40,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	span := fs.Duration("span", time.Hour, "simulated time the records cover")
 	seed := fs.Uint64("seed", 1, "seed of the generator: the same seed, the same records")
 	only := fs.String("dialects", "", "comma-separated subset of flat,router,opa,admin (default: the realistic mix)")
+	waitReady := fs.Duration("wait-ready", 0, "first wait up to this long for the receiver to accept connections (a container started beside the collector)")
+	stay := fs.Bool("stay", false, "after sending, stay until interrupted (a container standing in for a gateway in a pod, which must not exit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tty := isTerminal(stdout)
 	opts := gatewaysim.Options{
@@ -75,6 +79,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 				100*float64(r.Sent)/float64(*records), r.Accepted, *records, r.AcceptedPerSecond(), r.P99.Round(100*time.Microsecond), r.Refused, r.Failed)
 		}
 	}
+	if err := awaitReceiver(ctx, opts.URL, *waitReady); err != nil {
+		fmt.Fprintln(stderr, "gatewaysim:", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, "sending %d records (%s to %s of simulated time) to %s as %s\n",
 		*records, first.Format(time.RFC3339), first.Add(*span).Format(time.RFC3339), opts.URL, *mode)
 	rep, err := gatewaysim.Run(ctx, gatewaysim.NewGenerator(*seed, first, *span, *records), opts)
@@ -82,6 +90,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintln(stdout, rep)
+	if *stay {
+		<-ctx.Done()
+	}
 	switch {
 	case err != nil:
 		fmt.Fprintln(stderr, "gatewaysim:", err)
@@ -90,6 +101,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// awaitReceiver waits until url accepts TCP connections, for at most
+// limit (zero: not at all).
+func awaitReceiver(ctx context.Context, url string, limit time.Duration) error {
+	if limit <= 0 {
+		return nil
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
+	host, _, _ = strings.Cut(host, "/")
+	deadline := time.Now().Add(limit)
+	for {
+		conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", host)
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the receiver at %s did not accept connections within %s: %w", url, limit, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func parseDialects(s string) ([]gatewaysim.Dialect, error) {
