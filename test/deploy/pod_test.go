@@ -78,8 +78,8 @@ func TestSidecarPodUnderPodman(t *testing.T) {
 	assert.True(t, rep.OK, "the chain verifies")
 	assert.True(t, rep.Anchored, "under the Secret's signing key")
 	assert.Equal(t, int64(2*perRun), rep.Records)
-	t.Logf("pod: %d records in the audit store after two plays of %d records with a podman kube down between them; chain ok %v, anchored %v",
-		rep.Records, perRun, rep.OK, rep.Anchored)
+	t.Logf("pod: %d records in the audit store after two plays of %d records with a podman kube down between them; chain ok %v, anchored %v; %s",
+		rep.Records, perRun, rep.OK, rep.Anchored, volumeUse(t, rep.Records))
 	ps, err := podman("ps", "--all", "--format", "{{.Names}} {{.Status}}")
 	require.NoError(t, err, "%s", ps)
 	t.Logf("containers:\n%s", strings.TrimSpace(ps))
@@ -93,6 +93,28 @@ func TestSidecarPodUnderPodman(t *testing.T) {
 			t.Errorf("the query API answers on %s", ip)
 		}
 	}
+}
+
+// volumeUse says what the data volume holds per record: the audit store
+// (database and write-ahead log) and the queue files, for sizing a claim.
+func volumeUse(t *testing.T, records int64) string {
+	t.Helper()
+	mount, err := podman("volume", "inspect", "policyaudit-data", "--format", "{{.Mountpoint}}")
+	require.NoError(t, err, "%s", mount)
+	root := strings.TrimSpace(mount)
+	size := func(glob string) int64 {
+		files, _ := filepath.Glob(filepath.Join(root, glob))
+		var n int64
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && !st.IsDir() {
+				n += st.Size()
+			}
+		}
+		return n
+	}
+	store, queue := size("audit.db*"), size("queue/*")
+	return fmt.Sprintf("the audit store takes %d bytes a record on the volume (%d bytes), the drained queue files %d bytes",
+		store/records, store, queue)
 }
 
 // writePodManifest writes the rendered form as podman plays it: the
