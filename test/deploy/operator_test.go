@@ -50,28 +50,37 @@ type probeSettings struct {
 	PeriodSeconds       *int32 `json:"periodSeconds,omitempty"`
 }
 
-// crdFacts are the field names and modes of the Operator's CRD
-// (testdata/opentelemetrycollector-v1beta1-spec-fields.txt).
-func crdFacts(t *testing.T) (fields, modes, configKeys map[string]bool) {
+// facts reads a testdata list of "<kind> <name>" lines taken from an
+// upstream schema, by kind.
+func facts(t *testing.T, file string) map[string]map[string]bool {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "opentelemetrycollector-v1beta1-spec-fields.txt"))
+	f, err := os.Open(filepath.Join("testdata", file))
 	require.NoError(t, err)
 	defer f.Close()
-	fields, modes, configKeys = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	out := map[string]map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		kind, value, ok := strings.Cut(sc.Text(), " ")
-		switch {
-		case !ok || strings.HasPrefix(kind, "#"):
-		case kind == "field":
-			fields[value] = true
-		case kind == "mode":
-			modes[value] = true
-		case kind == "config":
-			configKeys[value] = true
+		if !ok || strings.HasPrefix(kind, "#") {
+			continue
 		}
+		if out[kind] == nil {
+			out[kind] = map[string]bool{}
+		}
+		out[kind][value] = true
 	}
-	return fields, modes, configKeys
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// keysIn requires every key of m to be among known.
+func keysIn(t *testing.T, what string, m any, known map[string]bool) {
+	t.Helper()
+	obj, ok := m.(map[string]any)
+	require.True(t, ok, "%s is not a mapping", what)
+	for k := range obj {
+		assert.True(t, known[k], "%s.%s is not a key upstream defines", what, k)
+	}
 }
 
 // The Operator form uses only the CRD's fields, injects as a sidecar into
@@ -88,15 +97,11 @@ func TestOperatorForm(t *testing.T) {
 	}
 	require.NotNil(t, raw, "no OpenTelemetryCollector")
 	assert.Equal(t, "opentelemetry.io/v1beta1", col.APIVersion)
-	fields, modes, configKeys := crdFacts(t)
-	for k := range raw["spec"].(map[string]any) {
-		assert.True(t, fields[k], "spec.%s is not a field of the CRD", k)
-	}
-	assert.True(t, modes[col.Spec.Mode], "mode %q", col.Spec.Mode)
+	crd := facts(t, "opentelemetrycollector-v1beta1-spec-fields.txt")
+	keysIn(t, "spec", raw["spec"], crd["field"])
+	assert.True(t, crd["mode"][col.Spec.Mode], "mode %q", col.Spec.Mode)
 	assert.Equal(t, "sidecar", col.Spec.Mode)
-	for k := range col.Spec.Config {
-		assert.True(t, configKeys[k], "spec.config.%s is not a field of the CRD", k)
-	}
+	keysIn(t, "spec.config", raw["spec"].(map[string]any)["config"], crd["config"])
 	for _, k := range []string{"receivers", "exporters", "service"} {
 		assert.Contains(t, col.Spec.Config, k, "the CRD requires spec.config.%s", k)
 	}
@@ -149,6 +154,16 @@ func TestHelmValues(t *testing.T) {
 		} `json:"ports"`
 	}
 	decodeStrict(t, "values.yaml", b, &v)
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal(b, &raw))
+	chart := facts(t, "opentelemetry-collector-chart-values-keys.txt")
+	keysIn(t, "values", raw, chart["key"])
+	for _, section := range []string{"image", "command", "configMap"} {
+		keysIn(t, section, raw[section], chart[section])
+	}
+	for name, p := range raw["ports"].(map[string]any) {
+		keysIn(t, "ports."+name, p, chart["port"])
+	}
 	assert.Equal(t, "deployment", v.Mode)
 	assert.Equal(t, "otelcol-policyaudit", v.Command.Name, "the binary at the image's root")
 	assert.False(t, v.ConfigMap.Create)
