@@ -34,6 +34,8 @@ var fixtures = map[string]string{
 	"router-verdicts.json":   "decision",
 	"admin-audit.ndjson":     "admin",
 	"opa-decision-logs.json": "opa",
+	"litellm-calls.ndjson":   "litellm",
+	"litellm-audit.ndjson":   "litellm",
 }
 
 func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
@@ -42,6 +44,14 @@ func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
 	require.NoError(t, err)
 	var out []*record.Record
 	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
+		if kind == "litellm" {
+			recs, nerr := record.NormalizeLiteLLM(obj)
+			require.NoError(t, nerr, "%s %s", name, pos)
+			for _, r := range recs {
+				out = append(out, named(r))
+			}
+			return nil
+		}
 		var r *record.Record
 		var nerr error
 		switch kind {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/policyaudit/policyaudit/internal/plogutil"
+	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadatatest"
 )
 
@@ -257,4 +258,44 @@ func TestSchemaErrorsDoNotCarryKeys(t *testing.T) {
 	assert.Contains(t, attr.Str(), "unknown verdict")
 	assert.NotContains(t, attr.Str(), key)
 	assert.NotContains(t, fmt.Sprint(lr.Body().AsRaw()), key)
+}
+
+// LiteLLM's guardrail fields that quote the prompt leave only with
+// body_logging, like any prompt text, as the receiver's records carry them.
+func TestLiteLLMPromptFieldsAreBodies(t *testing.T) {
+	payload := map[string]any{
+		"litellm_call_id": "call-1", "startTime": 1795420800.5, "status": "failure",
+		"error_information": map[string]any{"error_code": "400"},
+		"guardrail_information": []any{map[string]any{
+			"guardrail_name": "pii", "guardrail_status": "guardrail_intervened", "guardrail_mode": "pre_call",
+			"guardrail_request": "my card is 4111 1111 1111 1111", "guardrail_response": "blocked",
+			"match_details": []any{map[string]any{"match": "4111 1111 1111 1111"}}, "classification": "pci",
+		}},
+	}
+	recs, err := record.NormalizeLiteLLM(payload)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	recs[0].SetLogRecordFields(lr)
+	recs[0].CopyTo(lr.Body().SetEmptyMap())
+
+	got, _ := runProcessor(t, createDefaultConfig(), ld)
+	body := firstRecord(t, got).Body().Map().AsRaw()
+	assert.Equal(t, "deny", body["decision"])
+	extra := body["extra"].(map[string]any)
+	for _, k := range []string{"guardrail_request", "guardrail_response", "match_details", "guardrail_classification"} {
+		assert.NotContains(t, extra, k, "prompt text is removed unless body_logging is on")
+	}
+	assert.Equal(t, "pii", extra["guardrail_name"])
+
+	cfg := createDefaultConfig()
+	cfg.BodyLogging = true
+	cfg.PII.HashKey = configOpaque("0123456789abcdef")
+	ld2 := plog.NewLogs()
+	lr2 := ld2.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	recs[0].SetLogRecordFields(lr2)
+	recs[0].CopyTo(lr2.Body().SetEmptyMap())
+	got, _ = runProcessor(t, cfg, ld2)
+	assert.Contains(t, firstRecord(t, got).Body().Map().AsRaw()["extra"], "guardrail_request", "kept with body_logging")
 }

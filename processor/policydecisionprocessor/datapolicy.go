@@ -35,6 +35,8 @@ var bodyFields = []string{
 	"prompt", "prompts", "completion", "completions", "messages", "content",
 	"input_text", "output_text", "request_body", "response_body", "response",
 	"gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
+	// LiteLLM's guardrail fields that quote the prompt.
+	"guardrail_request", "guardrail_response", "match_details", "guardrail_classification",
 }
 
 func newDataPolicy(cfg *Config) *dataPolicy {

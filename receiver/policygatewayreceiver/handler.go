@@ -23,6 +23,7 @@ const (
 	streamDecisions stream = iota
 	streamAudit
 	streamOPA
+	streamLiteLLM
 )
 
 const scopeName = "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
@@ -76,6 +77,11 @@ func (r *policyGatewayReceiver) handler(s stream) http.Handler {
 			writeError(w, status, describe(perr))
 			return
 		}
+		if n == 0 {
+			// Nothing to hand on (LiteLLM calls no guardrail judged).
+			writeJSON(w, http.StatusOK, map[string]int{"accepted": 0})
+			return
+		}
 		r.consume(w, req, ld, n)
 	})
 }
@@ -89,15 +95,17 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 	observed := pcommon.NewTimestampFromTime(time.Now())
 
 	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj map[string]any) error {
-		var rec *record.Record
+		var recs []*record.Record
 		var nerr error
 		switch s {
 		case streamOPA:
-			rec, nerr = record.NormalizeOPA(obj)
+			recs, nerr = one(record.NormalizeOPA(obj))
 		case streamAudit:
-			rec, nerr = record.Normalize(obj, record.Hints{Kind: record.KindAdmin})
+			recs, nerr = one(record.Normalize(obj, record.Hints{Kind: record.KindAdmin}))
+		case streamLiteLLM:
+			recs, nerr = record.NormalizeLiteLLM(obj)
 		default:
-			rec, nerr = record.Normalize(obj, record.Hints{Kind: record.KindDecision})
+			recs, nerr = one(record.Normalize(obj, record.Hints{Kind: record.KindDecision}))
 		}
 		if nerr != nil {
 			e := &jsonbody.Error{Pos: pos, Msg: nerr.Error(), Reason: "invalid"}
@@ -107,10 +115,12 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 			}
 			return e
 		}
-		lr := lrs.AppendEmpty()
-		lr.SetObservedTimestamp(observed)
-		rec.SetLogRecordFields(lr)
-		rec.CopyTo(lr.Body().SetEmptyMap())
+		for _, rec := range recs {
+			lr := lrs.AppendEmpty()
+			lr.SetObservedTimestamp(observed)
+			rec.SetLogRecordFields(lr)
+			rec.CopyTo(lr.Body().SetEmptyMap())
+		}
 		return nil
 	})
 	if err != nil {
@@ -121,6 +131,14 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 		return plog.Logs{}, 0, je
 	}
 	return ld, lrs.Len(), nil
+}
+
+// one is a single record as a list.
+func one(rec *record.Record, err error) ([]*record.Record, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []*record.Record{rec}, nil
 }
 
 // consume hands the records on and answers only after the next consumer

@@ -23,6 +23,7 @@ const (
 	pathDecisions = "/v1/decisions"
 	pathAudit     = "/v1/audit"
 	pathOPALogs   = "/v1/opa/logs"
+	pathLiteLLM   = "/v1/litellm"
 )
 
 type policyGatewayReceiver struct {
@@ -68,8 +69,9 @@ func (r *policyGatewayReceiver) Start(ctx context.Context, host component.Host) 
 	mux.Handle(pathDecisions, r.handler(streamDecisions))
 	mux.Handle(pathAudit, r.handler(streamAudit))
 	mux.Handle(pathOPALogs, r.handler(streamOPA))
+	mux.Handle(pathLiteLLM, r.handler(streamLiteLLM))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + " or " + pathOPALogs})
+		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + ", " + pathOPALogs + " or " + pathLiteLLM})
 	})
 
 	var err error

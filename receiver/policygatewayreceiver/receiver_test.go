@@ -253,3 +253,46 @@ func TestValidate(t *testing.T) {
 	assert.ErrorContains(t, err, "max_nesting_depth: must be at least 2")
 	assert.ErrorContains(t, err, "retry_after: must be at least 1s")
 }
+
+// LiteLLM's generic_api callback posts its three log formats, all labelled
+// application/json: a JSON array, NDJSON and a single object. A call where
+// no guardrail ran is accepted and gives no record.
+func TestLiteLLMLogFormats(t *testing.T) {
+	lines := strings.Split(strings.TrimSpace(string(fixture(t, "litellm-calls.ndjson"))), "\n")
+	want := expectedLines(t, "litellm-calls.ndjson")
+	for name, body := range map[string]string{
+		"json_array": "[" + strings.Join(lines, ",") + "]",
+		"ndjson":     strings.Join(lines, "\n") + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			sink := new(consumertest.LogsSink)
+			url := startReceiver(t, nil, sink)
+			a := post(t, url+pathLiteLLM, "application/json", "", []byte(body))
+			require.Equal(t, http.StatusOK, a.status, a.body)
+			assert.Equal(t, map[string]any{"accepted": float64(len(want))}, a.body)
+			assert.Equal(t, want, sinkLines(t, sink))
+		})
+	}
+	t.Run("single", func(t *testing.T) {
+		sink := new(consumertest.LogsSink)
+		url := startReceiver(t, nil, sink)
+		a := post(t, url+pathLiteLLM, "application/json", "", []byte(lines[1]))
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		assert.Equal(t, want[1:3], sinkLines(t, sink), "a call with two guardrails is two records")
+	})
+	t.Run("no guardrail ran", func(t *testing.T) {
+		sink := new(consumertest.LogsSink)
+		url := startReceiver(t, nil, sink)
+		a := post(t, url+pathLiteLLM, "application/json", "", []byte(lines[7]))
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		assert.Equal(t, map[string]any{"accepted": float64(0)}, a.body)
+		assert.Empty(t, sink.AllLogs(), "nothing handed on")
+	})
+	t.Run("audit", func(t *testing.T) {
+		sink := new(consumertest.LogsSink)
+		url := startReceiver(t, nil, sink)
+		a := post(t, url+pathLiteLLM, "application/json", "", fixture(t, "litellm-audit.ndjson"))
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		assert.Equal(t, expectedLines(t, "litellm-audit.ndjson"), sinkLines(t, sink))
+	})
+}

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/test/harness"
+)
+
+// What LiteLLM's generic_api callback posts (a JSON array of its logging
+// payloads, and its audit payloads) lands in the audit store: each
+// guardrail's verdict found by the call's correlation ID, as
+// testdata/expected says, and the guardrail edit that a deny joins to.
+func TestLiteLLMPayloadsReachTheAuditStore(t *testing.T) {
+	c := harness.StartDefault(t)
+	raw, err := os.ReadFile(filepath.Join(harness.Root, "testdata", "fixtures", "litellm-calls.ndjson"))
+	require.NoError(t, err)
+	calls := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	resp, err := http.Post(c.URL+"/v1/litellm", "application/json", strings.NewReader("["+strings.Join(calls, ",")+"]"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	status, answer := postFile(t, c.URL+"/v1/litellm", "application/json", false, "litellm-audit.ndjson")
+	require.Equal(t, http.StatusOK, status, answer)
+
+	want := map[string][]string{}
+	for _, line := range harness.Expected(t, "litellm-calls.jsonl") {
+		rec := harness.Decode(t, line)
+		cid := rec["correlation_id"].(string)
+		want[cid] = append(want[cid], rec["decision"].(string))
+	}
+	for cid, decisions := range want {
+		var got []map[string]any
+		require.Eventually(t, func() bool {
+			got = c.QueryRecords(t, "", "/api/v1/decisions?correlation_id="+cid)
+			return len(got) == len(decisions)
+		}, 30*time.Second, 200*time.Millisecond, "%s: %d records, want %d:\n%s", cid, len(got), len(decisions), c.Log)
+		var verdicts []string
+		for _, r := range got {
+			verdicts = append(verdicts, r["decision"].(string))
+			assert.NotContains(t, r["extra"], "guardrail_request", "prompt text does not reach the store")
+		}
+		assert.ElementsMatch(t, decisions, verdicts, cid)
+	}
+
+	edits := c.QueryRecords(t, "", "/admin/api/v1/audit?days=3650&limit=50")
+	var joined bool
+	for _, e := range edits {
+		joined = joined || (e["action"] == "litellm_guardrailstable.updated" && e["policy_id"] == "gd-pi-002")
+	}
+	assert.True(t, joined, "the guardrail's edit is stored under its policy_id: %v", edits)
+}
