@@ -8,6 +8,10 @@ OPA_VERSION := v1.22.2
 OPA      := $(BIN)/opa
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW := $(BIN)/versitygw
+# The LiteLLM proxy of the end-to-end test (the newest release whose
+# dependencies the package mirror here serves), in its own virtualenv.
+LITELLM_VERSION := 1.105.0
+LITELLM  := $(BIN)/litellm/bin/litellm
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
@@ -26,7 +30,7 @@ run: build
 ## built distribution, a real OPA and a real S3 server), then the image and
 ## the Kubernetes manifests (test-deploy).
 test: build tools check-generate vet image
-	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
 	$(MAKE) test-deploy
 
 ## test-deploy: the image and deploy/kubernetes: every manifest checked
@@ -78,11 +82,14 @@ check-generate: generate
 		if [ -n "$$untracked" ]; then echo "make generate wrote files git does not track: add them"; echo "$$untracked"; exit 1; fi
 
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
-## (decision logs), versitygw (S3) and DuckDB (npm). The S3 test also needs
-## the AWS CLI and Node.js.
-tools: $(OPA) $(VERSITYGW) test/e2e/duckdb/node_modules
+## (decision logs), versitygw (S3), DuckDB (npm) and the LiteLLM proxy
+## (PyPI, in a virtualenv). The S3 test also needs the AWS CLI and Node.js.
+tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
+$(LITELLM):
+	python3 -m venv $(BIN)/litellm
+	$(BIN)/litellm/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
