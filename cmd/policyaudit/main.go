@@ -9,6 +9,7 @@
 //	policyaudit pubkey KEY.pem
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
+//	policyaudit normalize [--dialect decisions|audit|opa|litellm] [PAYLOAD]
 package main
 
 import (
@@ -29,6 +30,7 @@ const usage = `usage:
   policyaudit export FILE.db
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
+  policyaudit normalize [--dialect decisions|audit|opa|litellm] [FILE]
 
 verify prints "ok" and the chain's head, or the first broken record, and
 exits 1 when the chain is broken. With --public-key it also checks the
@@ -42,7 +44,13 @@ and prints its public key; pubkey prints the public key of a key file.
 verify --correlation-id looks the ID up in every destination the collector
 config exports logs to (S3, Elasticsearch, the audit store, JSON-lines files;
 Splunk HEC and Datadog get the search to run there), prints where it was
-found, and exits 1 when a queryable destination lacks it.`
+found, and exits 1 when a queryable destination lacks it.
+
+normalize prints, as JSON lines, the canonical records a payload (a file, or
+standard input) becomes at the receiver's endpoint for its dialect, with the
+IDs the processor derives without an id_key; it exits 1, with the receiver's
+error, for a payload the receiver would refuse. The processor's data policy
+(prompt text removed, PII rules) applies after it.`
 
 // run is main without the process: exit code 0 ok, 1 broken chain, 2 usage
 // or I/O error.
@@ -60,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return keygen(args[1:], stdout, stderr)
 	case "pubkey":
 		return pubkey(args[1:], stdout, stderr)
+	case "normalize":
+		return normalize(args[1:], os.Stdin, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0

@@ -30,9 +30,9 @@ const (
 
 // Fixtures and the endpoint kind each is posted as.
 var fixtures = map[string]string{
-	"gateway-flat.ndjson":    "decision",
-	"router-verdicts.json":   "decision",
-	"admin-audit.ndjson":     "admin",
+	"gateway-flat.ndjson":    "decisions",
+	"router-verdicts.json":   "decisions",
+	"admin-audit.ndjson":     "audit",
 	"opa-decision-logs.json": "opa",
 	"litellm-calls.ndjson":   "litellm",
 	"litellm-audit.ndjson":   "litellm",
@@ -44,26 +44,13 @@ func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
 	require.NoError(t, err)
 	var out []*record.Record
 	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
-		if kind == "litellm" {
-			recs, nerr := record.NormalizeLiteLLM(obj)
-			require.NoError(t, nerr, "%s %s", name, pos)
-			for _, r := range recs {
-				out = append(out, named(r))
-			}
-			return nil
-		}
-		var r *record.Record
-		var nerr error
-		switch kind {
-		case "admin":
-			r, nerr = record.Normalize(obj, record.Hints{Kind: record.KindAdmin})
-		case "opa":
-			r, nerr = record.NormalizeOPA(obj)
-		default:
-			r, nerr = record.Normalize(obj, record.Hints{Kind: record.KindDecision})
-		}
+		dialect, ok := record.ParseDialect(kind)
+		require.True(t, ok, kind)
+		recs, nerr := record.NormalizeDialect(dialect, obj)
 		require.NoError(t, nerr, "%s %s", name, pos)
-		out = append(out, named(r))
+		for _, r := range recs {
+			out = append(out, named(r))
+		}
 		return nil
 	})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
+	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkDecisionsEndpoint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := r.handler(streamDecisions)
+	h := r.handler(record.DialectDecisions)
 	b.SetBytes(int64(body.Len() / batch))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -10,16 +10,17 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
-// FuzzEndpoints: any body to any of the three endpoints, as JSON or NDJSON,
+// FuzzEndpoints: any body to any of the four endpoints, as JSON or NDJSON,
 // is answered 200 or a 4xx with a JSON error, never a panic or a 5xx, and
 // what is answered 200 reaches the pipeline whole.
 func FuzzEndpoints(f *testing.F) {
 	for _, b := range testfixtures.Bodies(f, true) {
-		for s := range 3 {
+		for s := range 4 {
 			f.Add(b, uint8(s), false)
 			f.Add(b, uint8(s), true)
 		}
@@ -37,7 +38,7 @@ func FuzzEndpoints(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", map[bool]string{false: "application/json", true: "application/x-ndjson"}[ndjson])
 		rec := httptest.NewRecorder()
-		r.handler(stream(s%3)).ServeHTTP(rec, req)
+		r.handler(record.Dialect(s%4)).ServeHTTP(rec, req)
 
 		var answer errorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {

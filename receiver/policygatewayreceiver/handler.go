@@ -16,16 +16,6 @@ import (
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
-// stream is what an endpoint receives.
-type stream uint8
-
-const (
-	streamDecisions stream = iota
-	streamAudit
-	streamOPA
-	streamLiteLLM
-)
-
 const scopeName = "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
 
 // errorBody is the JSON answer to a refused request. Line (NDJSON, 1-based)
@@ -39,7 +29,7 @@ type errorBody struct {
 	Accepted int    `json:"accepted"`
 }
 
-func (r *policyGatewayReceiver) handler(s stream) http.Handler {
+func (r *policyGatewayReceiver) handler(d record.Dialect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -68,7 +58,7 @@ func (r *policyGatewayReceiver) handler(s stream) http.Handler {
 			return
 		}
 
-		ld, n, perr := r.decode(s, body, ndjson)
+		ld, n, perr := r.decode(d, body, ndjson)
 		if perr != nil {
 			status := http.StatusBadRequest
 			if perr.TooLarge {
@@ -87,7 +77,7 @@ func (r *policyGatewayReceiver) handler(s stream) http.Handler {
 }
 
 // decode turns a body into logs, refusing it whole at the first bad record.
-func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog.Logs, int, *jsonbody.Error) {
+func (r *policyGatewayReceiver) decode(d record.Dialect, body []byte, ndjson bool) (plog.Logs, int, *jsonbody.Error) {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(scopeName)
@@ -95,18 +85,7 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 	observed := pcommon.NewTimestampFromTime(time.Now())
 
 	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj map[string]any) error {
-		var recs []*record.Record
-		var nerr error
-		switch s {
-		case streamOPA:
-			recs, nerr = one(record.NormalizeOPA(obj))
-		case streamAudit:
-			recs, nerr = one(record.Normalize(obj, record.Hints{Kind: record.KindAdmin}))
-		case streamLiteLLM:
-			recs, nerr = record.NormalizeLiteLLM(obj)
-		default:
-			recs, nerr = one(record.Normalize(obj, record.Hints{Kind: record.KindDecision}))
-		}
+		recs, nerr := record.NormalizeDialect(d, obj)
 		if nerr != nil {
 			e := &jsonbody.Error{Pos: pos, Msg: nerr.Error(), Reason: "invalid"}
 			var fe *record.FieldError
@@ -131,14 +110,6 @@ func (r *policyGatewayReceiver) decode(s stream, body []byte, ndjson bool) (plog
 		return plog.Logs{}, 0, je
 	}
 	return ld, lrs.Len(), nil
-}
-
-// one is a single record as a list.
-func one(rec *record.Record, err error) ([]*record.Record, error) {
-	if err != nil {
-		return nil, err
-	}
-	return []*record.Record{rec}, nil
 }
 
 // consume hands the records on and answers only after the next consumer

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // Endpoint paths.
@@ -66,10 +67,10 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*polic
 // is bound, so a port conflict fails the collector's start.
 func (r *policyGatewayReceiver) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
-	mux.Handle(pathDecisions, r.handler(streamDecisions))
-	mux.Handle(pathAudit, r.handler(streamAudit))
-	mux.Handle(pathOPALogs, r.handler(streamOPA))
-	mux.Handle(pathLiteLLM, r.handler(streamLiteLLM))
+	mux.Handle(pathDecisions, r.handler(record.DialectDecisions))
+	mux.Handle(pathAudit, r.handler(record.DialectAudit))
+	mux.Handle(pathOPALogs, r.handler(record.DialectOPA))
+	mux.Handle(pathLiteLLM, r.handler(record.DialectLiteLLM))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + ", " + pathOPALogs + " or " + pathLiteLLM})
 	})

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/record"
+)
+
+// normalize prints the canonical records a payload becomes, as the
+// policygateway receiver's endpoint for its dialect reads it, named as the
+// policydecision processor names them without an id_key: a user checks what
+// their own gateway sends without running a collector. The processor's data
+// policy (prompt text removed, PII rules) applies after this.
+func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dialect := fs.String("dialect", "decisions", "the endpoint's dialect: decisions (/v1/decisions), audit (/v1/audit), opa (/v1/opa/logs), litellm (/v1/litellm)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	d, ok := record.ParseDialect(*dialect)
+	if !ok {
+		fmt.Fprintf(stderr, "normalize: unknown dialect %q (decisions, audit, opa, litellm)\n", *dialect)
+		return 2
+	}
+	var body []byte
+	var err error
+	switch fs.NArg() {
+	case 0:
+		body, err = io.ReadAll(stdin)
+	case 1:
+		body, err = os.ReadFile(fs.Arg(0))
+	default:
+		fmt.Fprintln(stderr, "normalize: one file, or the payload on standard input")
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "normalize:", err)
+		return 2
+	}
+
+	namer := record.NewNamer(nil)
+	var out []byte
+	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
+		recs, err := record.NormalizeDialect(d, obj)
+		if err != nil {
+			return fmt.Errorf("%s: %w", pos, err)
+		}
+		for _, rec := range recs {
+			m := pcommon.NewMap()
+			rec.CopyTo(m)
+			namer.Name(rec, m)
+			out = append(pdatajson.AppendMap(out, m), '\n')
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "normalize: the receiver would refuse this payload (400):", err)
+		return 1
+	}
+	if _, err := stdout.Write(out); err != nil {
+		return 2
+	}
+	return 0
+}

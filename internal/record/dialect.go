@@ -1,0 +1,44 @@
+package record
+
+// Dialect is what one of the policygateway receiver's endpoints takes: the
+// shape of each input object and how many records it gives.
+type Dialect uint8
+
+const (
+	DialectDecisions Dialect = iota // a decision, any gateway dialect
+	DialectAudit                    // an admin audit event
+	DialectOPA                      // an OPA decision-log event
+	DialectLiteLLM                  // a LiteLLM logging or audit payload
+)
+
+// dialectNames name the dialects as the command line and docs do.
+var dialectNames = map[string]Dialect{
+	"decisions": DialectDecisions, "audit": DialectAudit, "opa": DialectOPA, "litellm": DialectLiteLLM,
+}
+
+// ParseDialect reads a dialect's name: decisions, audit, opa or litellm.
+func ParseDialect(name string) (Dialect, bool) {
+	d, ok := dialectNames[name]
+	return d, ok
+}
+
+// NormalizeDialect normalises one input object of a dialect into its
+// canonical records (a LiteLLM call gives one per guardrail, maybe none).
+func NormalizeDialect(d Dialect, obj map[string]any) ([]*Record, error) {
+	var rec *Record
+	var err error
+	switch d {
+	case DialectLiteLLM:
+		return NormalizeLiteLLM(obj)
+	case DialectOPA:
+		rec, err = NormalizeOPA(obj)
+	case DialectAudit:
+		rec, err = Normalize(obj, Hints{Kind: KindAdmin})
+	default:
+		rec, err = Normalize(obj, Hints{Kind: KindDecision})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*Record{rec}, nil
+}
