@@ -80,7 +80,8 @@ func TestFullQueueOnASmallVolumeLosesNothingAcknowledged(t *testing.T) {
 			}
 			require.NotZero(t, refused, "the queue of 8 MiB never filled")
 			free := freeMiB(t, volume)
-			t.Logf("%s: %d records acknowledged, then 503; %d MiB of the 48 MiB volume still free", stop, len(acked), free)
+			t.Logf("%s: %d records acknowledged, then 503; %d MiB of the 48 MiB volume still free; the 8 MiB queue holds %d bytes a record (%d MiB an hour at 1,000 records/s)",
+				stop, len(acked), free, (8<<20)/len(acked), (8<<20)/len(acked)*1000*3600>>20)
 			assert.Greater(t, free, 8, "headroom left on the volume")
 
 			if stop == "SIGKILL" {
