@@ -9,7 +9,7 @@
 //	policyaudit pubkey KEY.pem
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
-//	policyaudit normalize [--dialect decisions|audit|opa|litellm] [PAYLOAD]
+//	policyaudit normalize [--dialect decisions|audit|opa|litellm|kong] [PAYLOAD]
 package main
 
 import (
@@ -30,7 +30,7 @@ const usage = `usage:
   policyaudit export FILE.db
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
-  policyaudit normalize [--dialect decisions|audit|opa|litellm] [FILE]
+  policyaudit normalize [--dialect decisions|audit|opa|litellm|kong] [FILE]
 
 verify prints "ok" and the chain's head, or the first broken record, and
 exits 1 when the chain is broken. With --public-key it also checks the

@@ -21,13 +21,13 @@ import (
 func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dialect := fs.String("dialect", "decisions", "the endpoint's dialect: decisions (/v1/decisions), audit (/v1/audit), opa (/v1/opa/logs), litellm (/v1/litellm)")
+	dialect := fs.String("dialect", "decisions", "the endpoint's dialect: decisions (/v1/decisions), audit (/v1/audit), opa (/v1/opa/logs), litellm (/v1/litellm), kong (/v1/kong)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	d, ok := record.ParseDialect(*dialect)
 	if !ok {
-		fmt.Fprintf(stderr, "normalize: unknown dialect %q (decisions, audit, opa, litellm)\n", *dialect)
+		fmt.Fprintf(stderr, "normalize: unknown dialect %q (decisions, audit, opa, litellm, kong)\n", *dialect)
 		return 2
 	}
 	var body []byte

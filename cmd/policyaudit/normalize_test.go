@@ -20,6 +20,7 @@ func TestNormalizePrintsTheGoldenRecords(t *testing.T) {
 	for fixture, dialect := range map[string]string{
 		"litellm-calls.ndjson": "litellm", "litellm-audit.ndjson": "litellm",
 		"gateway-flat.ndjson": "decisions", "admin-audit.ndjson": "audit", "opa-decision-logs.json": "opa",
+		"kong-http-log.json": "kong",
 	} {
 		t.Run(fixture, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join(testfixtures.Root, "testdata", "expected", strings.TrimSuffix(fixture, filepath.Ext(fixture))+".jsonl"))

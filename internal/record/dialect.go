@@ -9,14 +9,15 @@ const (
 	DialectAudit                    // an admin audit event
 	DialectOPA                      // an OPA decision-log event
 	DialectLiteLLM                  // a LiteLLM logging or audit payload
+	DialectKong                     // a Kong log serializer object
 )
 
 // dialectNames name the dialects as the command line and docs do.
 var dialectNames = map[string]Dialect{
-	"decisions": DialectDecisions, "audit": DialectAudit, "opa": DialectOPA, "litellm": DialectLiteLLM,
+	"decisions": DialectDecisions, "audit": DialectAudit, "opa": DialectOPA, "litellm": DialectLiteLLM, "kong": DialectKong,
 }
 
-// ParseDialect reads a dialect's name: decisions, audit, opa or litellm.
+// ParseDialect reads a dialect's name: decisions, audit, opa, litellm or kong.
 func ParseDialect(name string) (Dialect, bool) {
 	d, ok := dialectNames[name]
 	return d, ok
@@ -30,6 +31,8 @@ func NormalizeDialect(d Dialect, obj map[string]any) ([]*Record, error) {
 	switch d {
 	case DialectLiteLLM:
 		return NormalizeLiteLLM(obj)
+	case DialectKong:
+		return NormalizeKong(obj)
 	case DialectOPA:
 		rec, err = NormalizeOPA(obj)
 	case DialectAudit:

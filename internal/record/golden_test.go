@@ -36,6 +36,7 @@ var fixtures = map[string]string{
 	"opa-decision-logs.json": "opa",
 	"litellm-calls.ndjson":   "litellm",
 	"litellm-audit.ndjson":   "litellm",
+	"kong-http-log.json":     "kong",
 }
 
 func normalizeFixture(t testing.TB, name, kind string) []*record.Record {

@@ -35,8 +35,10 @@ var bodyFields = []string{
 	"prompt", "prompts", "completion", "completions", "messages", "content",
 	"input_text", "output_text", "request_body", "response_body", "response",
 	"gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
-	// LiteLLM's guardrail fields that quote the prompt.
+	// LiteLLM's guardrail fields that quote the prompt, and the content
+	// Kong's guardrail plugins log when they block (log_blocked_content).
 	"guardrail_request", "guardrail_response", "match_details", "guardrail_classification",
+	"input_faulty_prompt", "output_faulty_response",
 }
 
 func newDataPolicy(cfg *Config) *dataPolicy {

@@ -15,12 +15,12 @@ import (
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
-// FuzzEndpoints: any body to any of the four endpoints, as JSON or NDJSON,
+// FuzzEndpoints: any body to any of the five endpoints, as JSON or NDJSON,
 // is answered 200 or a 4xx with a JSON error, never a panic or a 5xx, and
 // what is answered 200 reaches the pipeline whole.
 func FuzzEndpoints(f *testing.F) {
 	for _, b := range testfixtures.Bodies(f, true) {
-		for s := range 4 {
+		for s := range 5 {
 			f.Add(b, uint8(s), false)
 			f.Add(b, uint8(s), true)
 		}
@@ -38,7 +38,7 @@ func FuzzEndpoints(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", map[bool]string{false: "application/json", true: "application/x-ndjson"}[ndjson])
 		rec := httptest.NewRecorder()
-		r.handler(record.Dialect(s%4)).ServeHTTP(rec, req)
+		r.handler(record.Dialect(s%5)).ServeHTTP(rec, req)
 
 		var answer errorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {

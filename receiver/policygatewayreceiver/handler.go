@@ -68,7 +68,7 @@ func (r *policyGatewayReceiver) handler(d record.Dialect) http.Handler {
 			return
 		}
 		if n == 0 {
-			// Nothing to hand on (LiteLLM calls no guardrail judged).
+			// Nothing to hand on (calls or requests no guardrail judged).
 			writeJSON(w, http.StatusOK, map[string]int{"accepted": 0})
 			return
 		}

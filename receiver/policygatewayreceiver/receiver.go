@@ -25,6 +25,7 @@ const (
 	pathAudit     = "/v1/audit"
 	pathOPALogs   = "/v1/opa/logs"
 	pathLiteLLM   = "/v1/litellm"
+	pathKong      = "/v1/kong"
 )
 
 type policyGatewayReceiver struct {
@@ -71,8 +72,9 @@ func (r *policyGatewayReceiver) Start(ctx context.Context, host component.Host) 
 	mux.Handle(pathAudit, r.handler(record.DialectAudit))
 	mux.Handle(pathOPALogs, r.handler(record.DialectOPA))
 	mux.Handle(pathLiteLLM, r.handler(record.DialectLiteLLM))
+	mux.Handle(pathKong, r.handler(record.DialectKong))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + ", " + pathOPALogs + " or " + pathLiteLLM})
+		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + ", " + pathOPALogs + ", " + pathLiteLLM + " or " + pathKong})
 	})
 
 	var err error

@@ -296,3 +296,34 @@ func TestLiteLLMLogFormats(t *testing.T) {
 		assert.Equal(t, expectedLines(t, "litellm-audit.ndjson"), sinkLines(t, sink))
 	})
 }
+
+// Kong's http-log plugin posts one object, or a JSON array when it
+// batches; file-log lines arrive as NDJSON.
+func TestKongLogShapes(t *testing.T) {
+	var entries []json.RawMessage
+	require.NoError(t, json.Unmarshal(fixture(t, "kong-http-log.json"), &entries))
+	want := expectedLines(t, "kong-http-log.json")
+	var lines []string
+	for _, e := range entries {
+		var buf bytes.Buffer
+		require.NoError(t, json.Compact(&buf, e))
+		lines = append(lines, buf.String())
+	}
+	for name, tc := range map[string]struct{ contentType, body string }{
+		"http-log batch":  {"application/json", string(fixture(t, "kong-http-log.json"))},
+		"file-log lines":  {"application/x-ndjson", strings.Join(lines, "\n")},
+		"http-log single": {"application/json", lines[0]},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sink := new(consumertest.LogsSink)
+			url := startReceiver(t, nil, sink)
+			a := post(t, url+pathKong, tc.contentType, "", []byte(tc.body))
+			require.Equal(t, http.StatusOK, a.status, a.body)
+			if name == "http-log single" {
+				assert.Equal(t, want[:1], sinkLines(t, sink))
+				return
+			}
+			assert.Equal(t, want, sinkLines(t, sink))
+		})
+	}
+}

@@ -57,3 +57,31 @@ func TestLiteLLMPayloadsReachTheAuditStore(t *testing.T) {
 	}
 	assert.True(t, joined, "the guardrail's edit is stored under its policy_id: %v", edits)
 }
+
+// What Kong's http-log plugin posts (its log serializer's objects, batched
+// as a JSON array) lands in the audit store, one decision per guardrail
+// plugin, found by each request's correlation ID as testdata/expected says.
+func TestKongLogsReachTheAuditStore(t *testing.T) {
+	c := harness.StartDefault(t)
+	status, answer := postFile(t, c.URL+"/v1/kong", "application/json", true, "kong-http-log.json")
+	require.Equal(t, http.StatusOK, status, answer)
+	want := map[string][]string{}
+	for _, line := range harness.Expected(t, "kong-http-log.jsonl") {
+		rec := harness.Decode(t, line)
+		cid := rec["correlation_id"].(string)
+		want[cid] = append(want[cid], rec["decision"].(string))
+	}
+	for cid, decisions := range want {
+		var got []map[string]any
+		require.Eventually(t, func() bool {
+			got = c.QueryRecords(t, "", "/api/v1/decisions?correlation_id="+cid)
+			return len(got) == len(decisions)
+		}, 30*time.Second, 200*time.Millisecond, "%s: %d records, want %d:\n%s", cid, len(got), len(decisions), c.Log)
+		var verdicts []string
+		for _, r := range got {
+			verdicts = append(verdicts, r["decision"].(string))
+			assert.NotContains(t, r["extra"], "input_faulty_prompt", "blocked content does not reach the store")
+		}
+		assert.ElementsMatch(t, decisions, verdicts, cid)
+	}
+}

@@ -1,0 +1,230 @@
+package record
+
+import (
+	"sort"
+	"strings"
+)
+
+// Kong's log serializer (docs/records.md, "Kong"): one JSON object per
+// proxied request, from the http-log plugin (one object, or an array when
+// it batches) or file-log (one a line). The AI Gateway's guardrail plugins
+// each add an object under ai.proxy.<plugin>; the PII sanitizer adds
+// ai.sanitizer. Each becomes one flat decision, normalised like any record.
+
+// kongGuards are the guardrail plugins whose objects Kong 3.14 logs under
+// ai.proxy, in the order their records are written.
+var kongGuards = []string{"aws-guardrails", "azure-content-safety", "custom-guardrail", "gcp-model-armor", "lakera-guard"}
+
+const (
+	kongGateway   = "kong"
+	kongSanitizer = "ai-sanitizer"
+)
+
+// NormalizeKong turns one Kong log object into canonical records: one
+// decision per guardrail plugin that logged (none for a request no
+// guardrail judged).
+func NormalizeKong(obj map[string]any) ([]*Record, error) {
+	ai, _ := obj["ai"].(map[string]any)
+	if ai == nil {
+		return nil, nil
+	}
+	proxy, _ := ai["proxy"].(map[string]any)
+	meta, _ := proxy["meta"].(map[string]any)
+	var recs []*Record
+	for _, name := range kongGuards {
+		guard, ok := proxy[name].(map[string]any)
+		if !ok {
+			continue
+		}
+		rec, err := Normalize(kongDecision(obj, meta, name, guard, ai), Hints{Kind: KindDecision})
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	if s, ok := ai["sanitizer"].(map[string]any); ok {
+		rec, err := Normalize(kongSanitized(obj, meta, s), Hints{Kind: KindDecision})
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// kongDecision is one guardrail plugin's verdict on a request: masked
+// content redacts, a block reason on either side denies, neither allows.
+func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) map[string]any {
+	inReason, outReason := stringOf(g["input_block_reason"]), stringOf(g["output_block_reason"])
+	inMasked, outMasked := g["input_masked"] == true, g["output_masked"] == true
+	f := kongCommon(obj, meta)
+	switch {
+	case inMasked || outMasked:
+		f["decision"], f["decision_raw"] = DecisionRedact, "masked"
+	case inReason != "" || outReason != "":
+		f["decision"], f["decision_raw"] = DecisionDeny, "blocked"
+	default:
+		f["decision"], f["decision_raw"] = DecisionAllow, "allowed"
+	}
+	switch {
+	case inMasked || inReason != "":
+		f["stage"] = "request"
+	case outMasked || outReason != "":
+		f["stage"] = "response"
+	default:
+		if stage := kongModeStage(g["mode"]); stage != "" {
+			f["stage"] = stage
+		}
+	}
+	f["policy_id"] = name
+	switch name {
+	case "aws-guardrails":
+		setFirst(f, "policy_id", nonEmpty(g["guardrails_id"]), name)
+		setFirst(f, "policy_version", nonEmpty(g["guardrails_version"]))
+	case "gcp-model-armor":
+		setFirst(f, "policy_id", nonEmpty(g["template_id"]), name)
+		f["triggered_categories"] = splitList(inReason, outReason)
+	case "lakera-guard":
+		setFirst(f, "policy_id", nonEmpty(g["lakera_project_id"]), name)
+		f["triggered_categories"] = lakeraDetectors(g["input_block_detail"], g["output_block_detail"])
+	case "azure-content-safety":
+		if audit, ok := ai["audit"].(map[string]any); ok {
+			f["triggered_categories"] = categories(audit["azure_content_safety"])
+		}
+	}
+	detail := map[string]any{"plugin": name}
+	for _, k := range []string{"mode", "input_block_reason", "output_block_reason", "input_masked", "output_masked",
+		"input_block_source", "output_block_source", "guards_triggered_count", "aws_region", "guardrails_version",
+		"input_processing_latency", "output_processing_latency", "input_block_detail", "output_block_detail"} {
+		if v, ok := g[k]; ok && v != nil && v != "" {
+			detail[k] = v
+		}
+	}
+	f["kong_guard"] = detail
+	// The blocked text itself (config.log_blocked_content): removed unless body_logging is on.
+	for _, k := range []string{"input_faulty_prompt", "output_faulty_response"} {
+		if v := nonEmpty(g[k]); v != nil {
+			f[k] = v
+		}
+	}
+	return f
+}
+
+// kongSanitized is the PII sanitizer's verdict: it redacts what it
+// sanitised, by entity type; the originals it logs are never read.
+func kongSanitized(obj, meta, s map[string]any) map[string]any {
+	f := kongCommon(obj, meta)
+	f["policy_id"], f["stage"] = kongSanitizer, "request"
+	f["decision"], f["decision_raw"] = DecisionAllow, "nothing sanitized"
+	if maskedEntities(s["pii_sanitized"]) > 0 {
+		f["decision"], f["decision_raw"] = DecisionRedact, "sanitized"
+	}
+	var types []any
+	seen := map[string]bool{}
+	if items, ok := s["sanitized_items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if t := stringOf(m["entity_type"]); t != "" && !seen[t] {
+					seen[t] = true
+					types = append(types, t)
+				}
+			}
+		}
+	}
+	sort.Slice(types, func(i, j int) bool { return types[i].(string) < types[j].(string) })
+	f["triggered_categories"] = types
+	detail := map[string]any{"plugin": kongSanitizer}
+	for _, k := range []string{"pii_identified", "pii_sanitized", "duration"} {
+		if v, ok := s[k]; ok {
+			detail[k] = v
+		}
+	}
+	f["kong_guard"] = detail
+	return f
+}
+
+// kongCommon is what every record of a request shares: time, caller,
+// model, correlation and where Kong routed it.
+func kongCommon(obj, meta map[string]any) map[string]any {
+	req, _ := obj["request"].(map[string]any)
+	consumer, _ := obj["consumer"].(map[string]any)
+	f := map[string]any{"gateway": kongGateway, "rollout_mode": RolloutEnforced}
+	setFirst(f, "created_at", obj["started_at"])
+	setFirst(f, "policy_user", nonEmpty(consumer["username"]), nonEmpty(consumer["id"]))
+	setFirst(f, "model", nonEmpty(meta["request_model"]))
+	setFirst(f, "provider", nonEmpty(meta["provider_name"]))
+	// The request's W3C trace when Kong traces, else the correlation-id
+	// plugin's ID, else Kong's request ID.
+	if tid, ok := obj["trace_id"].(map[string]any); ok && isHexID(stringOf(tid["w3c"]), 32) {
+		f["trace_id"] = tid["w3c"]
+	} else {
+		setFirst(f, "correlation_id", nonEmpty(obj["correlation_id"]), nonEmpty(req["id"]))
+	}
+	if id := nonEmpty(req["id"]); id != nil {
+		f["kong_request_id"] = id
+	}
+	for k, name := range map[string]string{"workspace": "workspace", "workspace_name": "workspace_name", "source": "kong_source"} {
+		if v := nonEmpty(obj[k]); v != nil {
+			f[name] = v
+		}
+	}
+	if route, ok := obj["route"].(map[string]any); ok {
+		setFirst(f, "route_id", nonEmpty(route["id"]))
+	}
+	if service, ok := obj["service"].(map[string]any); ok {
+		setFirst(f, "service_id", nonEmpty(service["id"]))
+	}
+	if resp, ok := obj["response"].(map[string]any); ok {
+		setFirst(f, "response_status", resp["status"])
+	}
+	setFirst(f, "ai_plugin_id", nonEmpty(meta["plugin_id"]))
+	return f
+}
+
+// kongModeStage: a plugin guarding only input judges the request, only
+// output the response; BOTH (or no mode) names no one stage.
+func kongModeStage(mode any) string {
+	switch strings.ToUpper(stringOf(mode)) {
+	case "INPUT":
+		return "request"
+	case "OUTPUT":
+		return "response"
+	}
+	return ""
+}
+
+// splitList is comma-separated reasons as one sorted list of names.
+func splitList(texts ...string) []any {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range texts {
+		for _, p := range strings.Split(t, ",") {
+			if p = strings.TrimSpace(p); p != "" && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	list := make([]any, len(out))
+	for i, s := range out {
+		list[i] = s
+	}
+	return list
+}
+
+// lakeraDetectors are the detector types Lakera reported as detected.
+func lakeraDetectors(details ...any) []any {
+	var names []string
+	for _, d := range details {
+		items, _ := d.([]any)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok && m["detected"] == true {
+				if t := stringOf(m["detector_type"]); t != "" {
+					names = append(names, t)
+				}
+			}
+		}
+	}
+	return splitList(strings.Join(names, ","))
+}

@@ -1,0 +1,67 @@
+package record_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/record"
+)
+
+// Each row of docs/records.md's Kong verdict table, on its fixture entry
+// (testdata/fixtures/kong-http-log.json, by index).
+func TestKongVerdictTable(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(fixtureDir, "kong-http-log.json"))
+	require.NoError(t, err)
+	var entries []map[string]any
+	require.NoError(t, json.Unmarshal(body, &entries))
+	recsOf := func(i int) []*record.Record {
+		recs, err := record.NormalizeKong(entries[i])
+		require.NoError(t, err)
+		return recs
+	}
+	for _, row := range []struct {
+		name            string
+		entry, index    int
+		decision, stage string
+		policy, version string
+		categories      []string
+	}{
+		{"nothing blocked allows", 0, 0, "allow", "", "gr-7x2k9fin", "3", []string{}},
+		{"an input block reason denies the request", 1, 0, "deny", "request", "gr-7x2k9fin", "3", []string{}},
+		{"masked content redacts", 2, 0, "redact", "request", "gr-7x2k9fin", "3", []string{}},
+		{"an output block reason denies the response", 3, 0, "deny", "response", "projects/acme/locations/eu/templates/strict", record.UnknownPolicyVersion, []string{"dangerous", "sexually_explicit"}},
+		{"Lakera's detected detectors are the categories", 4, 0, "deny", "request", "project-8812", record.UnknownPolicyVersion, []string{"prompt_attack"}},
+		{"Azure's breached categories", 5, 0, "deny", "request", "azure-content-safety", record.UnknownPolicyVersion, []string{"Hate", "Violence"}},
+		{"a guard that blocked nothing", 6, 0, "allow", "", "custom-guardrail", record.UnknownPolicyVersion, []string{}},
+		{"the PII sanitizer redacts what it sanitised", 6, 1, "redact", "request", "ai-sanitizer", record.UnknownPolicyVersion, []string{"EMAIL", "PHONE_NUMBER"}},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			recs := recsOf(row.entry)
+			require.Greater(t, len(recs), row.index)
+			r := recs[row.index]
+			assert.Equal(t, row.decision, r.Decision)
+			assert.Equal(t, row.decision, r.EffectiveDecision)
+			assert.Equal(t, row.stage, r.Stage)
+			assert.Equal(t, row.policy, r.PolicyID)
+			assert.Equal(t, row.version, r.PolicyVersion)
+			assert.Equal(t, row.categories, r.TriggeredCategories)
+			assert.Equal(t, "kong", r.Gateway)
+			assert.Equal(t, record.RolloutEnforced, r.RolloutMode)
+		})
+	}
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", recsOf(0)[0].CorrelationID, "the W3C trace correlates")
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", recsOf(0)[0].TraceID)
+	assert.Equal(t, "c0ffee00-1111-4222-8333-000000000004", recsOf(3)[0].CorrelationID, "else the correlation-id plugin's ID")
+	assert.Equal(t, "2f6946328ffc4946b8c9120700000001", recsOf(1)[0].CorrelationID, "else Kong's request ID")
+	assert.Equal(t, "billing-app", recsOf(1)[0].PolicyUser, "the consumer's username")
+	assert.Empty(t, recsOf(4)[0].PolicyUser, "no consumer")
+	assert.Equal(t, recsOf(6)[0].CorrelationID, recsOf(6)[1].CorrelationID, "one request's guards share its correlation ID")
+	assert.Empty(t, recsOf(7), "AI proxy without a guardrail")
+	assert.Empty(t, recsOf(8), "no AI section")
+	assert.NotContains(t, recsOf(6)[1].Extra, "sanitized_items", "the sanitizer's originals are never read")
+}
