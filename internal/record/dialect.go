@@ -45,3 +45,25 @@ func NormalizeDialect(d Dialect, obj map[string]any) ([]*Record, error) {
 	}
 	return []*Record{rec}, nil
 }
+
+// DetectDialect names the gateway dialect of an object that arrived without
+// an endpoint to say it (an OTLP log body, a filelog line): LiteLLM's
+// logging payload (guardrail_information beside LiteLLM's call ID) or audit
+// payload (table_name and changed_by), Kong's log serializer (started_at
+// and request, with Kong's latencies or an ai object); anything else is the record contract's
+// own (decisions, admin events, OPA events, told apart by Normalize).
+func DetectDialect(raw map[string]any) Dialect {
+	_, guards := raw["guardrail_information"]
+	_, callID := raw["litellm_call_id"]
+	if (guards && callID) || isLiteLLMAudit(raw) {
+		return DialectLiteLLM
+	}
+	_, ai := raw["ai"].(map[string]any)
+	_, latencies := raw["latencies"].(map[string]any)
+	_, started := raw["started_at"]
+	_, req := raw["request"].(map[string]any)
+	if started && req && (ai || latencies) {
+		return DialectKong
+	}
+	return DialectDecisions
+}

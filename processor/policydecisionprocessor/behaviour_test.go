@@ -320,3 +320,30 @@ func TestKongBlockedContentIsABody(t *testing.T) {
 	assert.Equal(t, "deny", body["decision"])
 	assert.NotContains(t, body["extra"], "input_faulty_prompt")
 }
+
+// LiteLLM's and Kong's payloads arriving as OTLP log bodies (JSON text, as
+// a filelog line or an OTLP exporter sends them) become the same records
+// as at their receiver endpoints: one per guardrail, none for a call no
+// guardrail judged.
+func TestGatewayDialectsInOTLPBodies(t *testing.T) {
+	for fixture, want := range map[string][]string{
+		"litellm-calls.ndjson": {"allow", "redact", "allow", "deny", "modify", "allow", "deny", "escalate"},
+		"kong-http-log.json":   {"allow", "deny", "redact", "deny", "deny", "deny", "allow", "redact"},
+	} {
+		t.Run(fixture, func(t *testing.T) {
+			got, _ := runProcessor(t, createDefaultConfig(), fixtureLogs(t, fixture))
+			var decisions []string
+			for i := 0; i < got.ResourceLogs().Len(); i++ {
+				sls := got.ResourceLogs().At(i).ScopeLogs()
+				for j := 0; j < sls.Len(); j++ {
+					for k := 0; k < sls.At(j).LogRecords().Len(); k++ {
+						b := sls.At(j).LogRecords().At(k).Body().Map().AsRaw()
+						assert.NotContains(t, b, "schema_error")
+						decisions = append(decisions, b["decision"].(string))
+					}
+				}
+			}
+			assert.ElementsMatch(t, want, decisions)
+		})
+	}
+}

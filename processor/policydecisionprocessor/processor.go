@@ -72,20 +72,25 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 			lrs := sl.LogRecords()
 			for li := 0; li < lrs.Len(); li++ {
 				lr := lrs.At(li)
-				rec, canonicalBody, keep := p.normalize(lr, &counts)
-				if !keep {
-					continue
+				recs, canonicalBody := p.normalize(lr, &counts)
+				for i, rec := range recs {
+					key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
+					dest, ok := scopes[key]
+					if !ok {
+						dest = p.scopeFor(out, resources, rl, sl, key)
+						scopes[key] = dest
+					}
+					nlr := dest.AppendEmpty()
+					// One input can be several records (a LiteLLM call's
+					// guardrails): each starts from the input's log record.
+					if i == len(recs)-1 {
+						lr.MoveTo(nlr)
+					} else {
+						lr.CopyTo(nlr)
+					}
+					p.write(rec, nlr, canonicalBody)
+					counts.record(rec)
 				}
-				key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
-				dest, ok := scopes[key]
-				if !ok {
-					dest = p.scopeFor(out, resources, rl, sl, key)
-					scopes[key] = dest
-				}
-				nlr := dest.AppendEmpty()
-				lr.MoveTo(nlr)
-				p.write(rec, nlr, canonicalBody)
-				counts.record(rec)
 			}
 		}
 	}
@@ -127,18 +132,18 @@ func (p *policyProcessor) partitionValue(date string) string {
 // check is on the content), or else decodes the record in lr's body and
 // normalises it. A record that fails validation is flagged (and kept) or
 // dropped, per on_error.
-func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (rec *record.Record, canonicalBody, keep bool) {
+func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (recs []*record.Record, canonicalBody bool) {
 	if lr.Body().Type() == pcommon.ValueTypeMap {
 		if rec, err := record.ReadCanonical(lr.Body().Map()); err == nil {
-			return rec, true, true
+			return []*record.Record{rec}, true
 		}
 	}
-	rec, keep = p.normalizeRaw(lr, counts)
-	return rec, false, keep
+	return p.normalizeRaw(lr, counts), false
 }
 
-// normalizeRaw normalises the record in lr's body the long way.
-func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) (*record.Record, bool) {
+// normalizeRaw normalises the records in lr's body the long way: a gateway
+// dialect's payload (LiteLLM, Kong) may hold several, or none.
+func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) []*record.Record {
 	hints := record.Hints{EventName: lr.EventName()}
 	if tid := lr.TraceID(); !tid.IsEmpty() {
 		hints.TraceID = hex.EncodeToString(tid[:])
@@ -153,24 +158,41 @@ func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) (*re
 	var rec *record.Record
 	raw, err := decodeBody(lr.Body())
 	if err == nil {
-		rec, err = record.Normalize(raw, hints)
+		if d := record.DetectDialect(raw); d != record.DialectDecisions {
+			recs, derr := record.NormalizeDialect(d, raw)
+			if derr == nil {
+				return recs
+			}
+			// Not the raw body: a gateway's payload holds the prompt.
+			err = derr
+			rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
+		} else {
+			rec, err = record.Normalize(raw, hints)
+		}
 	} else {
-		rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
-		rec.Extra = map[string]any{"raw_body": record.TruncateUTF8(lr.Body().AsString(), 16<<10)}
+		rec = rawBodyRecord(lr)
 	}
 	if err == nil {
-		return rec, true
+		return []*record.Record{rec}
 	}
 
 	reason := errorReason(err)
 	if p.cfg.OnError == OnErrorDrop {
 		counts.schemaError(reason, "dropped")
-		return nil, false
+		return nil
 	}
 	counts.schemaError(reason, "flagged")
 	rec.SchemaError = err.Error()
 	p.fillGaps(rec, lr)
-	return rec, true
+	return []*record.Record{rec}
+}
+
+// rawBodyRecord is the flagged record of a body that could not be mapped:
+// the body itself, truncated, under extra.
+func rawBodyRecord(lr plog.LogRecord) *record.Record {
+	rec := &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
+	rec.Extra = map[string]any{"raw_body": record.TruncateUTF8(lr.Body().AsString(), 16<<10)}
+	return rec
 }
 
 // fillGaps gives a flagged record the time every destination needs to file
