@@ -132,7 +132,7 @@ func TestPodFormsRunTheCollectorSafely(t *testing.T) {
 			checkVolumes(t, spec, c, objs)
 			checkEnv(t, c, env, cfg.env)
 			checkPorts(t, c, env, objs)
-			assert.GreaterOrEqual(t, *spec.TerminationGracePeriodSeconds, int64(30), "time for the collector's own 30 s shutdown")
+			assert.GreaterOrEqual(t, *spec.TerminationGracePeriodSeconds, int64(30), "more than the 30 s the reliability tests give the collector to stop")
 			if form == "volume" || form == "gateway" {
 				assert.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type, "one collector at a time on a ReadWriteOnce claim")
 			}
