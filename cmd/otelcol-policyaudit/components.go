@@ -19,6 +19,7 @@ import (
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
+	kongauditreceiver "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
 	policygatewayreceiver "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -60,6 +61,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		policygatewayreceiver.NewFactory(),
+		kongauditreceiver.NewFactory(),
 		otlpreceiver.NewFactory(),
 		filelogreceiver.NewFactory(),
 		splunkhecreceiver.NewFactory(),
@@ -69,6 +71,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ReceiverModules = make(map[component.Type]string, len(factories.Receivers))
 	factories.ReceiverModules[policygatewayreceiver.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ReceiverModules[kongauditreceiver.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ReceiverModules[otlpreceiver.NewFactory().Type()] = "go.opentelemetry.io/collector/receiver/otlpreceiver v0.141.0"
 	factories.ReceiverModules[filelogreceiver.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v0.141.0"
 	factories.ReceiverModules[splunkhecreceiver.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver v0.141.0"

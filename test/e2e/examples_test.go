@@ -24,6 +24,8 @@ var exampleEnv = []string{
 	"POLICYAUDIT_SIGNING_KEY_FILE=/etc/policyaudit/signing/key.pem",
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
+	"KONG_ADMIN_URL=https://kong-admin.internal:8444",
+	"KONG_ADMIN_TOKEN=kong-admin-token",
 }
 
 func validate(t *testing.T, env []string, files ...string) (string, error) {
@@ -42,7 +44,7 @@ func validate(t *testing.T, env []string, files ...string) (string, error) {
 func TestExampleConfigsValidate(t *testing.T) {
 	for _, files := range [][]string{
 		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
-		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"},
+		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)

@@ -1,0 +1,6 @@
+// Package kongauditreceiver pulls Kong Gateway Enterprise's admin audit log
+// (the Admin API's /audit/requests and /audit/objects) and emits each entry
+// once as a canonical admin audit event.
+//
+//go:generate mdatagen metadata.yaml
+package kongauditreceiver

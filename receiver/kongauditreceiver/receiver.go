@@ -1,0 +1,340 @@
+package kongauditreceiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.uber.org/zap"
+
+	"github.com/policyaudit/policyaudit/internal/record"
+)
+
+const scopeName = "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
+
+// cursorKey is where the position is kept in the storage extension.
+const cursorKey = "cursor"
+
+// maxBackoff bounds the wait after failed reads of the Admin API.
+const maxBackoff = 5 * time.Minute
+
+// The two lists of Kong's audit log.
+const (
+	pathRequests = "/audit/requests"
+	pathObjects  = "/audit/objects"
+)
+
+type kongAuditReceiver struct {
+	set    receiver.Settings
+	cfg    *Config
+	next   consumer.Logs
+	client *http.Client
+	store  storage.Client
+
+	cursor   cursor
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+	shutdown sync.Once
+}
+
+// cursor is how far each list has been emitted: the newest
+// request_timestamp emitted, and the IDs emitted at that timestamp (Kong
+// lists are not ordered by time, and several entries share a second).
+type cursor struct {
+	Requests position `json:"requests"`
+	Objects  position `json:"objects"`
+}
+
+type position struct {
+	Timestamp float64  `json:"timestamp"`
+	IDs       []string `json:"ids"`
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) *kongAuditReceiver {
+	return &kongAuditReceiver{set: set, cfg: cfg, next: next}
+}
+
+// Start reads the saved position and polls in the background.
+func (r *kongAuditReceiver) Start(ctx context.Context, host component.Host) error {
+	var err error
+	r.client, err = r.cfg.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("kongaudit: the Admin API client: %w", err)
+	}
+	if r.cfg.Storage != nil {
+		ext, ok := host.GetExtensions()[*r.cfg.Storage]
+		if !ok {
+			return fmt.Errorf("kongaudit: storage: no extension %s", r.cfg.Storage)
+		}
+		se, ok := ext.(storage.Extension)
+		if !ok {
+			return fmt.Errorf("kongaudit: storage: %s is not a storage extension", r.cfg.Storage)
+		}
+		if r.store, err = se.GetClient(ctx, component.KindReceiver, r.set.ID, ""); err != nil {
+			return fmt.Errorf("kongaudit: storage: %w", err)
+		}
+		saved, err := r.store.Get(ctx, cursorKey)
+		if err != nil {
+			return fmt.Errorf("kongaudit: reading the saved position: %w", err)
+		}
+		if saved != nil {
+			if err := json.Unmarshal(saved, &r.cursor); err != nil {
+				return fmt.Errorf("kongaudit: the saved position is not readable: %w", err)
+			}
+		}
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.done.Add(1)
+	go r.loop(loopCtx)
+	return nil
+}
+
+// Shutdown stops polling and closes the storage client; safe twice and
+// without Start.
+func (r *kongAuditReceiver) Shutdown(ctx context.Context) error {
+	var err error
+	r.shutdown.Do(func() {
+		if r.cancel != nil {
+			r.cancel()
+		}
+		stopped := make(chan struct{})
+		go func() { r.done.Wait(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			err = ctx.Err()
+			return
+		}
+		if r.store != nil {
+			err = r.store.Close(ctx)
+		}
+	})
+	return err
+}
+
+// loop polls now and then every poll_interval, backing off (doubling from
+// a second, up to five minutes) while the Admin API fails.
+func (r *kongAuditReceiver) loop(ctx context.Context) {
+	defer r.done.Done()
+	backoff := time.Duration(0)
+	for {
+		wait := r.cfg.PollInterval
+		if err := r.poll(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, time.Second), maxBackoff)
+			wait = backoff
+			r.set.Logger.Warn("Reading Kong's audit log failed; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+		} else {
+			backoff = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// poll reads both lists whole, emits what the cursor has not seen (the
+// requests first: an object change names its request's actor), and moves
+// the cursor only once the pipeline took the records.
+func (r *kongAuditReceiver) poll(ctx context.Context) error {
+	requests, err := r.list(ctx, pathRequests)
+	if err != nil {
+		return err
+	}
+	objects, err := r.list(ctx, pathObjects)
+	if err != nil {
+		return err
+	}
+	byRequest := make(map[string]map[string]any, len(requests))
+	for _, e := range requests {
+		byRequest[stringOf(e["request_id"])] = e
+	}
+	newRequests, nextRequests := unseen(requests, "request_id", r.cursor.Requests)
+	newObjects, nextObjects := unseen(objects, "id", r.cursor.Objects)
+	if len(newRequests)+len(newObjects) == 0 {
+		return nil
+	}
+
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	observed := pcommon.NewTimestampFromTime(time.Now())
+	add := func(rec *record.Record, err error) {
+		if err != nil {
+			// Kong's own entries: one that does not map is reported, not
+			// retried forever.
+			r.set.Logger.Warn("A Kong audit entry does not map to an admin event", zap.Error(err))
+			return
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetObservedTimestamp(observed)
+		rec.SetLogRecordFields(lr)
+		rec.CopyTo(lr.Body().SetEmptyMap())
+	}
+	for _, e := range newRequests {
+		add(record.KongAuditRequest(e))
+	}
+	for _, e := range newObjects {
+		add(record.KongAuditObject(e, byRequest[stringOf(e["request_id"])]))
+	}
+	if sl.LogRecords().Len() > 0 {
+		if err := r.next.ConsumeLogs(ctx, ld); err != nil {
+			return fmt.Errorf("the pipeline refused %d audit events: %w", sl.LogRecords().Len(), err)
+		}
+	}
+	r.cursor = cursor{Requests: nextRequests, Objects: nextObjects}
+	return r.save(ctx)
+}
+
+func (r *kongAuditReceiver) save(ctx context.Context) error {
+	if r.store == nil {
+		return nil
+	}
+	b, err := json.Marshal(r.cursor)
+	if err != nil {
+		return err
+	}
+	if err := r.store.Set(ctx, cursorKey, b); err != nil {
+		return fmt.Errorf("saving the position: %w", err)
+	}
+	return nil
+}
+
+// page is one page of an Admin API list.
+type page struct {
+	Data []map[string]any `json:"data"`
+	Next *string          `json:"next"`
+}
+
+// list reads every page of a list, following next.
+func (r *kongAuditReceiver) list(ctx context.Context, path string) ([]map[string]any, error) {
+	base, err := url.Parse(strings.TrimSuffix(r.cfg.Endpoint, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	prefix := ""
+	if r.cfg.Workspace != "" {
+		prefix = "/" + url.PathEscape(r.cfg.Workspace)
+	}
+	next := prefix + path + "?size=" + strconv.Itoa(r.cfg.PageSize)
+	var all []map[string]any
+	for pages := 0; next != ""; pages++ {
+		if pages > 100000 {
+			return nil, fmt.Errorf("%s: more than 100000 pages", path)
+		}
+		ref, err := url.Parse(next)
+		if err != nil {
+			return nil, fmt.Errorf("%s: next %q: %w", path, next, err)
+		}
+		u := base.JoinPath(ref.Path)
+		u.RawQuery = ref.RawQuery
+		p, err := r.get(ctx, u.String())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		all = append(all, p.Data...)
+		next = ""
+		if p.Next != nil {
+			next = *p.Next
+		}
+	}
+	return all, nil
+}
+
+func (r *kongAuditReceiver) get(ctx context.Context, u string) (page, error) {
+	var p page
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return p, err
+	}
+	if r.cfg.AdminToken != "" {
+		req.Header.Set("Kong-Admin-Token", string(r.cfg.AdminToken))
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return p, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return p, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return p, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body[:min(len(body), 512)]))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("not a page of the Admin API: %w", err)
+	}
+	return p, nil
+}
+
+// unseen returns the entries after pos, oldest first, and the position
+// after them.
+func unseen(entries []map[string]any, idKey string, pos position) ([]map[string]any, position) {
+	seen := make(map[string]bool, len(pos.IDs))
+	for _, id := range pos.IDs {
+		seen[id] = true
+	}
+	var out []map[string]any
+	for _, e := range entries {
+		ts, id := timestamp(e), stringOf(e[idKey])
+		if ts > pos.Timestamp || (ts == pos.Timestamp && !seen[id]) {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return timestamp(out[i]) < timestamp(out[j]) })
+	next := position{Timestamp: pos.Timestamp, IDs: append([]string(nil), pos.IDs...)}
+	for _, e := range out {
+		ts, id := timestamp(e), stringOf(e[idKey])
+		switch {
+		case ts > next.Timestamp:
+			next = position{Timestamp: ts, IDs: []string{id}}
+		case ts == next.Timestamp:
+			next.IDs = append(next.IDs, id)
+		}
+	}
+	return out, next
+}
+
+func timestamp(e map[string]any) float64 {
+	switch v := e["request_timestamp"].(type) {
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	case float64:
+		return v
+	}
+	return 0
+}
+
+func stringOf(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}

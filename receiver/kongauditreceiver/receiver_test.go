@@ -1,0 +1,222 @@
+package kongauditreceiver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/policyaudit/policyaudit/receiver/kongauditreceiver/internal/metadata"
+)
+
+// adminAPI serves Kong's /audit/requests and /audit/objects as its Admin
+// API documents them: pages of `size` entries as {data, next, total}, next
+// a path with an offset, null on the last page; Kong-Admin-Token checked.
+type adminAPI struct {
+	mu       sync.Mutex
+	requests []map[string]any
+	objects  []map[string]any
+	failing  bool
+	calls    int
+}
+
+const adminToken = "kong-admin-token"
+
+func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	if r.Header.Get("Kong-Admin-Token") != adminToken {
+		http.Error(w, `{"message":"Invalid credentials"}`, http.StatusUnauthorized)
+		return
+	}
+	if a.failing {
+		http.Error(w, `{"message":"An unexpected error occurred"}`, http.StatusInternalServerError)
+		return
+	}
+	var list []map[string]any
+	switch r.URL.Path {
+	case "/audit/requests":
+		list = a.requests
+	case "/audit/objects":
+		list = a.objects
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	size, _ := strconv.Atoi(r.URL.Query().Get("size"))
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	end := min(offset+size, len(list))
+	body := map[string]any{"data": list[offset:end], "total": len(list), "next": nil}
+	if end < len(list) {
+		body["next"] = fmt.Sprintf("%s?offset=%d&size=%d", r.URL.Path, end, size)
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// add appends n Admin API calls at a second, each changing one plugin, in
+// reverse order of time (Kong's lists are not in time order).
+func (a *adminAPI) add(from, n int, at float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := from + n - 1; i >= from; i-- {
+		rid := fmt.Sprintf("req-%04d", i)
+		a.requests = append(a.requests, map[string]any{
+			"request_id": rid, "request_timestamp": at, "client_ip": "10.0.0.7", "method": "PATCH",
+			"path": "/plugins/p-" + strconv.Itoa(i), "status": 200, "rbac_user_name": "alice", "workspace": "default",
+			"payload": `{"config":{"guardrails_version":"4"}}`,
+		})
+		a.objects = append(a.objects, map[string]any{
+			"id": fmt.Sprintf("obj-%04d", i), "request_id": rid, "request_timestamp": at, "dao_name": "plugins",
+			"operation": "update", "entity_key": "p-" + strconv.Itoa(i),
+			"entity": `{"name":"ai-aws-guardrails","config":{"guardrails_id":"gr-7x2k9fin","guardrails_version":"4","aws_secret_access_key":"s3cr3t"}}`,
+		})
+	}
+}
+
+func (a *adminAPI) setFailing(f bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failing = f
+}
+
+func startReceiver(t *testing.T, api *httptest.Server, host component.Host, sink *consumertest.LogsSink) *kongAuditReceiver {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint = api.URL
+	cfg.AdminToken = adminToken
+	cfg.PageSize = 7
+	cfg.PollInterval = 50 * time.Millisecond
+	id := storagetest.NewStorageID("queue")
+	cfg.Storage = &id
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type) // the same receiver after a restart: the same storage
+	set.Logger = zaptest.NewLogger(t)
+	r := newReceiver(set, cfg, sink)
+	require.NoError(t, r.Start(context.Background(), host))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	return r
+}
+
+// actions counts the emitted events by action and by their correlation ID.
+func emitted(sink *consumertest.LogsSink) map[string]int {
+	out := map[string]int{}
+	for _, ld := range sink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			b := lrs.At(i).Body().Map().AsRaw()
+			out[b["action"].(string)+" "+b["correlation_id"].(string)]++
+		}
+	}
+	return out
+}
+
+// Every entry of both lists arrives once, across pages, across a restart
+// (the position is in the storage extension) and across an Admin API
+// outage, during which the receiver backs off.
+func TestEveryEntryOnceAcrossPagesRestartsAndOutages(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 20, 1795420800)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension("queue", t.TempDir())
+
+	sink := new(consumertest.LogsSink)
+	r := startReceiver(t, srv, host, sink)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 40 }, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	// More entries, some in the same second as the last ones seen.
+	api.add(20, 5, 1795420800)
+	api.add(25, 5, 1795420801)
+	sink2 := new(consumertest.LogsSink)
+	startReceiver(t, srv, host, sink2)
+	require.Eventually(t, func() bool { return sink2.LogRecordCount() == 20 }, 10*time.Second, 20*time.Millisecond)
+
+	api.setFailing(true)
+	api.add(30, 3, 1795420805)
+	time.Sleep(300 * time.Millisecond)
+	api.mu.Lock()
+	callsWhileFailing := api.calls
+	api.mu.Unlock()
+	api.setFailing(false)
+	require.Eventually(t, func() bool { return sink2.LogRecordCount() == 26 }, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+
+	all := emitted(sink)
+	for k, n := range emitted(sink2) {
+		all[k] += n
+	}
+	require.Len(t, all, 66, "every request and object of the 33 calls")
+	for k, n := range all {
+		assert.Equal(t, 1, n, "%s emitted %d times", k, n)
+	}
+	assert.Equal(t, 1, all["admin_api.patch req-0032"])
+	assert.Equal(t, 1, all["plugins.update req-0032"])
+	assert.Less(t, callsWhileFailing, 40, "the receiver backs off while the Admin API fails (%d calls)", callsWhileFailing)
+}
+
+// An object change names the guardrail its decisions carry and the actor
+// of its request; the plugin's configuration (its credentials) is not
+// carried, and the request payload is a body.
+func TestObjectChangeJoinsItsGuardrail(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 1, 1795420800)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	sink := new(consumertest.LogsSink)
+	startReceiver(t, srv, storagetest.NewStorageHost().WithInMemoryStorageExtension("queue"), sink)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 2 }, 10*time.Second, 20*time.Millisecond)
+	var change, call map[string]any
+	lrs := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := 0; i < lrs.Len(); i++ {
+		b := lrs.At(i).Body().Map().AsRaw()
+		if b["action"] == "plugins.update" {
+			change = b
+		} else {
+			call = b
+		}
+	}
+	require.NotNil(t, change)
+	assert.Equal(t, "gr-7x2k9fin", change["policy_id"], "the decisions of aws-guardrails carry its guardrails_id")
+	assert.Equal(t, map[string]any{"id": "alice", "type": "user", "ip": "10.0.0.7"}, change["actor"])
+	assert.Equal(t, "ai-aws-guardrails", change["resource"].(map[string]any)["name"])
+	assert.NotContains(t, fmt.Sprint(change), "s3cr3t", "the plugin's config is not carried")
+	assert.Equal(t, "admin_api.patch", call["action"])
+	assert.Equal(t, "success", call["outcome"])
+	assert.Contains(t, call["extra"], "request_body", "the payload is a body, removed by the processor unless body_logging")
+}
+
+// Without the Admin token Kong answers 401: nothing is emitted, the
+// receiver keeps trying, and Shutdown honours its deadline.
+func TestUnauthorizedEmitsNothing(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 2, 1795420800)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint = srv.URL
+	cfg.PollInterval = 20 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	r := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, r.Start(context.Background(), storagetest.NewStorageHost()))
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, r.Shutdown(ctx))
+	require.NoError(t, r.Shutdown(ctx), "twice")
+	assert.Zero(t, sink.LogRecordCount())
+}
