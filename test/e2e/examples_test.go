@@ -26,6 +26,7 @@ var exampleEnv = []string{
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
 	"KONG_ADMIN_URL=https://kong-admin.internal:8444",
 	"KONG_ADMIN_TOKEN=kong-admin-token",
+	"POLICYAUDIT_KONG_HTPASSWD=kong:$2y$05$abcdefghijklmnopqrstuO8Bm5y0t3l5oV8m3n4a0gX4Wl6zQmA2K",
 }
 
 func validate(t *testing.T, env []string, files ...string) (string, error) {
@@ -44,7 +45,7 @@ func validate(t *testing.T, env []string, files ...string) (string, error) {
 func TestExampleConfigsValidate(t *testing.T) {
 	for _, files := range [][]string{
 		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
-		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"},
+		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"}, {"auditstore.yaml", "kong.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +86,31 @@ func TestKongLogsReachTheAuditStore(t *testing.T) {
 		}
 		assert.ElementsMatch(t, decisions, verdicts, cid)
 	}
+}
+
+// Kong's http-log can only send a user:password in its URL: with
+// config/examples/kong.yaml it posts its batches to a listener of its own
+// with Basic auth, and is refused without it.
+func TestKongHTTPLogWithBasicAuth(t *testing.T) {
+	port := harness.FreePort(t)
+	examples := filepath.Join(harness.Root, "config", "examples")
+	c := harness.StartCollector(t, []string{
+		"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, harness.NewSigningKey(t).Env(),
+		"POLICYAUDIT_KONG_ENDPOINT=127.0.0.1:" + strconv.Itoa(port), "POLICYAUDIT_KONG_HTPASSWD=kong:kong-log-secret",
+	}, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "auditstore.yaml"), filepath.Join(examples, "kong.yaml"))
+	body, err := os.ReadFile(filepath.Join(harness.Root, "testdata", "fixtures", "kong-http-log.json"))
+	require.NoError(t, err)
+
+	anonymous, err := http.Post("http://127.0.0.1:"+strconv.Itoa(port)+"/v1/kong", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	anonymous.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, anonymous.StatusCode)
+
+	resp, err := http.Post("http://kong:kong-log-secret@127.0.0.1:"+strconv.Itoa(port)+"/v1/kong", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		return len(c.QueryRecords(t, harness.ReceiverToken, "/api/v1/decisions?correlation_id=4bf92f3577b34da6a3ce929d0e0e4736")) == 1
+	}, 30*time.Second, 200*time.Millisecond, "Kong's records did not reach the audit store:\n%s", c.Log)
 }
