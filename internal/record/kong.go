@@ -29,10 +29,10 @@ func NormalizeKong(obj map[string]any) ([]*Record, error) {
 		return nil, nil
 	}
 	proxy, _ := ai["proxy"].(map[string]any)
-	meta, _ := proxy["meta"].(map[string]any)
+	meta, _ := kongSection(ai, proxy, "proxy", "meta")
 	var recs []*Record
 	for _, name := range kongGuards {
-		guard, ok := proxy[name].(map[string]any)
+		guard, ok := kongSection(ai, proxy, name, "")
 		if !ok {
 			continue
 		}
@@ -179,6 +179,32 @@ func kongCommon(obj, meta map[string]any) map[string]any {
 	}
 	setFirst(f, "ai_plugin_id", nonEmpty(meta["plugin_id"]))
 	return f
+}
+
+// kongSection finds a plugin's object in either layout of Kong's ai log:
+// under ai.proxy (the layout Kong 3.14 documents), or keyed by the plugin's
+// own name at the ai level, as earlier releases logged ai-proxy's usage and
+// meta (ai["ai-proxy"].meta; a guard's object, ai["ai-aws-guardrails"], is
+// read the same way by analogy); sub, when set, is a key inside it (meta).
+func kongSection(ai, proxy map[string]any, plugin, sub string) (map[string]any, bool) {
+	if sub != "" {
+		if m, ok := proxy[sub].(map[string]any); ok {
+			return m, true
+		}
+		for _, key := range []string{"ai-" + plugin, "ai-" + plugin + "-advanced"} {
+			if p, ok := ai[key].(map[string]any); ok {
+				if m, ok := p[sub].(map[string]any); ok {
+					return m, true
+				}
+			}
+		}
+		return nil, false
+	}
+	if m, ok := proxy[plugin].(map[string]any); ok {
+		return m, true
+	}
+	m, ok := ai["ai-"+plugin].(map[string]any)
+	return m, ok
 }
 
 // kongModeStage: a plugin guarding only input judges the request, only

@@ -65,3 +65,21 @@ func TestKongVerdictTable(t *testing.T) {
 	assert.Empty(t, recsOf(8), "no AI section")
 	assert.NotContains(t, recsOf(6)[1].Extra, "sanitized_items", "the sanitizer's originals are never read")
 }
+
+// The earlier layout, each AI plugin's object keyed by its own name at the
+// ai level, reads the same.
+func TestKongEarlierLayout(t *testing.T) {
+	recs, err := record.NormalizeKong(map[string]any{
+		"started_at": 1795420800000.0, "request": map[string]any{"id": "r-old"},
+		"ai": map[string]any{
+			"ai-proxy":          map[string]any{"meta": map[string]any{"request_model": "gpt-4o", "provider_name": "openai"}, "usage": map[string]any{"total_tokens": 12.0}},
+			"ai-aws-guardrails": map[string]any{"guardrails_id": "gr-old", "guardrails_version": "1", "input_block_reason": "Denied topic"},
+		},
+	})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "deny", recs[0].Decision)
+	assert.Equal(t, "gr-old", recs[0].PolicyID)
+	assert.Equal(t, "gpt-4o", recs[0].Model)
+	assert.Equal(t, "r-old", recs[0].CorrelationID)
+}
