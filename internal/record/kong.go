@@ -1,7 +1,6 @@
 package record
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -119,20 +118,15 @@ func kongSanitized(obj, meta, s map[string]any) map[string]any {
 	if maskedEntities(s["pii_sanitized"]) > 0 {
 		f["decision"], f["decision_raw"] = DecisionRedact, "sanitized"
 	}
-	var types []any
-	seen := map[string]bool{}
+	var types []string
 	if items, ok := s["sanitized_items"].([]any); ok {
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				if t := stringOf(m["entity_type"]); t != "" && !seen[t] {
-					seen[t] = true
-					types = append(types, t)
-				}
+				types = append(types, stringOf(m["entity_type"]))
 			}
 		}
 	}
-	sort.Slice(types, func(i, j int) bool { return types[i].(string) < types[j].(string) })
-	f["triggered_categories"] = types
+	f["triggered_categories"] = splitList(strings.Join(types, ","))
 	detail := map[string]any{"plugin": kongSanitizer}
 	for _, k := range []string{"pii_identified", "pii_sanitized", "duration"} {
 		if v, ok := s[k]; ok {
@@ -231,12 +225,7 @@ func splitList(texts ...string) []any {
 			}
 		}
 	}
-	sort.Strings(out)
-	list := make([]any, len(out))
-	for i, s := range out {
-		list[i] = s
-	}
-	return list
+	return sortedNames(out)
 }
 
 // lakeraDetectors are the detector types Lakera reported as detected.

@@ -281,14 +281,19 @@ func categories(v any) any {
 		for k := range m {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
-		names := make([]any, len(keys))
-		for i, k := range keys {
-			names[i] = k
-		}
-		return names
+		return sortedNames(keys)
 	}
 	return v
+}
+
+// sortedNames is a list of names, sorted, as an input list value.
+func sortedNames(names []string) []any {
+	sort.Strings(names)
+	list := make([]any, len(names))
+	for i, s := range names {
+		list[i] = s
+	}
+	return list
 }
 
 func setFirst(f map[string]any, key string, values ...any) {

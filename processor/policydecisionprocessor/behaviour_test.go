@@ -275,12 +275,8 @@ func TestLiteLLMPromptFieldsAreBodies(t *testing.T) {
 	recs, err := record.NormalizeLiteLLM(payload)
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
-	ld := plog.NewLogs()
-	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	recs[0].SetLogRecordFields(lr)
-	recs[0].CopyTo(lr.Body().SetEmptyMap())
 
-	got, _ := runProcessor(t, createDefaultConfig(), ld)
+	got, _ := runProcessor(t, createDefaultConfig(), recordLogs(recs[0]))
 	body := firstRecord(t, got).Body().Map().AsRaw()
 	assert.Equal(t, "deny", body["decision"])
 	extra := body["extra"].(map[string]any)
@@ -292,11 +288,7 @@ func TestLiteLLMPromptFieldsAreBodies(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.BodyLogging = true
 	cfg.PII.HashKey = configOpaque("0123456789abcdef")
-	ld2 := plog.NewLogs()
-	lr2 := ld2.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	recs[0].SetLogRecordFields(lr2)
-	recs[0].CopyTo(lr2.Body().SetEmptyMap())
-	got, _ = runProcessor(t, cfg, ld2)
+	got, _ = runProcessor(t, cfg, recordLogs(recs[0]))
 	assert.Contains(t, firstRecord(t, got).Body().Map().AsRaw()["extra"], "guardrail_request", "kept with body_logging")
 }
 
@@ -311,11 +303,7 @@ func TestKongBlockedContentIsABody(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
-	ld := plog.NewLogs()
-	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	recs[0].SetLogRecordFields(lr)
-	recs[0].CopyTo(lr.Body().SetEmptyMap())
-	got, _ := runProcessor(t, createDefaultConfig(), ld)
+	got, _ := runProcessor(t, createDefaultConfig(), recordLogs(recs[0]))
 	body := firstRecord(t, got).Body().Map().AsRaw()
 	assert.Equal(t, "deny", body["decision"])
 	assert.NotContains(t, body["extra"], "input_faulty_prompt")
@@ -346,4 +334,13 @@ func TestGatewayDialectsInOTLPBodies(t *testing.T) {
 			assert.ElementsMatch(t, want, decisions)
 		})
 	}
+}
+
+// recordLogs is one record as the policygateway receiver hands it on.
+func recordLogs(rec *record.Record) plog.Logs {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	rec.SetLogRecordFields(lr)
+	rec.CopyTo(lr.Body().SetEmptyMap())
+	return ld
 }
