@@ -23,16 +23,19 @@ func ParseDialect(name string) (Dialect, bool) {
 	return d, ok
 }
 
-// NormalizeDialect normalises one input object of a dialect into its
-// canonical records (a LiteLLM call gives one per guardrail, maybe none).
-func NormalizeDialect(d Dialect, obj map[string]any) ([]*Record, error) {
+// NormalizeDialect appends to dst the canonical records of one input object
+// of a dialect (a LiteLLM call gives one per guardrail, maybe none), so a
+// caller that reuses dst allocates no list per record.
+func NormalizeDialect(dst []*Record, d Dialect, obj map[string]any) ([]*Record, error) {
 	var rec *Record
 	var err error
 	switch d {
 	case DialectLiteLLM:
-		return NormalizeLiteLLM(obj)
+		recs, err := NormalizeLiteLLM(obj)
+		return append(dst, recs...), err
 	case DialectKong:
-		return NormalizeKong(obj)
+		recs, err := NormalizeKong(obj)
+		return append(dst, recs...), err
 	case DialectOPA:
 		rec, err = NormalizeOPA(obj)
 	case DialectAudit:
@@ -41,9 +44,9 @@ func NormalizeDialect(d Dialect, obj map[string]any) ([]*Record, error) {
 		rec, err = Normalize(obj, Hints{Kind: KindDecision})
 	}
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return []*Record{rec}, nil
+	return append(dst, rec), nil
 }
 
 // DetectDialect names the gateway dialect of an object that arrived without

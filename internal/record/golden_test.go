@@ -47,7 +47,7 @@ func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
 	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
 		dialect, ok := record.ParseDialect(kind)
 		require.True(t, ok, kind)
-		recs, nerr := record.NormalizeDialect(dialect, obj)
+		recs, nerr := record.NormalizeDialect(nil, dialect, obj)
 		require.NoError(t, nerr, "%s %s", name, pos)
 		for _, r := range recs {
 			out = append(out, named(r))

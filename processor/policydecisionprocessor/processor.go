@@ -63,6 +63,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	resources := make(map[partitionKey]plog.ResourceLogs)
 	scopes := make(map[partitionKey]plog.LogRecordSlice)
 	var counts counters
+	recs := make([]*record.Record, 0, 4) // reused: no list per record
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -72,7 +73,13 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 			lrs := sl.LogRecords()
 			for li := 0; li < lrs.Len(); li++ {
 				lr := lrs.At(li)
-				recs, canonicalBody := p.normalize(lr, &counts)
+				var canonicalBody bool
+				recs, canonicalBody = p.normalize(recs[:0], lr, &counts)
+				if len(recs) > 1 {
+					// Each record writes its own body: the payload need not
+					// be copied to each.
+					lr.Body().SetStr("")
+				}
 				for i, rec := range recs {
 					key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
 					dest, ok := scopes[key]
@@ -132,18 +139,19 @@ func (p *policyProcessor) partitionValue(date string) string {
 // check is on the content), or else decodes the record in lr's body and
 // normalises it. A record that fails validation is flagged (and kept) or
 // dropped, per on_error.
-func (p *policyProcessor) normalize(lr plog.LogRecord, counts *counters) (recs []*record.Record, canonicalBody bool) {
+// The records are appended to dst.
+func (p *policyProcessor) normalize(dst []*record.Record, lr plog.LogRecord, counts *counters) (recs []*record.Record, canonicalBody bool) {
 	if lr.Body().Type() == pcommon.ValueTypeMap {
 		if rec, err := record.ReadCanonical(lr.Body().Map()); err == nil {
-			return []*record.Record{rec}, true
+			return append(dst, rec), true
 		}
 	}
-	return p.normalizeRaw(lr, counts), false
+	return p.normalizeRaw(dst, lr, counts), false
 }
 
 // normalizeRaw normalises the records in lr's body the long way: a gateway
 // dialect's payload (LiteLLM, Kong) may hold several, or none.
-func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) []*record.Record {
+func (p *policyProcessor) normalizeRaw(dst []*record.Record, lr plog.LogRecord, counts *counters) []*record.Record {
 	hints := record.Hints{EventName: lr.EventName()}
 	if tid := lr.TraceID(); !tid.IsEmpty() {
 		hints.TraceID = hex.EncodeToString(tid[:])
@@ -159,7 +167,7 @@ func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) []*r
 	raw, err := decodeBody(lr.Body())
 	if err == nil {
 		if d := record.DetectDialect(raw); d != record.DialectDecisions {
-			recs, derr := record.NormalizeDialect(d, raw)
+			recs, derr := record.NormalizeDialect(dst, d, raw)
 			if derr == nil {
 				return recs
 			}
@@ -173,18 +181,18 @@ func (p *policyProcessor) normalizeRaw(lr plog.LogRecord, counts *counters) []*r
 		rec = rawBodyRecord(lr)
 	}
 	if err == nil {
-		return []*record.Record{rec}
+		return append(dst, rec)
 	}
 
 	reason := errorReason(err)
 	if p.cfg.OnError == OnErrorDrop {
 		counts.schemaError(reason, "dropped")
-		return nil
+		return dst
 	}
 	counts.schemaError(reason, "flagged")
 	rec.SchemaError = err.Error()
 	p.fillGaps(rec, lr)
-	return []*record.Record{rec}
+	return append(dst, rec)
 }
 
 // rawBodyRecord is the flagged record of a body that could not be mapped:

@@ -84,8 +84,10 @@ func (r *policyGatewayReceiver) decode(d record.Dialect, body []byte, ndjson boo
 	lrs := sl.LogRecords()
 	observed := pcommon.NewTimestampFromTime(time.Now())
 
+	recs := make([]*record.Record, 0, 4)
 	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj map[string]any) error {
-		recs, nerr := record.NormalizeDialect(d, obj)
+		var nerr error
+		recs, nerr = record.NormalizeDialect(recs[:0], d, obj)
 		if nerr != nil {
 			e := &jsonbody.Error{Pos: pos, Msg: nerr.Error(), Reason: "invalid"}
 			var fe *record.FieldError
