@@ -52,18 +52,25 @@ type kongAuditReceiver struct {
 	shutdown sync.Once
 }
 
-// cursor is how far each list has been emitted: the newest
-// request_timestamp emitted, and the IDs emitted at that timestamp (Kong
-// lists are not ordered by time, and several entries share a second).
+// cursor is how far each list has been emitted.
 type cursor struct {
 	Requests position `json:"requests"`
 	Objects  position `json:"objects"`
 }
 
+// position is the newest request_timestamp emitted and every entry emitted
+// within lookback of it, by ID with its timestamp: Kong's lists are not in
+// time order, several entries share a second, and an entry written by a
+// node whose clock is behind can appear after newer ones.
 type position struct {
-	Timestamp float64  `json:"timestamp"`
-	IDs       []string `json:"ids"`
+	Timestamp float64            `json:"timestamp"`
+	Seen      map[string]float64 `json:"seen"`
 }
+
+// lookback is how much older than the newest emitted entry a late entry
+// may be and still be emitted; an entry older than that, not emitted yet,
+// is taken as emitted before (the position keeps no more).
+const lookback = 10 * 60 // seconds
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) *kongAuditReceiver {
 	return &kongAuditReceiver{set: set, cfg: cfg, next: next}
@@ -179,11 +186,10 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(scopeName)
 	observed := pcommon.NewTimestampFromTime(time.Now())
+	var unmapped []error
 	add := func(rec *record.Record, err error) {
 		if err != nil {
-			// Kong's own entries: one that does not map is reported, not
-			// retried forever.
-			r.set.Logger.Warn("A Kong audit entry does not map to an admin event", zap.Error(err))
+			unmapped = append(unmapped, err)
 			return
 		}
 		lr := sl.LogRecords().AppendEmpty()
@@ -196,6 +202,12 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 	}
 	for _, e := range newObjects {
 		add(record.KongAuditObject(e, byRequest[stringOf(e["request_id"])]))
+	}
+	if len(unmapped) > 0 {
+		// Kong's own entries: one that does not map is reported once a
+		// poll and passed over, not retried forever.
+		r.set.Logger.Warn("Kong audit entries that do not map to admin events were passed over",
+			zap.Int("entries", len(unmapped)), zap.Error(unmapped[0]))
 	}
 	if sl.LogRecords().Len() > 0 {
 		if err := r.next.ConsumeLogs(ctx, ld); err != nil {
@@ -290,29 +302,29 @@ func (r *kongAuditReceiver) get(ctx context.Context, u string) (page, error) {
 	return p, nil
 }
 
-// unseen returns the entries after pos, oldest first, and the position
-// after them.
+// unseen returns the entries pos has not covered, oldest first, and the
+// position after them.
 func unseen(entries []map[string]any, idKey string, pos position) ([]map[string]any, position) {
-	seen := make(map[string]bool, len(pos.IDs))
-	for _, id := range pos.IDs {
-		seen[id] = true
-	}
+	floor := pos.Timestamp - lookback
 	var out []map[string]any
 	for _, e := range entries {
-		ts, id := timestamp(e), stringOf(e[idKey])
-		if ts > pos.Timestamp || (ts == pos.Timestamp && !seen[id]) {
+		if _, done := pos.Seen[stringOf(e[idKey])]; !done && timestamp(e) > floor {
 			out = append(out, e)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return timestamp(out[i]) < timestamp(out[j]) })
-	next := position{Timestamp: pos.Timestamp, IDs: append([]string(nil), pos.IDs...)}
+	next := position{Timestamp: pos.Timestamp, Seen: make(map[string]float64, len(pos.Seen)+len(out))}
 	for _, e := range out {
-		ts, id := timestamp(e), stringOf(e[idKey])
-		switch {
-		case ts > next.Timestamp:
-			next = position{Timestamp: ts, IDs: []string{id}}
-		case ts == next.Timestamp:
-			next.IDs = append(next.IDs, id)
+		next.Timestamp = max(next.Timestamp, timestamp(e))
+	}
+	for id, ts := range pos.Seen {
+		if ts > next.Timestamp-lookback {
+			next.Seen[id] = ts
+		}
+	}
+	for _, e := range out {
+		if ts := timestamp(e); ts > next.Timestamp-lookback {
+			next.Seen[stringOf(e[idKey])] = ts
 		}
 	}
 	return out, next

@@ -154,18 +154,24 @@ func TestEveryEntryOnceAcrossPagesRestartsAndOutages(t *testing.T) {
 	api.mu.Unlock()
 	api.setFailing(false)
 	require.Eventually(t, func() bool { return sink2.LogRecordCount() == 26 }, 10*time.Second, 20*time.Millisecond)
+
+	// Late entries: written by a node whose clock is behind, they appear
+	// after newer ones, a few seconds older than the newest emitted.
+	api.add(33, 2, 1795420790)
+	require.Eventually(t, func() bool { return sink2.LogRecordCount() == 30 }, 10*time.Second, 20*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
 
 	all := emitted(sink)
 	for k, n := range emitted(sink2) {
 		all[k] += n
 	}
-	require.Len(t, all, 66, "every request and object of the 33 calls")
+	require.Len(t, all, 70, "every request and object of the 35 calls")
 	for k, n := range all {
 		assert.Equal(t, 1, n, "%s emitted %d times", k, n)
 	}
 	assert.Equal(t, 1, all["admin_api.patch req-0032"])
 	assert.Equal(t, 1, all["plugins.update req-0032"])
+	assert.Equal(t, 1, all["plugins.update req-0034"], "a late entry")
 	assert.Less(t, callsWhileFailing, 40, "the receiver backs off while the Admin API fails (%d calls)", callsWhileFailing)
 }
 
@@ -213,7 +219,11 @@ func TestUnauthorizedEmitsNothing(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	r := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, r.Start(context.Background(), storagetest.NewStorageHost()))
-	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		return api.calls >= 2
+	}, 5*time.Second, 10*time.Millisecond, "the receiver asks again after a 401")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, r.Shutdown(ctx))
