@@ -26,6 +26,9 @@ const (
 	liteLLMCallFailure = "failure"
 )
 
+// MaxGuardrailsPerCall bounds the records one LiteLLM call may give.
+const MaxGuardrailsPerCall = 64
+
 // isLiteLLMAudit reports whether a LiteLLM payload is an admin audit record.
 func isLiteLLMAudit(p map[string]any) bool {
 	_, table := p["table_name"]
@@ -71,6 +74,11 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 		guards = []any{g}
 	default:
 		return nil, fieldErr("guardrail_information", ReasonInvalidType, "must be a list of objects, got %s", typeName(g))
+	}
+	if len(guards) > MaxGuardrailsPerCall {
+		// Each becomes a record: a body of tiny entries must not become
+		// more records than memory holds.
+		return nil, fieldErr("guardrail_information", ReasonInvalidValue, "%d guardrails on one call, more than %d", len(guards), MaxGuardrailsPerCall)
 	}
 	meta, _ := p["metadata"].(map[string]any)
 	callFailed := p["status"] == liteLLMCallFailure

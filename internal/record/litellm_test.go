@@ -108,3 +108,20 @@ func TestLiteLLMAuditJoinsItsGuardrail(t *testing.T) {
 	assert.Equal(t, "service", rotate.Actor.Type)
 	assert.Empty(t, rotate.PolicyID)
 }
+
+// One call cannot become more records than record.MaxGuardrailsPerCall.
+func TestLiteLLMGuardrailsPerCallAreBounded(t *testing.T) {
+	guards := make([]any, record.MaxGuardrailsPerCall+1)
+	for i := range guards {
+		guards[i] = map[string]any{"guardrail_name": "g", "guardrail_status": "success"}
+	}
+	call := map[string]any{"litellm_call_id": "c", "startTime": 1795420800.5, "status": "success", "guardrail_information": guards}
+	_, err := record.NormalizeLiteLLM(call)
+	var fe *record.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "guardrail_information", fe.Field)
+	call["guardrail_information"] = guards[:record.MaxGuardrailsPerCall]
+	recs, err := record.NormalizeLiteLLM(call)
+	require.NoError(t, err)
+	assert.Len(t, recs, record.MaxGuardrailsPerCall)
+}

@@ -3,6 +3,7 @@ package policygatewayreceiver
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -88,6 +89,12 @@ func (r *policyGatewayReceiver) decode(d record.Dialect, body []byte, ndjson boo
 	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj map[string]any) error {
 		var nerr error
 		recs, nerr = record.NormalizeDialect(recs[:0], d, obj)
+		if nerr == nil && r.limits.MaxRecords > 0 && lrs.Len()+len(recs) > r.limits.MaxRecords {
+			// A gateway payload can give several records: the limit is on
+			// what the request becomes, not only on what it holds.
+			return &jsonbody.Error{Pos: pos, Reason: jsonbody.ReasonLimit, TooLarge: true,
+				Msg: fmt.Sprintf("more than %d records from one request", r.limits.MaxRecords)}
+		}
 		if nerr != nil {
 			e := &jsonbody.Error{Pos: pos, Msg: nerr.Error(), Reason: "invalid"}
 			var fe *record.FieldError

@@ -327,3 +327,19 @@ func TestKongLogShapes(t *testing.T) {
 		})
 	}
 }
+
+// max_records_per_request bounds what a request becomes: LiteLLM calls
+// with two guardrails each, fewer objects than the limit but more records,
+// are refused whole with a 413.
+func TestRecordLimitCountsWhatPayloadsBecome(t *testing.T) {
+	call := strings.Split(strings.TrimSpace(string(fixture(t, "litellm-calls.ndjson"))), "\n")[1] // two guardrails
+	cfg := createDefaultConfig()
+	cfg.MaxRecordsPerRequest = 10
+	sink := new(consumertest.LogsSink)
+	url := startReceiver(t, cfg, sink)
+	a := post(t, url+pathLiteLLM, "application/json", "", []byte(strings.Repeat(call+"\n", 6)))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status, a.body)
+	assert.Empty(t, sink.AllLogs(), "nothing accepted")
+	a = post(t, url+pathLiteLLM, "application/json", "", []byte(strings.Repeat(call+"\n", 5)))
+	assert.Equal(t, http.StatusOK, a.status, a.body)
+}
