@@ -109,7 +109,13 @@ func saveProfile(s system, profile []byte, dir string) (string, error) {
 	if err := os.WriteFile(path, profile, 0o644); err != nil {
 		return "", err
 	}
-	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", s.Bin, path).Output()
+	return profileTop(s.Bin, path)
+}
+
+// profileTop is the top functions of a CPU profile, as go tool pprof prints
+// them, under the profile's file name.
+func profileTop(bin, path string) (string, error) {
+	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", bin, path).Output()
 	if err != nil {
 		return "", fmt.Errorf("go tool pprof %s: %w", path, err)
 	}

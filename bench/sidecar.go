@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -45,14 +44,8 @@ func readSidecar(output, profile, bin string) (sidecarRun, error) {
 	if r.Metrics["accepted/s"] == 0 {
 		return r, fmt.Errorf("%s holds no BenchmarkSidecar result", output)
 	}
-	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", bin, profile).Output()
-	if err != nil {
-		return r, fmt.Errorf("go tool pprof %s: %w", profile, err)
+	if r.Profile, err = profileTop(bin, profile); err != nil {
+		return r, err
 	}
-	text := string(top)
-	if i := strings.Index(text, "      flat"); i >= 0 {
-		text = text[i:]
-	}
-	r.Profile = "sidecar.pprof\n" + text
 	return r, sc.Err()
 }
