@@ -164,11 +164,16 @@ func (r *kongAuditReceiver) loop(ctx context.Context) {
 // requests first: an object change names its request's actor), and moves
 // the cursor only once the pipeline took the records.
 func (r *kongAuditReceiver) poll(ctx context.Context) error {
-	requests, err := r.list(ctx, pathRequests)
+	// Only entries the positions can still take are kept while paging, so
+	// a long log (Kong keeps it for audit_log_record_ttl) costs a page of
+	// memory, not the whole log; requests as far back as objects, for the
+	// actors of their changes.
+	objectsFloor := r.cursor.Objects.Timestamp - lookback
+	requests, err := r.list(ctx, pathRequests, min(r.cursor.Requests.Timestamp-lookback, objectsFloor))
 	if err != nil {
 		return err
 	}
-	objects, err := r.list(ctx, pathObjects)
+	objects, err := r.list(ctx, pathObjects, objectsFloor)
 	if err != nil {
 		return err
 	}
@@ -238,8 +243,9 @@ type page struct {
 	Next *string          `json:"next"`
 }
 
-// list reads every page of a list, following next.
-func (r *kongAuditReceiver) list(ctx context.Context, path string) ([]map[string]any, error) {
+// list reads every page of a list, following next, and keeps the entries
+// newer than floor.
+func (r *kongAuditReceiver) list(ctx context.Context, path string, floor float64) ([]map[string]any, error) {
 	base, err := url.Parse(strings.TrimSuffix(r.cfg.Endpoint, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
@@ -264,7 +270,11 @@ func (r *kongAuditReceiver) list(ctx context.Context, path string) ([]map[string
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		all = append(all, p.Data...)
+		for _, e := range p.Data {
+			if timestamp(e) > floor {
+				all = append(all, e)
+			}
+		}
 		next = ""
 		if p.Next != nil {
 			next = *p.Next

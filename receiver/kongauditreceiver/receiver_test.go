@@ -230,3 +230,24 @@ func TestUnauthorizedEmitsNothing(t *testing.T) {
 	require.NoError(t, r.Shutdown(ctx), "twice")
 	assert.Zero(t, sink.LogRecordCount())
 }
+
+// While paging, only entries the position can still take are kept: a long
+// log costs a page of memory, and an entry older than the window is taken
+// as emitted before.
+func TestPagingKeepsOnlyTheWindow(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 20, 1795420000)
+	api.add(20, 5, 1795421000)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint, cfg.AdminToken, cfg.PageSize = srv.URL, adminToken, 3
+	r := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	r.client = srv.Client()
+	kept, err := r.list(context.Background(), pathRequests, 1795421000-lookback)
+	require.NoError(t, err)
+	assert.Len(t, kept, 5, "the 20 entries older than the window are not kept")
+	all, err := r.list(context.Background(), pathRequests, 0)
+	require.NoError(t, err)
+	assert.Len(t, all, 25, "across 9 pages of 3")
+}
