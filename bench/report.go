@@ -90,10 +90,10 @@ func (r results) markdown() string {
 	}
 	b.WriteString("\n")
 	if d := r.Sidecar; d != nil {
-		fmt.Fprintf(&b, "D, the shipped sidecar (`config/examples/common.yaml` + `all.yaml`: five pipelines, five persistent queues with `fsync`, the audit store; `GOMEMLIMIT=160MiB` in a 256 MiB memory cgroup) against the local peers (versitygw, splunkhecreceiver, the Elasticsearch and Datadog contract peers), sharing this machine's two cores with them and with the load (4 senders, 500-record requests, the simulator's mix of dialects); `BenchmarkSidecar` in `test/sidecarbench`, its output in `sidecar.txt`:\n\n> %s\n\n", d.Summary)
+		fmt.Fprintf(&b, "D, the shipped sidecar (`config/examples/common.yaml` + `all.yaml`: five pipelines, five persistent queues on `queue_storage` with `fsync`, the audit store; `GOMEMLIMIT=160MiB` in a 256 MiB memory cgroup) against the local peers (versitygw, splunkhecreceiver, the Elasticsearch and Datadog contract peers), sharing this machine's two cores with them and with the load (4 senders, 500-record requests, the simulator's mix of dialects); `BenchmarkSidecar` in `test/sidecarbench`, its output in `sidecar.txt`:\n\n> %s\n\n", d.Summary)
 	}
 
-	fmt.Fprintf(&b, "Q, what durability costs: A acknowledging only once the records are in the examples' persistent queue (`file_storage`, bytes sizer; `bench/configs/queue.yaml`), one core, %s (the queue's directory is a temporary directory on this machine's disk):\n\n", r.Machine)
+	fmt.Fprintf(&b, "Q, what durability costs: A acknowledging only once the records are in the examples' persistent queue (`queue_storage`, bytes sizer; `bench/configs/queue.yaml`), one core, %s (the queue's directory is a temporary directory on this machine's disk):\n\n", r.Machine)
 	b.WriteString("| `fsync` | acknowledged records/s | CPU s per million records | p99 acknowledgement (1,000-record requests, 4 senders) |\n|---|---|---|---|\n")
 	for _, q := range r.Queue {
 		fmt.Fprintf(&b, "| `%s` | %.0f | %.2f | %s |\n", q.Fsync, q.PerSecond, q.CPUPerMilli, ms(q.P99))

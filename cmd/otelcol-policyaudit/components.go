@@ -19,6 +19,7 @@ import (
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
+	queuestorageextension "github.com/policyaudit/policyaudit/extension/queuestorageextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
 	kongauditreceiver "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
 	policygatewayreceiver "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
@@ -45,6 +46,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
 		jsonlencodingextension.NewFactory(),
+		queuestorageextension.NewFactory(),
 		filestorage.NewFactory(),
 		healthcheckextension.NewFactory(),
 		pprofextension.NewFactory(),
@@ -56,6 +58,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ExtensionModules = make(map[component.Type]string, len(factories.Extensions))
 	factories.ExtensionModules[jsonlencodingextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExtensionModules[queuestorageextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[filestorage.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.141.0"
 	factories.ExtensionModules[healthcheckextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.141.0"
 	factories.ExtensionModules[pprofextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.141.0"

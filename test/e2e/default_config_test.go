@@ -118,7 +118,7 @@ func TestComponentsListsTheDistribution(t *testing.T) {
 		"policygateway", "otlp", "filelog",
 		"policydecision", "memory_limiter", "batch",
 		"auditstore", "durable", "s3audit", "awss3", "splunk_hec", "elasticsearch", "datadog", "otlphttp", "file", "debug",
-		"jsonl_encoding", "file_storage", "health_check", "bearertokenauth", "pprof",
+		"jsonl_encoding", "queue_storage", "file_storage", "health_check", "bearertokenauth", "pprof",
 	} {
 		assert.Contains(t, string(out), "name: "+name, name)
 	}

@@ -47,7 +47,7 @@ func TestFullQueueOnASmallVolumeLosesNothingAcknowledged(t *testing.T) {
 			s3.Stop()
 			overlay := filepath.Join(t.TempDir(), "volume.yaml")
 			require.NoError(t, os.WriteFile(overlay, []byte(fmt.Sprintf(
-				"extensions:\n  file_storage/queue:\n    directory: %s/queue\n    create_directory: true\n"+
+				"extensions:\n  queue_storage:\n    directory: %s/queue\n    create_directory: true\n"+
 					"exporters:\n  s3audit:\n    digest:\n      directory: %s/s3digest\n", volume, volume)), 0o600))
 			env := append([]string{
 				"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken,

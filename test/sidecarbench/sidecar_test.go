@@ -73,6 +73,7 @@ func BenchmarkSidecar(b *testing.B) {
 		b.Fatalf("%d records failed (no answer): %s", rep.Failed, c.Log)
 	}
 	at := <-delivered
+	written := diskWrites(c)
 	b.StopTimer()
 	slowest := time.Duration(0)
 	for _, t := range at {
@@ -91,8 +92,26 @@ func BenchmarkSidecar(b *testing.B) {
 	b.ReportMetric(float64(rep.P50.Microseconds())/1000, "p50-ack-ms")
 	b.ReportMetric(float64(rep.Refused), "refused")
 	b.ReportMetric(float64(limit.PeakAnonBytes()>>20), "peak-anon-MiB")
-	b.Logf("D: %s; CPU profile of the first %d s; every destination held all %d records %s after the first was sent (%s); peak anonymous memory %d MiB in a %d MiB limit, %d OOM kills",
-		rep, profileSeconds, rep.Accepted, slowest.Round(time.Millisecond), fmtTimes(at), limit.PeakAnonBytes()>>20, limit.Bytes>>20, limit.OOMKills(b))
+	b.ReportMetric(float64(written)/float64(rep.Accepted), "disk-B/record")
+	b.Logf("D: %s; CPU profile of the first %d s; every destination held all %d records %s after the first was sent (%s); peak anonymous memory %d MiB in a %d MiB limit, %d OOM kills; the collector wrote %d bytes to disk a record (queues, audit store, digests)",
+		rep, profileSeconds, rep.Accepted, slowest.Round(time.Millisecond), fmtTimes(at), limit.PeakAnonBytes()>>20, limit.Bytes>>20, limit.OOMKills(b), written/int64(max(rep.Accepted, 1)))
+}
+
+// diskWrites is what the collector has had written to storage so far
+// (write_bytes of /proc/<pid>/io): every queue write, the audit store's,
+// the digests'. 0 when the kernel does not account it.
+func diskWrites(c *harness.Collector) int64 {
+	io, err := os.ReadFile("/proc/" + strconv.Itoa(c.Cmd.Process.Pid) + "/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(io), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // profileSeconds of the run are profiled, from its start: fewer than the
