@@ -12,6 +12,8 @@ import (
 
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/signing"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // queryAPI is the read-only HTTP API over the store.
@@ -134,8 +136,8 @@ func (a *queryAPI) query(w http.ResponseWriter, r *http.Request, f store.Filter)
 // of the last days, newest first. With correlation_id, the events of that
 // correlation ID whatever their age, unless days is given too.
 func (a *queryAPI) adminAudit(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "days", "correlation_id", "limit", "cursor")
-	f := store.Filter{EventKind: "admin_audit", CorrelationID: p.str("correlation_id"), Limit: a.limit(p), Cursor: p.str("cursor")}
+	p := newParams(r, "days", record.FieldCorrelationID, "limit", "cursor")
+	f := store.Filter{EventKind: record.EventKindAdmin, CorrelationID: p.str(record.FieldCorrelationID), Limit: a.limit(p), Cursor: p.str("cursor")}
 	if f.CorrelationID == "" || r.URL.Query().Has("days") {
 		f.Since = a.now().Add(-time.Duration(p.positiveInt("days", 7)) * 24 * time.Hour)
 	}
@@ -147,19 +149,19 @@ func (a *queryAPI) adminAudit(w http.ResponseWriter, r *http.Request) {
 
 // decisions: GET /api/v1/decisions with filters, newest first.
 func (a *queryAPI) decisions(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "correlation_id", "user", "decision", "effective_decision", "policy_id", "policy_version",
-		"rollout_mode", "model", "project_id", "since", "until", "limit", "cursor")
+	p := newParams(r, record.FieldCorrelationID, "user", record.FieldDecision, record.FieldEffectiveDecision, record.FieldPolicyID, record.FieldPolicyVersion,
+		record.FieldRolloutMode, record.FieldModel, record.FieldProjectID, "since", "until", "limit", "cursor")
 	f := store.Filter{
-		EventKind:         "policy_decision",
-		CorrelationID:     p.str("correlation_id"),
+		EventKind:         record.EventKindDecision,
+		CorrelationID:     p.str(record.FieldCorrelationID),
 		User:              p.str("user"),
-		Decision:          p.str("decision"),
-		EffectiveDecision: p.str("effective_decision"),
-		PolicyID:          p.str("policy_id"),
-		PolicyVersion:     p.str("policy_version"),
-		RolloutMode:       p.str("rollout_mode"),
-		Model:             p.str("model"),
-		ProjectID:         p.str("project_id"),
+		Decision:          p.str(record.FieldDecision),
+		EffectiveDecision: p.str(record.FieldEffectiveDecision),
+		PolicyID:          p.str(record.FieldPolicyID),
+		PolicyVersion:     p.str(record.FieldPolicyVersion),
+		RolloutMode:       p.str(record.FieldRolloutMode),
+		Model:             p.str(record.FieldModel),
+		ProjectID:         p.str(record.FieldProjectID),
 		Since:             p.time("since"),
 		Until:             p.time("until"),
 		Limit:             a.limit(p),

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // Columns are the indexed copies of a canonical record's fields.
@@ -41,28 +43,28 @@ type Getter func(path ...string) string
 // what the record says.
 func ColumnsOf(get Getter) (Columns, error) {
 	c := Columns{
-		EventID:           get("event_id"),
-		EventKind:         get("event_kind"),
-		CorrelationID:     get("correlation_id"),
-		Decision:          get("decision"),
-		EffectiveDecision: get("effective_decision"),
-		PolicyID:          get("policy_id"),
-		PolicyVersion:     get("policy_version"),
-		RolloutMode:       get("rollout_mode"),
-		Model:             get("model"),
-		ProjectID:         get("project_id"),
-		ReasonCode:        get("reason_code"),
-		Action:            get("action"),
+		EventID:           get(record.FieldEventID),
+		EventKind:         get(record.FieldEventKind),
+		CorrelationID:     get(record.FieldCorrelationID),
+		Decision:          get(record.FieldDecision),
+		EffectiveDecision: get(record.FieldEffectiveDecision),
+		PolicyID:          get(record.FieldPolicyID),
+		PolicyVersion:     get(record.FieldPolicyVersion),
+		RolloutMode:       get(record.FieldRolloutMode),
+		Model:             get(record.FieldModel),
+		ProjectID:         get(record.FieldProjectID),
+		ReasonCode:        get(record.FieldReasonCode),
+		Action:            get(record.FieldAction),
 	}
-	if c.EventKind == "admin_audit" {
-		c.User = get("actor", "id")
+	if c.EventKind == record.EventKindAdmin {
+		c.User = get(record.FieldActor, record.SubfieldID)
 	} else {
-		c.User = get("policy_user")
+		c.User = get(record.FieldPolicyUser)
 	}
 	if c.EventID == "" || c.EventKind == "" {
 		return c, errors.New("not a canonical record: event_id and event_kind are required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, get("created_at"))
+	t, err := time.Parse(time.RFC3339Nano, get(record.FieldCreatedAt))
 	if err != nil {
 		return c, fmt.Errorf("created_at: %w", err)
 	}

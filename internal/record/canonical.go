@@ -28,7 +28,7 @@ func ReadCanonical(m pcommon.Map) (*Record, error) {
 	} else {
 		readDecision(&h, r)
 	}
-	if v, ok := m.Get("extra"); ok {
+	if v, ok := m.Get(FieldExtra); ok {
 		if v.Type() != pcommon.ValueTypeMap {
 			return nil, errors.New("extra: not an object")
 		}
@@ -160,25 +160,25 @@ func (c *matchSink) free(k string, raw map[string]any) {
 }
 
 func readDecision(h *header, r *Record) {
-	r.DecisionRaw, r.ReasonCode = h.str("decision_raw"), h.str("reason_code")
-	r.PolicyUser, r.APIKeyID, r.ProjectID = h.str("policy_user"), h.str("api_key_id"), h.str("project_id")
-	r.PolicyTarget, r.Model, r.Provider = h.str("policy_target"), h.str("model"), h.str("provider")
-	r.Stage, r.Gateway = h.str("stage"), h.str("gateway")
-	r.TriggeredCategories = h.strings("triggered_categories")
-	r.AllowlistHits = h.strings("allowlist_hits")
-	r.DenylistHits = h.strings("denylist_hits")
-	if _, ok := h.m.Get("classification"); ok {
-		r.Classification = h.strings("classification")
+	r.DecisionRaw, r.ReasonCode = h.str(FieldDecisionRaw), h.str(FieldReasonCode)
+	r.PolicyUser, r.APIKeyID, r.ProjectID = h.str(FieldPolicyUser), h.str(FieldAPIKeyID), h.str(FieldProjectID)
+	r.PolicyTarget, r.Model, r.Provider = h.str(FieldPolicyTarget), h.str(FieldModel), h.str(FieldProvider)
+	r.Stage, r.Gateway = h.str(FieldStage), h.str(FieldGateway)
+	r.TriggeredCategories = h.strings(FieldTriggeredCategories)
+	r.AllowlistHits = h.strings(FieldAllowlistHits)
+	r.DenylistHits = h.strings(FieldDenylistHits)
+	if _, ok := h.m.Get(FieldClassification); ok {
+		r.Classification = h.strings(FieldClassification)
 	}
 }
 
 func readAdmin(h *header, r *Record) {
-	actor, res := h.object("actor"), h.object("resource")
-	r.Actor = Actor{ID: actor.str("id"), Type: actor.str("type"), IP: actor.str("ip")}
-	r.Resource = Resource{Type: res.str("type"), ID: res.str("id"), Name: res.str("name")}
+	actor, res := h.object(FieldActor), h.object(FieldResource)
+	r.Actor = Actor{ID: actor.str(SubfieldID), Type: actor.str(SubfieldType), IP: actor.str(SubfieldIP)}
+	r.Resource = Resource{Type: res.str(SubfieldType), ID: res.str(SubfieldID), Name: res.str(SubfieldName)}
 	h.fail(actor.err)
 	h.fail(res.err)
-	if v, ok := h.m.Get("details"); ok {
+	if v, ok := h.m.Get(FieldDetails); ok {
 		if v.Type() != pcommon.ValueTypeMap {
 			h.fail(errors.New("details: not an object"))
 			return

@@ -15,11 +15,11 @@ import (
 // checks the rest.
 func ReadHeader(m pcommon.Map) (*Record, error) {
 	h := header{m: m}
-	if h.str("schema_version") != SchemaVersion {
+	if h.str(FieldSchemaVersion) != SchemaVersion {
 		return nil, errors.New("schema_version: not " + SchemaVersion)
 	}
 	r := &Record{}
-	switch h.str("event_kind") {
+	switch h.str(FieldEventKind) {
 	case EventKindDecision:
 		r.Kind = KindDecision
 	case EventKindAdmin:
@@ -28,26 +28,26 @@ func ReadHeader(m pcommon.Map) (*Record, error) {
 		return nil, errors.New("event_kind: not a canonical kind")
 	}
 	// Empty until the Namer derives them.
-	r.EventID = h.str("event_id")
-	r.CorrelationID = h.str("correlation_id")
-	if t, err := time.Parse(TimestampLayout, h.required("created_at")); err == nil {
+	r.EventID = h.str(FieldEventID)
+	r.CorrelationID = h.str(FieldCorrelationID)
+	if t, err := time.Parse(TimestampLayout, h.required(FieldCreatedAt)); err == nil {
 		r.CreatedAt = t
 	} else if h.err == nil {
 		h.err = fmt.Errorf("created_at: %w", err)
 	}
-	if v, ok := m.Get("correlation_generated"); ok && r.CorrelationID != "" {
+	if v, ok := m.Get(FieldCorrelationGenerated); ok && r.CorrelationID != "" {
 		r.CorrelationGenerated = v.Type() == pcommon.ValueTypeBool && v.Bool()
 	}
-	r.TraceID, r.SpanID = h.str("trace_id"), h.str("span_id")
-	r.PolicyID, r.PolicyVersion = h.str("policy_id"), h.str("policy_version")
-	r.SchemaError = h.str("schema_error")
+	r.TraceID, r.SpanID = h.str(FieldTraceID), h.str(FieldSpanID)
+	r.PolicyID, r.PolicyVersion = h.str(FieldPolicyID), h.str(FieldPolicyVersion)
+	r.SchemaError = h.str(FieldSchemaError)
 	if r.Kind == KindAdmin {
-		r.Action, r.Outcome = h.required("action"), h.required("outcome")
+		r.Action, r.Outcome = h.required(FieldAction), h.required(FieldOutcome)
 	} else {
-		r.Decision = h.required("decision")
-		r.EffectiveDecision = h.required("effective_decision")
-		r.RolloutMode = h.required("rollout_mode")
-		if v, ok := m.Get("enforced"); ok && v.Type() == pcommon.ValueTypeBool {
+		r.Decision = h.required(FieldDecision)
+		r.EffectiveDecision = h.required(FieldEffectiveDecision)
+		r.RolloutMode = h.required(FieldRolloutMode)
+		if v, ok := m.Get(FieldEnforced); ok && v.Type() == pcommon.ValueTypeBool {
 			r.Enforced = v.Bool()
 		} else if h.err == nil {
 			h.err = errors.New("enforced: missing or not a boolean")

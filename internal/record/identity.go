@@ -56,13 +56,13 @@ func (n *Namer) Name(rec *Record, m pcommon.Map) {
 		*buf = pdatajson.AppendCanonicalMapWithout((*buf)[:0], m, withoutIdentity)
 		rec.EventID = n.derive(eventDomain, *buf)
 		canonicalBuffers.Put(buf)
-		m.PutStr("event_id", rec.EventID)
+		m.PutStr(FieldEventID, rec.EventID)
 	}
 	if rec.CorrelationID == "" {
 		rec.CorrelationID = n.derive(correlationDomain, []byte(rec.EventID))
 		rec.CorrelationGenerated = true
-		m.PutStr("correlation_id", rec.CorrelationID)
-		m.PutBool("correlation_generated", true)
+		m.PutStr(FieldCorrelationID, rec.CorrelationID)
+		m.PutBool(FieldCorrelationGenerated, true)
 	}
 }
 
@@ -73,7 +73,7 @@ var canonicalBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); r
 // withoutIdentity leaves out of the event_id's content the event_id itself
 // and an empty correlation_id (both are about to be derived).
 func withoutIdentity(k string, v pcommon.Value) bool {
-	return k == "event_id" || (k == "correlation_id" && v.Str() == "")
+	return k == FieldEventID || (k == FieldCorrelationID && v.Str() == "")
 }
 
 // The domains keep an event_id and a correlation_id over the same bytes apart.

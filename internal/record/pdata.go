@@ -38,21 +38,22 @@ func (r *Record) CopyTo(m pcommon.Map) {
 }
 
 // writeFields hands the canonical record's fields to s in the contract's
-// order: the one place that says which fields a record has, of which type,
-// and when an optional one is left out. CopyTo writes them into a map;
+// order: the one place that says which of a record's values goes into which
+// field (fields.go describes the fields; TestWriteFieldsFollowsFields holds
+// the two together). CopyTo writes them into a map;
 // matches compares a map with them.
 func (r *Record) writeFields(s fieldSink) {
-	s.str("schema_version", SchemaVersion)
-	s.str("event_kind", r.Kind.String())
-	s.str("event_id", r.EventID)
-	s.str("created_at", r.CreatedAtString())
-	s.str("correlation_id", r.CorrelationID)
+	s.str(FieldSchemaVersion, SchemaVersion)
+	s.str(FieldEventKind, r.Kind.String())
+	s.str(FieldEventID, r.EventID)
+	s.str(FieldCreatedAt, r.CreatedAtString())
+	s.str(FieldCorrelationID, r.CorrelationID)
 	// A record without a correlation source gets a generated one (Namer).
 	if r.CorrelationGenerated || r.CorrelationID == "" {
-		s.boolean("correlation_generated", true)
+		s.boolean(FieldCorrelationGenerated, true)
 	}
-	optional(s, "trace_id", r.TraceID)
-	optional(s, "span_id", r.SpanID)
+	optional(s, FieldTraceID, r.TraceID)
+	optional(s, FieldSpanID, r.SpanID)
 
 	if r.Kind == KindAdmin {
 		r.writeAdmin(s)
@@ -61,54 +62,54 @@ func (r *Record) writeFields(s fieldSink) {
 	}
 
 	if len(r.Extra) > 0 {
-		s.free("extra", r.Extra)
+		s.free(FieldExtra, r.Extra)
 	}
-	optional(s, "schema_error", r.SchemaError)
+	optional(s, FieldSchemaError, r.SchemaError)
 }
 
 func (r *Record) writeDecision(s fieldSink) {
-	s.str("decision", r.Decision)
-	optional(s, "decision_raw", r.DecisionRaw)
-	s.str("effective_decision", r.EffectiveDecision)
-	s.str("rollout_mode", r.RolloutMode)
-	s.boolean("enforced", r.Enforced)
-	s.str("reason_code", r.ReasonCode)
-	s.str("policy_id", r.PolicyID)
-	s.str("policy_version", r.PolicyVersion)
-	optional(s, "policy_user", r.PolicyUser)
-	optional(s, "api_key_id", r.APIKeyID)
-	optional(s, "project_id", r.ProjectID)
-	optional(s, "policy_target", r.PolicyTarget)
-	optional(s, "model", r.Model)
-	optional(s, "provider", r.Provider)
-	optional(s, "stage", r.Stage)
-	s.strs("triggered_categories", r.TriggeredCategories)
-	s.strs("allowlist_hits", r.AllowlistHits)
-	s.strs("denylist_hits", r.DenylistHits)
+	s.str(FieldDecision, r.Decision)
+	optional(s, FieldDecisionRaw, r.DecisionRaw)
+	s.str(FieldEffectiveDecision, r.EffectiveDecision)
+	s.str(FieldRolloutMode, r.RolloutMode)
+	s.boolean(FieldEnforced, r.Enforced)
+	s.str(FieldReasonCode, r.ReasonCode)
+	s.str(FieldPolicyID, r.PolicyID)
+	s.str(FieldPolicyVersion, r.PolicyVersion)
+	optional(s, FieldPolicyUser, r.PolicyUser)
+	optional(s, FieldAPIKeyID, r.APIKeyID)
+	optional(s, FieldProjectID, r.ProjectID)
+	optional(s, FieldPolicyTarget, r.PolicyTarget)
+	optional(s, FieldModel, r.Model)
+	optional(s, FieldProvider, r.Provider)
+	optional(s, FieldStage, r.Stage)
+	s.strs(FieldTriggeredCategories, r.TriggeredCategories)
+	s.strs(FieldAllowlistHits, r.AllowlistHits)
+	s.strs(FieldDenylistHits, r.DenylistHits)
 	if r.Classification != nil {
-		s.strs("classification", r.Classification)
+		s.strs(FieldClassification, r.Classification)
 	}
-	optional(s, "gateway", r.Gateway)
+	optional(s, FieldGateway, r.Gateway)
 }
 
 func (r *Record) writeAdmin(s fieldSink) {
-	actor := s.object("actor")
-	actor.str("id", r.Actor.ID)
-	actor.str("type", r.Actor.Type)
-	optional(actor, "ip", r.Actor.IP)
+	actor := s.object(FieldActor)
+	actor.str(SubfieldID, r.Actor.ID)
+	actor.str(SubfieldType, r.Actor.Type)
+	optional(actor, SubfieldIP, r.Actor.IP)
 	actor.end()
-	s.str("action", r.Action)
-	res := s.object("resource")
-	res.str("type", r.Resource.Type)
-	res.str("id", r.Resource.ID)
-	optional(res, "name", r.Resource.Name)
+	s.str(FieldAction, r.Action)
+	res := s.object(FieldResource)
+	res.str(SubfieldType, r.Resource.Type)
+	res.str(SubfieldID, r.Resource.ID)
+	optional(res, SubfieldName, r.Resource.Name)
 	res.end()
-	s.str("outcome", r.Outcome)
+	s.str(FieldOutcome, r.Outcome)
 	if r.Details != nil {
-		s.free("details", r.Details)
+		s.free(FieldDetails, r.Details)
 	}
-	optional(s, "policy_id", r.PolicyID)
-	optional(s, "policy_version", r.PolicyVersion)
+	optional(s, FieldPolicyID, r.PolicyID)
+	optional(s, FieldPolicyVersion, r.PolicyVersion)
 }
 
 func optional(s fieldSink, k, v string) {

@@ -130,12 +130,7 @@ func createDefaultConfig() *Config {
 
 // protectedFields cannot be redacted, hashed or blocked: destinations route,
 // de-duplicate and join on them.
-var protectedFields = map[string]bool{
-	"schema_version": true, "event_kind": true, "event_id": true, "created_at": true,
-	"correlation_id": true, "decision": true, "effective_decision": true, "rollout_mode": true,
-	"enforced": true, "reason_code": true, "policy_id": true, "policy_version": true,
-	"action": true, "outcome": true, "schema_error": true,
-}
+var protectedFields = record.FieldNamesWith(record.RoleRouting)
 
 // Validate fails fast at startup, naming the key at fault.
 func (c *Config) Validate() error {

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // dataPolicy is what may leave the collector: prompts only with body logging
@@ -60,7 +62,7 @@ func newDataPolicy(cfg *Config) *dataPolicy {
 // unkeyed ID is a hash anyone can recompute, and a prompt can be guessed).
 func (d *dataPolicy) dropBodies(m pcommon.Map) {
 	if !d.bodyLogging {
-		if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap {
+		if extra, ok := m.Get(record.FieldExtra); ok && extra.Type() == pcommon.ValueTypeMap {
 			removeBodyFields(extra.Map())
 			if in, ok := extra.Map().Get("input"); ok && in.Type() == pcommon.ValueTypeMap {
 				removeBodyFields(in.Map())
@@ -96,11 +98,11 @@ func removeBodyFields(m pcommon.Map) {
 // string of the record each embedded token of a well-known key format, so a
 // key pasted into a reason or a detail never leaves either.
 func (d *dataPolicy) scrubSecrets(m pcommon.Map) {
-	if v, ok := m.Get("api_key_id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
+	if v, ok := m.Get(record.FieldAPIKeyID); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
 		v.SetStr(d.protect(v.Str()))
 	}
-	if actor, ok := m.Get("actor"); ok && actor.Type() == pcommon.ValueTypeMap {
-		if v, ok := actor.Map().Get("id"); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
+	if actor, ok := m.Get(record.FieldActor); ok && actor.Type() == pcommon.ValueTypeMap {
+		if v, ok := actor.Map().Get(record.SubfieldID); ok && v.Type() == pcommon.ValueTypeStr && looksLikeSecret(v.Str()) {
 			v.SetStr(d.protect(v.Str()))
 		}
 	}
@@ -118,10 +120,7 @@ func (d *dataPolicy) scrubSecrets(m pcommon.Map) {
 
 // identityFields are IDs and times the normaliser wrote: they are not
 // scanned, so a trace ID is never mistaken for a key.
-var identityFields = map[string]bool{
-	"schema_version": true, "event_kind": true, "event_id": true, "created_at": true,
-	"correlation_id": true, "trace_id": true, "span_id": true,
-}
+var identityFields = record.FieldNamesWith(record.RoleIdentity)
 
 // secretToken matches the well-known credential formats (OpenAI, Anthropic,
 // Stripe, GitHub, GitLab, Slack, Hugging Face, Google, AWS access key IDs)
@@ -299,7 +298,7 @@ func isUUID(s string) bool {
 // dropEmptyExtra omits extra when it is empty, as on a record that never
 // had any.
 func dropEmptyExtra(m pcommon.Map) {
-	if extra, ok := m.Get("extra"); ok && extra.Type() == pcommon.ValueTypeMap && extra.Map().Len() == 0 {
-		m.Remove("extra")
+	if extra, ok := m.Get(record.FieldExtra); ok && extra.Type() == pcommon.ValueTypeMap && extra.Map().Len() == 0 {
+		m.Remove(record.FieldExtra)
 	}
 }

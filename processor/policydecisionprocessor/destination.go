@@ -94,18 +94,18 @@ func setOTelAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.
 	if rec.Kind == record.KindAdmin {
 		attrs.PutStr("admin.action", rec.Action)
 		attrs.PutStr("admin.outcome", rec.Outcome)
-		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "actor", "id"))
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID))
 	} else {
 		attrs.PutStr("policy.decision", rec.Decision)
 		attrs.PutStr("policy.effective_decision", rec.EffectiveDecision)
 		attrs.PutStr("policy.rollout_mode", rec.RolloutMode)
-		putIf(attrs, "user.id", pdatajson.StringAt(canonical, "policy_user"))
-		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, "model"))
+		putIf(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldPolicyUser))
+		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, record.FieldModel))
 	}
 	attrs.PutStr("correlation.id", rec.CorrelationID)
 	// From the canonical map, after the data policy: the error text quotes
 	// the input, which may hold a key.
-	if e := pdatajson.StringAt(canonical, "schema_error"); e != "" {
+	if e := pdatajson.StringAt(canonical, record.FieldSchemaError); e != "" {
 		attrs.PutStr("policyaudit.schema_error", e)
 	}
 }
@@ -119,16 +119,16 @@ func (p *policyProcessor) setSplunkFields(rec *record.Record, attrs pcommon.Map)
 	attrs.Clear()
 	attrs.EnsureCapacity(8)
 	if rec.Kind == record.KindAdmin {
-		attrs.PutStr("action", rec.Action)
-		attrs.PutStr("outcome", rec.Outcome)
+		attrs.PutStr(record.FieldAction, rec.Action)
+		attrs.PutStr(record.FieldOutcome, rec.Outcome)
 		attrs.PutStr("com.splunk.sourcetype", p.cfg.Splunk.AdminSourcetype)
 	} else {
-		attrs.PutStr("decision", rec.Decision)
+		attrs.PutStr(record.FieldDecision, rec.Decision)
 		attrs.PutStr("com.splunk.sourcetype", p.cfg.Splunk.Sourcetype)
 	}
-	putIf(attrs, "policy_id", rec.PolicyID)
-	putIf(attrs, "policy_version", rec.PolicyVersion)
-	attrs.PutStr("correlation_id", rec.CorrelationID)
+	putIf(attrs, record.FieldPolicyID, rec.PolicyID)
+	putIf(attrs, record.FieldPolicyVersion, rec.PolicyVersion)
+	attrs.PutStr(record.FieldCorrelationID, rec.CorrelationID)
 	putIf(attrs, "com.splunk.index", p.cfg.Splunk.Index)
 	putIf(attrs, "com.splunk.source", p.cfg.Splunk.Source)
 }
@@ -190,14 +190,27 @@ var sizeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 func ddtags(rec *record.Record) string {
 	var b strings.Builder
 	if rec.Kind == record.KindAdmin {
-		b.WriteString("action:" + rec.Action + ",outcome:" + rec.Outcome)
+		tag(&b, record.FieldAction, rec.Action)
+		tag(&b, record.FieldOutcome, rec.Outcome)
 		if rec.PolicyID != "" {
-			b.WriteString(",policy_id:" + rec.PolicyID)
+			tag(&b, record.FieldPolicyID, rec.PolicyID)
 		}
 		return b.String()
 	}
-	b.WriteString("decision:" + rec.Decision + ",policy_id:" + rec.PolicyID + ",rollout_mode:" + rec.RolloutMode)
+	tag(&b, record.FieldDecision, rec.Decision)
+	tag(&b, record.FieldPolicyID, rec.PolicyID)
+	tag(&b, record.FieldRolloutMode, rec.RolloutMode)
 	return b.String()
+}
+
+// tag appends name:value to a Datadog tag list.
+func tag(b *strings.Builder, name, value string) {
+	if b.Len() > 0 {
+		b.WriteByte(',')
+	}
+	b.WriteString(name)
+	b.WriteByte(':')
+	b.WriteString(value)
 }
 
 func putIf(m pcommon.Map, k, v string) {
