@@ -50,7 +50,7 @@ test-reliability: build tools
 ## inputs that widen coverage land in the Go cache; `make fuzz-corpus`
 ## copies them into the packages' testdata/fuzz, where `go test` replays them.
 FUZZTIME ?= 15s
-FUZZ_TARGETS := internal/jsonbody:FuzzSplit internal/jsonbody:FuzzArrayScan internal/jsonbody:FuzzScanRecord internal/record:FuzzNormalize internal/record:FuzzReadCanonical internal/pdatajson:FuzzCanonicalRoundTrip receiver/policygatewayreceiver:FuzzEndpoints
+FUZZ_TARGETS := internal/jsonbody:FuzzSplit internal/jsonbody:FuzzArrayScan internal/jsonbody:FuzzScanRecord internal/record:FuzzNormalize internal/record:FuzzReadCanonical internal/record:FuzzContent internal/pdatajson:FuzzCanonicalRoundTrip receiver/policygatewayreceiver:FuzzEndpoints
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \

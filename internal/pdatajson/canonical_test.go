@@ -2,6 +2,7 @@ package pdatajson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -185,6 +186,42 @@ func TestKeyOrderShortcutAgreesWithRunes(t *testing.T) {
 		a, b := word(), word()
 		if got, want := sign(compareUTF16(a, b)), sign(compareRunes(a, b)); got != want {
 			t.Fatalf("%q vs %q: %d, rune by rune %d", a, b, got, want)
+		}
+	}
+}
+
+// TestPlainASCII8 against a byte-by-byte reading: every byte value in every
+// position among plain neighbours, and random words.
+func TestPlainASCII8(t *testing.T) {
+	naive := func(b []byte) bool {
+		for _, c := range b {
+			if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	word := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			b := bytes.Clone(word)
+			b[pos] = byte(c)
+			if got, want := plainASCII8(binary.LittleEndian.Uint64(b)), naive(b); got != want {
+				t.Fatalf("%q: %v, want %v", b, got, want)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], rng.Uint64())
+		for i := range b {
+			if rng.IntN(2) == 0 {
+				b[i] &= 0x7f // mostly ASCII, so the plain case is reached
+			}
+		}
+		if got, want := plainASCII8(binary.LittleEndian.Uint64(b[:])), naive(b[:]); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
 		}
 	}
 }

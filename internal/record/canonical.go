@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -100,6 +101,13 @@ func (c *matchSink) take(k string, t pcommon.ValueType) (pcommon.Value, bool) {
 
 func (c *matchSink) str(k, v string) {
 	if got, ok := c.take(k, pcommon.ValueTypeStr); ok && got.Str() != v {
+		c.ok = false
+	}
+}
+
+func (c *matchSink) time(k string, v time.Time) {
+	var buf [len(TimestampLayout)]byte
+	if got, ok := c.take(k, pcommon.ValueTypeStr); ok && got.Str() != string(AppendTimestamp(buf[:0], v)) {
 		c.ok = false
 	}
 }

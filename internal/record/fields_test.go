@@ -15,13 +15,8 @@ type recordingSink struct {
 func (s recordingSink) add(k string, t FieldType) {
 	*s.fields = append(*s.fields, Field{Name: k, Type: t})
 }
-func (s recordingSink) str(k, _ string) {
-	t := TypeString
-	if k == FieldCreatedAt {
-		t = TypeTime // the only string field written as a time
-	}
-	s.add(k, t)
-}
+func (s recordingSink) str(k, _ string)                 { s.add(k, TypeString) }
+func (s recordingSink) time(k string, _ time.Time)      { s.add(k, TypeTime) }
 func (s recordingSink) boolean(k string, _ bool)        { s.add(k, TypeBool) }
 func (s recordingSink) strs(k string, _ []string)       { s.add(k, TypeStrings) }
 func (s recordingSink) free(k string, _ map[string]any) { s.add(k, TypeFree) }
@@ -98,4 +93,31 @@ func TestFieldNamesWith(t *testing.T) {
 		assert.True(t, routing[name], name)
 	}
 	assert.False(t, routing[FieldPolicyUser], "user content is not routing")
+}
+
+// TestFieldNamesArePlain: every field name is lower-case ASCII letters and
+// underscores, so encoders write names without escaping them.
+func TestFieldNamesArePlain(t *testing.T) {
+	var check func(fields []Field)
+	check = func(fields []Field) {
+		for _, f := range fields {
+			assert.Regexp(t, `^[a-z_]+$`, f.Name)
+			check(f.Subfields)
+		}
+	}
+	check(FieldsOf(KindDecision))
+	check(FieldsOf(KindAdmin))
+}
+
+func TestAppendTimestampIsTheLayout(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 3, 1, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 1, 2, 3, 4_000_000, time.FixedZone("x", 3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1_700_000_000, 123_456_789),
+	} {
+		assert.Equal(t, at.UTC().Format(TimestampLayout), string(AppendTimestamp(nil, at)), at.String())
+	}
 }

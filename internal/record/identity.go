@@ -48,12 +48,27 @@ func NewNamer(key []byte) *Namer {
 // Keyed reports whether the identifiers are keyed.
 func (n *Namer) Keyed() bool { return n.keyed }
 
-// Name fills in rec and in its canonical map m (as Record.CopyTo wrote it)
-// the event_id and correlation_id that are empty.
-func (n *Namer) Name(rec *Record, m pcommon.Map) {
+// Name fills in rec and in the canonical map m the event_id and
+// correlation_id that are empty, derived from m's content.
+func (n *Namer) Name(rec *Record, m pcommon.Map) { n.name(rec, m, false) }
+
+// NameCanonical is Name for a map that is rec's canonical record (what
+// Record.CopyTo writes, or what ReadCanonical accepted), extra aside: the
+// data policy may have dropped prompts from it. Without extra the content is
+// read from rec's fields, which is cheaper than encoding the map; the IDs
+// are the same (TestNameCanonicalIsName).
+func (n *Namer) NameCanonical(rec *Record, m pcommon.Map) { n.name(rec, m, true) }
+
+func (n *Namer) name(rec *Record, m pcommon.Map, canonical bool) {
 	if rec.EventID == "" {
 		buf := canonicalBuffers.Get().(*[]byte)
-		*buf = pdatajson.AppendCanonicalMapWithout((*buf)[:0], m, withoutIdentity)
+		ok := false
+		if canonical && len(rec.Extra) == 0 {
+			*buf, ok = rec.appendContent((*buf)[:0])
+		}
+		if !ok {
+			*buf = pdatajson.AppendCanonicalMapWithout((*buf)[:0], m, withoutIdentity)
+		}
 		rec.EventID = n.derive(eventDomain, *buf)
 		canonicalBuffers.Put(buf)
 		m.PutStr(FieldEventID, rec.EventID)

@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/hex"
 	"slices"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -46,7 +47,7 @@ func (r *Record) writeFields(s fieldSink) {
 	s.str(FieldSchemaVersion, SchemaVersion)
 	s.str(FieldEventKind, r.Kind.String())
 	s.str(FieldEventID, r.EventID)
-	s.str(FieldCreatedAt, r.CreatedAtString())
+	s.time(FieldCreatedAt, r.CreatedAt)
 	s.str(FieldCorrelationID, r.CorrelationID)
 	// A record without a correlation source gets a generated one (Namer).
 	if r.CorrelationGenerated || r.CorrelationID == "" {
@@ -121,6 +122,7 @@ func optional(s fieldSink, k, v string) {
 // fieldSink receives a record's fields in order.
 type fieldSink interface {
 	str(k, v string)
+	time(k string, v time.Time) // in TimestampLayout
 	boolean(k string, v bool)
 	strs(k string, v []string)
 	object(k string) fieldSink // a nested object's fields follow, then end
@@ -131,7 +133,11 @@ type fieldSink interface {
 // mapSink writes the fields into a pdata map.
 type mapSink struct{ m pcommon.Map }
 
-func (s mapSink) str(k, v string)           { s.m.PutStr(k, v) }
+func (s mapSink) str(k, v string) { s.m.PutStr(k, v) }
+func (s mapSink) time(k string, v time.Time) {
+	var buf [len(TimestampLayout)]byte
+	s.m.PutStr(k, string(AppendTimestamp(buf[:0], v)))
+}
 func (s mapSink) boolean(k string, v bool)  { s.m.PutBool(k, v) }
 func (s mapSink) strs(k string, v []string) { putStrings(s.m.PutEmptySlice(k), v) }
 func (s mapSink) object(k string) fieldSink { return mapSink{s.m.PutEmptyMap(k)} }

@@ -117,7 +117,45 @@ const TimestampLayout = "2006-01-02T15:04:05.000Z"
 
 // CreatedAtString formats CreatedAt as the contract requires.
 func (r *Record) CreatedAtString() string {
-	return r.CreatedAt.UTC().Format(TimestampLayout)
+	var buf [len(TimestampLayout)]byte
+	return string(AppendTimestamp(buf[:0], r.CreatedAt))
+}
+
+// AppendTimestamp appends t in TimestampLayout: what t.UTC().Format does,
+// without parsing the layout each time (every record's created_at is
+// written, compared or hashed several times).
+func AppendTimestamp(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimestampLayout)
+	}
+	hour, minute, second := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, second, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, ms, 3)
+	return append(dst, 'Z')
+}
+
+// appendDigits appends n (>= 0) as exactly width decimal digits.
+func appendDigits(dst []byte, n, width int) []byte {
+	var b [4]byte
+	for i := width - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, b[:width]...)
 }
 
 // PartitionDate is the UTC date of CreatedAt, the date partition the record

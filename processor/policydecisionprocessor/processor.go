@@ -260,7 +260,7 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 	// leaves) and before the PII rules rewrite anything (keyed then), so the
 	// same record gets the same IDs in every pipeline.
 	p.policy.dropBodies(canonical)
-	p.namer.Name(rec, canonical)
+	p.namer.NameCanonical(rec, canonical)
 	p.policy.apply(canonical)
 
 	rec.SetLogRecordFields(lr)
