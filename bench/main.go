@@ -27,6 +27,9 @@ func main() {
 	cpu := flag.Int("cpu", 0, "the CPU the collectors are pinned to (run the harness on another)")
 	out := flag.String("out", "results", "directory for results.md and load.png")
 	sidecarOut := flag.String("sidecar", "", "BenchmarkSidecar's output (D), if it ran; its profile is sidecar.pprof beside it")
+	probe := flag.Float64("probe", 0, "only offer this load to A (or -probe-config) for -seconds, -probe-runs times, and print each run's latency: for looking into p99, writes nothing")
+	probeRuns := flag.Int("probe-runs", 5, "runs of -probe")
+	probeConfig := flag.String("probe-config", "", "the configuration -probe runs (default A's)")
 	flag.Parse()
 
 	systems := []system{
@@ -36,6 +39,24 @@ func main() {
 			Config: filepath.Join(*root, "bench", "configs", "a-otlp.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.jsonl", SinkSep: "\n", FlatOnly: true},
 		{Name: "B", Label: "B: stock contrib (otlp, transform/OTTL)", Bin: filepath.Join(*root, "bin", "otelcol-stock"),
 			Config: filepath.Join(*root, "bench", "configs", "b.yaml"), Mode: gatewaysim.OTLP, SinkPattern: "records*.json", SinkSep: `"body":{`},
+	}
+	if *probe > 0 {
+		s := systems[0]
+		if *probeConfig != "" {
+			s.Config = *probeConfig
+		}
+		loads := make([]float64, *probeRuns)
+		for i := range loads {
+			loads[i] = *probe
+		}
+		points, _, err := sweep(s, *cpu, loads, *seconds)
+		if err != nil {
+			fail(err)
+		}
+		for _, p := range points {
+			fmt.Printf("%s at %.0f/s: achieved %.0f/s, p50 %s, p99 %s\n", filepath.Base(s.Config), p.Offered, p.Achieved, p.P50, p.P99)
+		}
+		return
 	}
 	loads := []float64{1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000}
 	res := results{Date: time.Now().UTC(), Records: *records, Sweeps: map[string][]loadPoint{}, Flat: map[string]throughput{}, Idle: map[string]idleRSS{}, Labels: map[string]string{}, Profiles: map[string]string{}}

@@ -31,7 +31,7 @@ const (
 type Config struct {
 	exporterhelper.TimeoutConfig `mapstructure:",squash"`
 	QueueConfig                  exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
-	RetryConfig                  configretry.BackOffConfig        `mapstructure:"retry_on_failure"`
+	RetryConfig                  configretry.BackOffConfig       `mapstructure:"retry_on_failure"`
 
 	// Endpoint is the DCR's logs ingestion endpoint (a DCR of kind Direct)
 	// or a data collection endpoint: https://<name>.<region>.ingest.monitor.azure.com.

@@ -146,8 +146,8 @@ func renderTemplate(t *testing.T) []byte {
 		},
 		"resources": resources,
 		"outputs": obj{
-			"endpoint": obj{"type": "string", "value": "[reference(" + dcr[1:len(dcr)-1] + ", '2023-03-11').endpoints.logsIngestion]"},
-			"ruleId":   obj{"type": "string", "value": "[reference(" + dcr[1:len(dcr)-1] + ", '2023-03-11').immutableId]"},
+			"endpoint":       obj{"type": "string", "value": "[reference(" + dcr[1:len(dcr)-1] + ", '2023-03-11').endpoints.logsIngestion]"},
+			"ruleId":         obj{"type": "string", "value": "[reference(" + dcr[1:len(dcr)-1] + ", '2023-03-11').immutableId]"},
 			"ruleResourceId": obj{"type": "string", "value": dcr},
 		},
 	}
