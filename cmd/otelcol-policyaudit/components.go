@@ -16,6 +16,7 @@ import (
 	filelogreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	splunkhecreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver"
 	auditstoreexporter "github.com/policyaudit/policyaudit/exporter/auditstoreexporter"
+	azurelogsingestionexporter "github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter"
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
@@ -86,6 +87,7 @@ func components() (otelcol.Factories, error) {
 		auditstoreexporter.NewFactory(),
 		durableexporter.NewFactory(),
 		s3auditexporter.NewFactory(),
+		azurelogsingestionexporter.NewFactory(),
 		awss3exporter.NewFactory(),
 		splunkhecexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
@@ -101,6 +103,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules[auditstoreexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[durableexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[s3auditexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExporterModules[azurelogsingestionexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[awss3exporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter v0.141.0"
 	factories.ExporterModules[splunkhecexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/splunkhecexporter v0.141.0"
 	factories.ExporterModules[elasticsearchexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.141.0"

@@ -114,3 +114,10 @@ func TestMatchingLinesReadsGzip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, recs, 1, "c-10 contains c-1 but is another ID")
 }
+
+// The Logs Ingestion API cannot be read back: verify prints the KQL that
+// finds the request in the tables deploy/azure creates, quoted for Kusto.
+func TestAzureKQL(t *testing.T) {
+	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "c-1" | order by TimeGenerated asc`, azureKQL("c-1"))
+	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "a\"b\\c" | order by TimeGenerated asc`, azureKQL(`a"b\c`))
+}

@@ -27,6 +27,11 @@ var exampleEnv = []string{
 	"KONG_ADMIN_URL=https://kong-admin.internal:8444",
 	"KONG_ADMIN_TOKEN=kong-admin-token",
 	"POLICYAUDIT_KONG_HTPASSWD=kong:$2y$05$abcdefghijklmnopqrstuO8Bm5y0t3l5oV8m3n4a0gX4Wl6zQmA2K",
+	"AZURE_LOGS_INGESTION_ENDPOINT=https://policyaudit-abcd.westeurope-1.ingest.monitor.azure.com",
+	"AZURE_DCR_IMMUTABLE_ID=dcr-0123456789abcdef0123456789abcdef",
+	"AZURE_TENANT_ID=11111111-2222-3333-4444-555555555555",
+	"AZURE_CLIENT_ID=66666666-7777-8888-9999-000000000000",
+	"AZURE_CLIENT_SECRET=client-secret",
 }
 
 func validate(t *testing.T, env []string, files ...string) (string, error) {
@@ -46,6 +51,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 	for _, files := range [][]string{
 		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
 		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"}, {"auditstore.yaml", "kong.yaml"},
+		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)
