@@ -19,8 +19,11 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter/internal/metadatatest"
 	"github.com/policyaudit/policyaudit/test/peers/azure"
 )
 
@@ -40,6 +43,11 @@ func startPeer(t *testing.T) *azure.Server {
 // retry (fast) and no queue, so ConsumeLogs returns once delivered.
 func startExporter(t *testing.T, p *azure.Server, change ...func(*Config)) exporter.Logs {
 	t.Helper()
+	return startExporterWith(t, exportertest.NewNopSettings(metadata.Type), p, change...)
+}
+
+func startExporterWith(t *testing.T, set exporter.Settings, p *azure.Server, change ...func(*Config)) exporter.Logs {
+	t.Helper()
 	cfg := createDefaultConfig()
 	cfg.Endpoint, cfg.RuleID, cfg.AuthorityHost = p.URL, p.RuleID, p.URL+"/"
 	cfg.Auth.TenantID, cfg.Auth.ClientID, cfg.Auth.ClientSecret = p.Tenant, p.ClientID, configopaque.String(p.Secret)
@@ -51,7 +59,7 @@ func startExporter(t *testing.T, p *azure.Server, change ...func(*Config)) expor
 		c(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
@@ -196,13 +204,17 @@ func TestThrottlingAndAnOutageLoseNothing(t *testing.T) {
 // canonical body is a permanent error, the others still go.
 func TestNonCanonicalBodiesAreRefusedNotRetried(t *testing.T) {
 	p := startPeer(t)
-	exp := startExporter(t, p)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	exp := startExporterWith(t, metadatatest.NewSettings(tel), p)
 	ld := manyLogs(3, 10)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty().Body().SetStr("raw text")
 	err := exp.ConsumeLogs(context.Background(), ld)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "without a canonical record body")
 	assert.Len(t, rowsByEventID(p), 3)
+	metadatatest.AssertEqualExporterAzureLogsIngestionRefusedRecords(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	metadatatest.AssertEqualExporterAzureLogsIngestionCalls(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 // TestWrongSecretIsRetriedNotDropped: a refused token (a rotated secret) is
