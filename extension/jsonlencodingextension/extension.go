@@ -2,6 +2,7 @@ package jsonlencodingextension
 
 import (
 	"context"
+	"runtime"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -20,17 +21,24 @@ func (*jsonlEncoding) Start(context.Context, component.Host) error { return nil 
 
 func (*jsonlEncoding) Shutdown(context.Context) error { return nil }
 
+// yieldEvery records, MarshalLogs lets other goroutines run.
+const yieldEvery = 256
+
 // MarshalLogs writes one JSON line per log record: its body as JSON (an
 // object for a map body). Lines are separated, not terminated, by '\n': the
 // file exporter ends every write with a newline of its own.
 func (*jsonlEncoding) MarshalLogs(ld plog.Logs) ([]byte, error) {
 	buf := make([]byte, 0, 512*ld.LogRecordCount())
-	first := true
+	n := 0
 	plogutil.Each(ld, func(lr plog.LogRecord) {
-		if !first {
+		if n > 0 {
 			buf = append(buf, '\n')
 		}
-		first = false
+		if n++; n%yieldEvery == 0 {
+			// A batch of thousands takes milliseconds to encode: on one core
+			// the requests waiting to be acknowledged get their turn.
+			runtime.Gosched()
+		}
 		buf = pdatajson.AppendValue(buf, lr.Body())
 	})
 	return buf, nil

@@ -41,13 +41,18 @@ func TestEmbeddedAuditStoreAnswersQueries(t *testing.T) {
 	assert.Equal(t, "c0ffee00-0000-4000-8000-000000000004", byVersion[0]["correlation_id"], "newest first")
 
 	// "who changed that policy": the admin event that produced the version.
-	changes := c.QueryRecords(t, "", "/admin/api/v1/audit?days=3650&limit=50")
-	require.NotEmpty(t, changes)
-	var produced bool
-	for _, e := range changes {
-		produced = produced || (e["action"] == "policy.update" && e["policy_version"] == "2026-03-01.2")
-	}
-	assert.True(t, produced)
+	// Each request is stored on its own (no batch processor gathers them):
+	// the admin events may land a moment after the decisions.
+	var changes []map[string]any
+	assert.Eventually(t, func() bool {
+		changes = c.QueryRecords(t, "", "/admin/api/v1/audit?days=3650&limit=50")
+		for _, e := range changes {
+			if e["action"] == "policy.update" && e["policy_version"] == "2026-03-01.2" {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "the admin event that produced the version")
 
 	// Replaying the same batch stores nothing twice.
 	status, _ := postFile(t, c.URL+"/v1/decisions", "application/x-ndjson", false, "gateway-flat.ndjson")
