@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +38,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/policyaudit/policyaudit/test/peers/internal/peer"
 )
 
 // MaxCallBytes is the API's limit, counted as sent and decompressed.
@@ -52,25 +53,22 @@ type Column struct {
 
 // Server is the peer. Create it with Start.
 type Server struct {
-	URL      string // https://127.0.0.1:port, the authority host and the endpoint
-	CAFile   string // the server's certificate, for the client's tls.ca_file
-	Tenant   string
-	ClientID string
-	Secret   string
-	RuleID   string
+	peer.Base        // URL: https://127.0.0.1:port, the authority host and the endpoint; SetDown: 503
+	CAFile    string // the server's certificate, for the client's tls.ca_file
+	Tenant    string
+	ClientID  string
+	Secret    string
+	RuleID    string
 
-	srv     *httptest.Server
 	streams map[string][]Column
 
-	down     atomic.Bool
 	throttle atomic.Int64 // calls still to answer 429
 	tokens   sync.Map     // issued access tokens
 
-	mu         sync.Mutex
-	rows       map[string][]map[string]any // by stream
-	violations []string
-	calls      int
-	throttled  int
+	mu        sync.Mutex
+	rows      map[string][]map[string]any // by stream
+	calls     int
+	throttled int
 }
 
 // Start serves a DCR declaring streams, with a certificate written to dir.
@@ -79,22 +77,15 @@ func Start(dir string, streams map[string][]Column) (*Server, error) {
 		Tenant: "11111111-2222-3333-4444-555555555555", ClientID: "66666666-7777-8888-9999-000000000000",
 		Secret: randomHex(16), RuleID: "dcr-" + randomHex(16), streams: streams, rows: map[string][]map[string]any{},
 	}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.ServeTLS(s.serve)
 	s.CAFile = filepath.Join(dir, "azure-peer-ca.pem")
-	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate()})
 	if err := os.WriteFile(s.CAFile, cert, 0o600); err != nil {
-		s.srv.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
-
-// Close stops the peer.
-func (s *Server) Close() { s.srv.Close() }
-
-// SetDown makes every ingestion call answer 503 until called with false.
-func (s *Server) SetDown(down bool) { s.down.Store(down) }
 
 // Throttle answers the next n ingestion calls with 429 and Retry-After: 1.
 func (s *Server) Throttle(n int) { s.throttle.Store(int64(n)) }
@@ -111,13 +102,6 @@ func (s *Server) Calls() (accepted, throttled int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls, s.throttled
-}
-
-// Violations are the contract breaches seen (every 4xx it answered but 429).
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +147,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) refuseToken(w http.ResponseWriter, status int, code, format string, args ...any) {
-	msg := s.violation(format, args...)
+	msg := s.Violation(format, args...)
 	writeJSON(w, status, map[string]any{"error": code, "error_description": msg})
 }
 
@@ -192,7 +176,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusNotFound, "InvalidStream", "stream %q is not declared by the rule", stream)
 		return
 	}
-	if s.down.Load() {
+	if s.Down() {
 		http.Error(w, `{"error":{"code":"ServiceUnavailable","message":"The service is unavailable."}}`, http.StatusServiceUnavailable)
 		return
 	}
@@ -284,16 +268,8 @@ func ofType(v any, t string) bool {
 }
 
 func (s *Server) refuse(w http.ResponseWriter, status int, code, format string, args ...any) {
-	msg := s.violation(format, args...)
+	msg := s.Violation(format, args...)
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
-}
-
-func (s *Server) violation(format string, args ...any) string {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	s.violations = append(s.violations, msg)
-	s.mu.Unlock()
-	return msg
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

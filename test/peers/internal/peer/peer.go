@@ -29,6 +29,16 @@ func (b *Base) Serve(h http.HandlerFunc) {
 	b.URL = b.srv.URL
 }
 
+// ServeTLS starts answering with h over HTTPS, with a certificate of its
+// own (Certificate), as peers of services that refuse plain HTTP do.
+func (b *Base) ServeTLS(h http.HandlerFunc) {
+	b.srv = httptest.NewTLSServer(h)
+	b.URL = b.srv.URL
+}
+
+// Certificate is the DER certificate of a peer started with ServeTLS.
+func (b *Base) Certificate() []byte { return b.srv.Certificate().Raw }
+
 // Close stops the peer.
 func (b *Base) Close() { b.srv.Close() }
 
