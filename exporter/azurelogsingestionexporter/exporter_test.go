@@ -229,3 +229,13 @@ func TestWrongSecretIsRetriedNotDropped(t *testing.T) {
 	assert.Empty(t, rowsByEventID(p))
 	assert.NotEmpty(t, p.Violations(), "the token endpoint saw the wrong secret")
 }
+
+// The exporter's own shutdown is safe twice, and before it started
+// (exporterhelper's retry sender, around it, closes a channel on Shutdown
+// and is not: the collector calls it once).
+func TestShutdownTwice(t *testing.T) {
+	e, err := newAzureLogs(exportertest.NewNopSettings(metadata.Type), createDefaultConfig())
+	require.NoError(t, err)
+	require.NoError(t, e.shutdown(context.Background()))
+	require.NoError(t, e.shutdown(context.Background()))
+}
