@@ -117,6 +117,10 @@ func (in *input) anyChildUsed(parent string) bool {
 	return false
 }
 
+// ScalarString renders strings and numbers (as decoded from JSON) as
+// strings; false for any other value.
+func ScalarString(v any) (string, bool) { return scalarString(v) }
+
 // scalarString renders strings and numbers as strings.
 func scalarString(v any) (string, bool) {
 	switch t := v.(type) {

@@ -125,7 +125,12 @@ func (r *kongAuditReceiver) Shutdown(ctx context.Context) error {
 		select {
 		case <-stopped:
 		case <-ctx.Done():
+			// The poll in flight still holds the storage client: it is
+			// closed once that poll ends, so the position it saves is kept.
 			err = ctx.Err()
+			if r.store != nil {
+				go func() { <-stopped; _ = r.store.Close(context.Background()) }()
+			}
 			return
 		}
 		if r.store != nil {
@@ -352,11 +357,6 @@ func timestamp(e map[string]any) float64 {
 }
 
 func stringOf(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	}
-	return ""
+	s, _ := record.ScalarString(v)
+	return s
 }

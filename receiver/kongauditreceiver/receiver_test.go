@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap/zaptest"
 
@@ -250,4 +253,48 @@ func TestPagingKeepsOnlyTheWindow(t *testing.T) {
 	all, err := r.list(context.Background(), pathRequests, 0)
 	require.NoError(t, err)
 	assert.Len(t, all, 25, "across 9 pages of 3")
+}
+
+// Shutdown past its deadline, with a poll still handing entries to a slow
+// pipeline: the storage client is closed once that poll ends, so the
+// position it saved is kept and a restart emits nothing twice.
+func TestShutdownPastItsDeadlineKeepsThePosition(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 5, 1795420800)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension("queue", t.TempDir())
+
+	release, called := make(chan struct{}), make(chan struct{}, 1)
+	var taken atomic.Int64
+	slow, err := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		<-release
+		taken.Add(int64(ld.LogRecordCount()))
+		return nil
+	})
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint, cfg.AdminToken, cfg.PageSize, cfg.PollInterval = srv.URL, adminToken, 7, time.Hour
+	id := storagetest.NewStorageID("queue")
+	cfg.Storage = &id
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
+	r := newReceiver(set, cfg, slow)
+	require.NoError(t, r.Start(context.Background(), host))
+	<-called
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, r.Shutdown(ctx), context.DeadlineExceeded)
+	close(release)
+	require.Eventually(t, func() bool { return taken.Load() == 10 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the position saved, the client closed
+
+	sink := new(consumertest.LogsSink)
+	startReceiver(t, srv, host, sink)
+	time.Sleep(300 * time.Millisecond)
+	assert.Zero(t, sink.LogRecordCount(), "the entries the first receiver took are not emitted again")
 }
