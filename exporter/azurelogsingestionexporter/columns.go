@@ -21,8 +21,7 @@ type Column struct {
 // record.
 type column struct {
 	Column
-	path  []string // field, or object and subfield
-	field record.FieldType
+	path []string // field, or object and subfield
 }
 
 // timeGenerated is the column every Log Analytics table has; here it holds
@@ -39,13 +38,13 @@ func columnsOf(k record.Kind) []column {
 	for _, f := range record.FieldsOf(k) {
 		switch {
 		case f.Name == record.FieldCreatedAt:
-			cols = append([]column{{Column: Column{timeGenerated, "datetime"}, path: []string{f.Name}, field: f.Type}}, cols...)
+			cols = append([]column{{Column: Column{timeGenerated, "datetime"}, path: []string{f.Name}}}, cols...)
 		case f.Type == record.TypeObject:
 			for _, sub := range f.Subfields {
-				cols = append(cols, column{Column: Column{pascal(f.Name) + pascal(sub.Name), typeOf(sub.Type)}, path: []string{f.Name, sub.Name}, field: sub.Type})
+				cols = append(cols, column{Column: Column{pascal(f.Name) + pascal(sub.Name), typeOf(sub.Type)}, path: []string{f.Name, sub.Name}})
 			}
 		default:
-			cols = append(cols, column{Column: Column{pascal(f.Name), typeOf(f.Type)}, path: []string{f.Name}, field: f.Type})
+			cols = append(cols, column{Column: Column{pascal(f.Name), typeOf(f.Type)}, path: []string{f.Name}})
 		}
 	}
 	return cols
@@ -87,9 +86,29 @@ func typeOf(t record.FieldType) string {
 // truncates longer ones, and so does the exporter, before sending.
 const maxValueBytes = 64 << 10
 
+// maxRowBytes is the largest row: one call's body less its brackets.
+const maxRowBytes = maxCallBytes - 2
+
 // appendRow appends the row of a canonical record as a JSON object: each
-// column the record has a value for, in column order.
+// column the record has a value for, in column order, every value cut at
+// 64 KB. A row that would still not fit a call (a hostile record can fill
+// thirty fields with 64 KB of characters that JSON escapes six times over)
+// is written again with each value's encoding cut to an equal share of the
+// call, so every record fits one: none is refused for its size.
 func appendRow(dst []byte, cols []column, m pcommon.Map) []byte {
+	start := len(dst)
+	if dst = appendRowCapped(dst, cols, m, maxRowBytes); len(dst)-start <= maxRowBytes {
+		return dst
+	}
+	share := (maxRowBytes - 2) / len(cols)
+	keys := 0
+	for _, c := range cols {
+		keys += len(c.Name) + 4 // "name":,
+	}
+	return appendRowCapped(dst[:start], cols, m, share-keys/len(cols)-1)
+}
+
+func appendRowCapped(dst []byte, cols []column, m pcommon.Map, limit int) []byte {
 	dst = append(dst, '{')
 	first := true
 	for _, c := range cols {
@@ -103,7 +122,7 @@ func appendRow(dst []byte, cols []column, m pcommon.Map) []byte {
 		first = false
 		dst = pdatajson.AppendString(dst, c.Name)
 		dst = append(dst, ':')
-		dst = appendValue(dst, c, v)
+		dst = appendValue(dst, c, v, limit)
 	}
 	return append(dst, '}')
 }
@@ -121,8 +140,9 @@ func valueAt(m pcommon.Map, path []string) (pcommon.Value, bool) {
 
 // appendValue writes v as the column's type takes it; a value over
 // maxValueBytes is cut there, as the service would (a dynamic value then
-// arrives as the start of its JSON text).
-func appendValue(dst []byte, c column, v pcommon.Value) []byte {
+// arrives as the start of its JSON text), and its encoding is kept within
+// limit bytes.
+func appendValue(dst []byte, c column, v pcommon.Value, limit int) []byte {
 	switch {
 	case c.Type == "boolean" && v.Type() == pcommon.ValueTypeBool:
 		if v.Bool() {
@@ -132,24 +152,37 @@ func appendValue(dst []byte, c column, v pcommon.Value) []byte {
 	case c.Type == "dynamic":
 		start := len(dst)
 		dst = pdatajson.AppendValue(dst, v)
-		if len(dst)-start <= maxValueBytes {
+		if n := len(dst) - start; n <= maxValueBytes && n <= limit {
 			return dst
 		}
 		text := string(dst[start:])
-		return pdatajson.AppendString(dst[:start], truncate(text))
+		return appendString(dst[:start], truncate(text, maxValueBytes), limit)
 	default:
-		return pdatajson.AppendString(dst, truncate(v.AsString()))
+		return appendString(dst, truncate(v.AsString(), maxValueBytes), limit)
 	}
 }
 
-// truncate cuts s to at most maxValueBytes, at a character boundary.
-func truncate(s string) string {
-	if len(s) <= maxValueBytes {
+// appendString writes s as a JSON string of at most limit bytes, cutting s
+// (at a character boundary) as much as its escaping requires.
+func appendString(dst []byte, s string, limit int) []byte {
+	start := len(dst)
+	for {
+		dst = pdatajson.AppendString(dst[:start], s)
+		n := len(dst) - start
+		if n <= limit || s == "" {
+			return dst
+		}
+		s = truncate(s, len(s)*limit/n)
+	}
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxValueBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut]
+	return s[:n]
 }

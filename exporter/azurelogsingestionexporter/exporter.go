@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"strconv"
@@ -187,21 +186,32 @@ func (e *azureLogs) pushLogs(ctx context.Context, ld plog.Logs) error {
 	return nil
 }
 
-// add appends m's row to the last call, or starts a new one when it would
-// pass maxCallBytes.
+// add writes m's row into the last call, or moves it to a new one when it
+// would take that call past maxCallBytes (every row fits an empty call:
+// appendRow).
 func (e *azureLogs) add(calls []pending, cols []column, m pcommon.Map, lr plog.LogRecord) []pending {
-	row := appendRow(nil, cols, m)
-	if n := len(calls); n == 0 || len(calls[n-1].body)+1+len(row)+1 > maxCallBytes {
-		calls = append(calls, pending{body: append(make([]byte, 0, 64<<10), '[')})
+	if len(calls) == 0 {
+		calls = append(calls, newCall())
 	}
 	c := &calls[len(calls)-1]
-	if len(c.body) > 1 {
+	mark := len(c.body)
+	if mark > 1 {
 		c.body = append(c.body, ',')
 	}
-	c.body = append(c.body, row...)
+	c.body = appendRow(c.body, cols, m)
+	if len(c.body)+1 > maxCallBytes && mark > 1 {
+		row := c.body[mark+1:]
+		next := newCall()
+		next.body = append(next.body, row...)
+		c.body = c.body[:mark]
+		calls = append(calls, next)
+		c = &calls[len(calls)-1]
+	}
 	c.records = append(c.records, lr)
 	return calls
 }
+
+func newCall() pending { return pending{body: append(make([]byte, 0, 64<<10), '[')} }
 
 // upload sends one JSON array, gzip-compressed.
 func (e *azureLogs) upload(ctx context.Context, streamName string, array []byte) error {
@@ -253,9 +263,6 @@ func retryAfter(resp *http.Response) time.Duration {
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
-	}
-	if resp.Body != nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
 	}
 	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -143,17 +144,15 @@ func manyLogs(n, size int) plog.Logs {
 		m := lrs.AppendEmpty().Body().SetEmptyMap()
 		m.PutStr("schema_version", "1")
 		m.PutStr("event_kind", "policy_decision")
-		m.PutStr("event_id", "ev-"+strings.Repeat("0", 6-len(itoa(i)))+itoa(i))
+		m.PutStr("event_id", fmt.Sprintf("ev-%06d", i))
 		m.PutStr("created_at", "2026-03-01T12:00:00.000Z")
-		m.PutStr("correlation_id", "c-"+itoa(i))
+		m.PutStr("correlation_id", "c-"+strconv.Itoa(i))
 		m.PutStr("decision", "deny")
 		m.PutBool("enforced", true)
 		m.PutEmptyMap("extra").PutStr("note", strings.Repeat("x", size))
 	}
 	return ld
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // TestBatchesStayUnderTheLimit: 3,000 records of 2 KB go in several calls,
 // each under 1 MB as sent and decompressed (the peer refuses more), each
@@ -238,4 +237,106 @@ func TestShutdownTwice(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.shutdown(context.Background()))
 	require.NoError(t, e.shutdown(context.Background()))
+}
+
+// A call throttled part way through a batch: the retry sends the records
+// not yet accepted, and only those (every row arrives once).
+func TestARetrySendsOnlyWhatWasNotAccepted(t *testing.T) {
+	p := startPeer(t)
+	exp := startExporter(t, p)
+	p.ThrottleAfter(2, 1) // the third call of the batch
+	require.NoError(t, exp.ConsumeLogs(context.Background(), manyLogs(3000, 2000)))
+	calls, throttled := p.Calls()
+	assert.Equal(t, 1, throttled)
+	assert.GreaterOrEqual(t, calls, 7)
+	assert.Len(t, p.Rows("Custom-PolicyAuditDecisions"), 3000, "no row twice")
+	assert.Len(t, rowsByEventID(p), 3000)
+}
+
+// 403 (an identity without Monitoring Metrics Publisher, or one whose role
+// assignment has not applied yet) is counted and retried, not dropped.
+func TestForbiddenIsRetriedAndCounted(t *testing.T) {
+	p := startPeer(t)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	exp := startExporterWith(t, metadatatest.NewSettings(tel), p)
+	p.SetForbidden(true)
+	done := make(chan error, 1)
+	go func() { done <- exp.ConsumeLogs(context.Background(), manyLogs(5, 10)) }()
+	time.Sleep(300 * time.Millisecond)
+	p.SetForbidden(false)
+	require.NoError(t, <-done)
+	assert.Len(t, rowsByEventID(p), 5)
+	var refused metricdata.Sum[int64]
+	rm := metricdata.ResourceMetrics{}
+	require.NoError(t, tel.Reader.Collect(context.Background(), &rm))
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "otelcol_exporter_azure_logs_ingestion_refused_records" {
+				refused = m.Data.(metricdata.Sum[int64])
+			}
+		}
+	}
+	require.Len(t, refused.DataPoints, 1)
+	assert.GreaterOrEqual(t, refused.DataPoints[0].Value, int64(5), "each refused attempt counted")
+}
+
+// A call the service refuses with 400 (here: a record whose enforced is not
+// a boolean, which the rule's column refuses) is permanent for that call's
+// records only; the batch's other calls are sent.
+func TestARefusedCallDoesNotTakeTheOthers(t *testing.T) {
+	p := startPeer(t)
+	exp := startExporter(t, p)
+	ld := manyLogs(40, 70_000) // 64 KB rows (values are cut there): 15 a call
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map().PutStr("enforced", "yes")
+	err := exp.ConsumeLogs(context.Background(), ld)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "records refused")
+	assert.Contains(t, err.Error(), "is not a boolean", "the service's text")
+	rows := rowsByEventID(p)
+	assert.NotContains(t, rows, "ev-000000")
+	for i := 30; i < 40; i++ {
+		assert.Contains(t, rows, fmt.Sprintf("ev-%06d", i), "the other calls' records")
+	}
+}
+
+// A hostile record (every string field 64 KB of characters JSON escapes six
+// times over) still fits one call: its values are cut to a share each, and
+// it arrives rather than being refused as too large.
+func TestAHostileRecordStillFitsOneCall(t *testing.T) {
+	p := startPeer(t)
+	exp := startExporter(t, p)
+	ld := manyLogs(1, 10)
+	m := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
+	hostile := strings.Repeat("\x01", 64<<10)
+	for _, c := range Columns(0) {
+		switch c.Type {
+		case "string":
+			if f := snake(c.Name); f != "event_id" && f != "event_kind" {
+				m.PutStr(f, hostile)
+			}
+		case "dynamic":
+			m.PutEmptyMap(snake(c.Name)).PutStr("x", hostile)
+		}
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+	assert.Empty(t, p.Violations(), "no call over 1 MB")
+	row := rowsByEventID(p)["ev-000000"]
+	require.NotNil(t, row)
+	assert.NotEmpty(t, row["ReasonCode"], "cut, not dropped")
+}
+
+// snake turns a column name back into its field's name (EventId: event_id).
+func snake(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

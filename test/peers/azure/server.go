@@ -18,7 +18,8 @@
 //     objects whose every key is a column the stream declares, each value of
 //     the declared type (string, boolean, datetime as ISO 8601, dynamic any)
 //     (400 with the service's error shape); 204 on success.
-//   - it can throttle (429 with Retry-After) or be down (503).
+//   - it can throttle (429 with Retry-After, from the first call or part way
+//     through a batch), be down (503), or refuse the identity (403).
 package azure
 
 import (
@@ -62,13 +63,15 @@ type Server struct {
 
 	streams map[string][]Column
 
-	throttle atomic.Int64 // calls still to answer 429
-	tokens   sync.Map     // issued access tokens
+	forbidden atomic.Bool
+	tokens    sync.Map // issued access tokens
 
-	mu        sync.Mutex
-	rows      map[string][]map[string]any // by stream
-	calls     int
-	throttled int
+	mu         sync.Mutex
+	rows       map[string][]map[string]any // by stream
+	calls      int
+	throttled  int
+	passFirst  int // calls to let through before throttling
+	toThrottle int // calls still to answer 429
 }
 
 // Start serves a DCR declaring streams, with a certificate written to dir.
@@ -88,7 +91,20 @@ func Start(dir string, streams map[string][]Column) (*Server, error) {
 }
 
 // Throttle answers the next n ingestion calls with 429 and Retry-After: 1.
-func (s *Server) Throttle(n int) { s.throttle.Store(int64(n)) }
+func (s *Server) Throttle(n int) { s.ThrottleAfter(0, n) }
+
+// ThrottleAfter lets the next pass calls through, then answers n with 429
+// and Retry-After: 1: a batch throttled part way.
+func (s *Server) ThrottleAfter(pass, n int) {
+	s.mu.Lock()
+	s.passFirst, s.toThrottle = pass, n
+	s.mu.Unlock()
+}
+
+// SetForbidden answers every ingestion call 403, as the service does for
+// an identity without Monitoring Metrics Publisher on the rule, until
+// called with false.
+func (s *Server) SetForbidden(forbidden bool) { s.forbidden.Store(forbidden) }
 
 // Rows returns the rows a stream holds.
 func (s *Server) Rows(stream string) []map[string]any {
@@ -180,10 +196,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"code":"ServiceUnavailable","message":"The service is unavailable."}}`, http.StatusServiceUnavailable)
 		return
 	}
-	if s.throttle.Add(-1) >= 0 {
-		s.mu.Lock()
-		s.throttled++
-		s.mu.Unlock()
+	if s.forbidden.Load() {
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]any{"code": "OperationFailed", "message": "The authentication token provided does not have access to ingest data for the data collection rule with immutable Id '" + rule + "'."}})
+		return
+	}
+	if s.throttleNow() {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "Rate limit exceeded."}})
 		return
@@ -198,6 +215,22 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// throttleNow counts a call against ThrottleAfter's plan and says whether
+// to answer it 429.
+func (s *Server) throttleNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.passFirst > 0:
+		s.passFirst--
+	case s.toThrottle > 0:
+		s.toThrottle--
+		s.throttled++
+		return true
+	}
+	return false
 }
 
 // read checks and decodes a call's body against the stream's columns.
