@@ -86,13 +86,28 @@ func (d *blobDir) syncDir() error {
 }
 
 func (d *blobDir) read(name string) ([]byte, error) {
+	if !validName(name) {
+		return nil, fmt.Errorf("value file name %q: not one this storage writes", name)
+	}
 	return os.ReadFile(filepath.Join(d.path, name))
 }
 
 // remove deletes files no committed value names. A failure only leaves a
-// file behind, which the next open removes.
+// file behind, which the next open removes. A name this storage would not
+// have written (a database edited on disk: "../../x") is never a path.
 func (d *blobDir) remove(names []string) {
 	for _, n := range names {
-		_ = os.Remove(filepath.Join(d.path, n))
+		if validName(n) {
+			_ = os.Remove(filepath.Join(d.path, n))
+		}
 	}
+}
+
+// validName reports whether name is one write gives: 16 hex digits.
+func validName(name string) bool {
+	if len(name) != 16 {
+		return false
+	}
+	_, err := strconv.ParseUint(name, 16, 64)
+	return err == nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/bbolt"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
@@ -200,4 +201,24 @@ func TestCloseTwiceAndShutdown(t *testing.T) {
 	require.NoError(t, s.Shutdown(ctx))
 	_, err := c.Get(ctx, "k")
 	assert.Error(t, err, "a closed client refuses")
+}
+
+// A database edited on disk cannot make the storage read or delete a file
+// outside its values directory: a value naming "../outside" is refused, and
+// replacing it removes nothing there.
+func TestAValueNamingAPathOutsideIsRefused(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	_, c := newTestClient(t, cfg)
+	outside := filepath.Join(cfg.Directory, "outside")
+	require.NoError(t, os.WriteFile(outside, []byte("not the queue's"), 0o600))
+	err := c.(*client).db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucket).Put([]byte("k"), append([]byte{tagBlob}, "../outside"...))
+	})
+	require.NoError(t, err)
+
+	_, err = c.Get(ctx, "k")
+	assert.ErrorContains(t, err, "not one this storage writes")
+	require.NoError(t, c.Set(ctx, "k", []byte("small")))
+	assert.FileExists(t, outside)
 }
