@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -73,20 +74,13 @@ func TestContentMatchesTheMap(t *testing.T) {
 	assert.Greater(t, n, 1000)
 }
 
+// splitLines returns data's non-empty lines.
 func splitLines(data []byte) [][]byte {
 	var out [][]byte
-	for len(data) > 0 {
-		i := 0
-		for i < len(data) && data[i] != '\n' {
-			i++
+	for line := range bytes.Lines(data) {
+		if line = bytes.TrimSuffix(line, []byte("\n")); len(line) > 0 {
+			out = append(out, line)
 		}
-		if i > 0 {
-			out = append(out, data[:i])
-		}
-		if i == len(data) {
-			break
-		}
-		data = data[i+1:]
 	}
 	return out
 }
