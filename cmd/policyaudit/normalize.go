@@ -48,7 +48,7 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	namer := record.NewNamer(nil)
 	var out []byte
-	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
+	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		recs, err := record.NormalizeDialect(nil, d, obj)
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos, err)

@@ -36,15 +36,15 @@ func canonicalLogs(t *testing.T, names ...string) plog.Logs {
 	for _, name := range names {
 		body, err := os.ReadFile(filepath.Join(fixtureDir, name))
 		require.NoError(t, err)
-		require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj map[string]any) error {
+		require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
 			var r *record.Record
 			switch name {
 			case "admin-audit.ndjson":
-				r, err = record.Normalize(obj, record.Hints{Kind: record.KindAdmin})
+				r, err = record.NormalizeValue(obj, record.Hints{Kind: record.KindAdmin})
 			case "opa-decision-logs.json":
-				r, err = record.NormalizeOPA(obj)
+				r, err = record.NormalizeOPA(obj.Interface().(map[string]any))
 			default:
-				r, err = record.Normalize(obj, record.Hints{Kind: record.KindDecision})
+				r, err = record.NormalizeValue(obj, record.Hints{Kind: record.KindDecision})
 			}
 			require.NoError(t, err)
 			lr := lrs.AppendEmpty()

@@ -47,7 +47,7 @@ func BenchmarkSplit(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i += batch {
-				_ = Split(in, !c.array, DefaultLimits, func(Position, map[string]any) error { return nil })
+				_ = Split(in, !c.array, DefaultLimits, func(Position, Value) error { return nil })
 			}
 		})
 	}
@@ -70,7 +70,7 @@ func BenchmarkSplitBytesPerBodyByte(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for i := 0; i < b.N; i++ {
-				_ = Split(c.in, c.ndjs, DefaultLimits, func(Position, map[string]any) error { return nil })
+				_ = Split(c.in, c.ndjs, DefaultLimits, func(Position, Value) error { return nil })
 			}
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(len(c.in)), "alloc-bytes/body-byte")

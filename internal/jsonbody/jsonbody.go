@@ -75,7 +75,7 @@ const (
 // error. ndjson forces line mode; otherwise a body starting with '[' is an
 // array, a body that is one valid JSON value is a single object, and anything
 // else is read as NDJSON (which is how a line with a syntax error is named).
-func Split(body []byte, ndjson bool, lim Limits, fn func(Position, map[string]any) error) error {
+func Split(body []byte, ndjson bool, lim Limits, fn func(Position, Value) error) error {
 	body = bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), bom))
 	if len(body) == 0 {
 		return &Error{Pos: bodyPos, Reason: ReasonEmpty, Msg: "empty body"}
@@ -101,12 +101,12 @@ func Split(body []byte, ndjson bool, lim Limits, fn func(Position, map[string]an
 			err.Pos = bodyPos
 			return err
 		}
-		return fn(bodyPos, obj)
+		return fn(bodyPos, FromAny(obj))
 	}
 	return splitLines(body, lim, fn)
 }
 
-func splitLines(body []byte, lim Limits, fn func(Position, map[string]any) error) error {
+func splitLines(body []byte, lim Limits, fn func(Position, Value) error) error {
 	if lim.MaxRecords > 0 && bytes.Count(body, []byte{'\n'}) >= lim.MaxRecords {
 		if n := countNonEmptyLines(body); n > lim.MaxRecords {
 			return tooMany(n, lim.MaxRecords)
@@ -142,7 +142,7 @@ func splitLines(body []byte, lim Limits, fn func(Position, map[string]any) error
 // limits, and refuses more than MaxRecords of them before decoding (or
 // allocating for) any: a small gzip body of a million empty objects costs a
 // scan, not a million decoded values.
-func splitArray(body []byte, lim Limits, fn func(Position, map[string]any) error) error {
+func splitArray(body []byte, lim Limits, fn func(Position, Value) error) error {
 	elems, err := scanArray(body, lim)
 	if err != nil {
 		err.Pos = bodyPos
@@ -228,15 +228,15 @@ func trimRange(b []byte, from, to int) (int, int) {
 
 // DecodeObject decodes one JSON object within lim (used for log bodies that
 // hold a record as JSON text).
-func DecodeObject(b []byte, lim Limits) (map[string]any, error) {
+func DecodeObject(b []byte, lim Limits) (Value, error) {
 	b = bytes.TrimSpace(b)
 	if !utf8.Valid(b) {
-		return nil, invalidUTF8(b)
+		return Value{}, invalidUTF8(b)
 	}
 	obj, err := decodeChecked(b, lim)
 	if err != nil {
 		err.Pos = bodyPos
-		return nil, err
+		return Value{}, err
 	}
 	return obj, nil
 }
@@ -244,14 +244,18 @@ func DecodeObject(b []byte, lim Limits) (map[string]any, error) {
 // decodeChecked decodes one record within lim: in one pass when it is a
 // well-formed object within the limits (nearly always), else the slow way,
 // limits scan then encoding/json, which names what is wrong.
-func decodeChecked(b []byte, lim Limits) (map[string]any, *Error) {
+func decodeChecked(b []byte, lim Limits) (Value, *Error) {
 	if obj, ok := scanRecord(b, lim); ok {
 		return obj, nil
 	}
 	if err := checkLimits(b, lim); err != nil {
-		return nil, err
+		return Value{}, err
 	}
-	return decodeObject(b)
+	obj, err := decodeObject(b)
+	if err != nil {
+		return Value{}, err
+	}
+	return FromAny(obj), nil
 }
 
 func decodeObject(b []byte) (map[string]any, *Error) {

@@ -11,8 +11,9 @@ import (
 
 func split(body string, ndjson bool, lim Limits) ([]string, error) {
 	var got []string
-	err := Split([]byte(body), ndjson, lim, func(pos Position, obj map[string]any) error {
-		got = append(got, pos.String()+"="+obj["k"].(string))
+	err := Split([]byte(body), ndjson, lim, func(pos Position, obj Value) error {
+		k, _ := obj.Lookup("k")
+		got = append(got, pos.String()+"="+k.Str)
 		return nil
 	})
 	return got, err
@@ -73,7 +74,8 @@ func TestLimitScanReadsStrings(t *testing.T) {
 func TestDecodeObject(t *testing.T) {
 	obj, err := DecodeObject([]byte(` {"k":"v","n":12345678901234567890} `), DefaultLimits)
 	require.NoError(t, err)
-	assert.Equal(t, "12345678901234567890", obj["n"].(interface{ String() string }).String(), "numbers keep their digits")
+	n, _ := obj.Lookup("n")
+	assert.Equal(t, Value{Kind: Number, Str: "12345678901234567890"}, *n, "numbers keep their digits")
 	_, err = DecodeObject([]byte(`"just text"`), DefaultLimits)
 	assert.EqualError(t, err, "body: a record must be a JSON object")
 }
@@ -98,8 +100,20 @@ func TestDecodedStringsDoNotShareTheLine(t *testing.T) {
 	line := `{"policy_id":"p-1","prompt":"` + prompt + `"}`
 	obj, ok := scanRecord([]byte(line), DefaultLimits)
 	require.True(t, ok)
-	id, text := obj["policy_id"].(string), obj["prompt"].(string)
+	idv, _ := obj.Lookup("policy_id")
+	textv, _ := obj.Lookup("prompt")
+	id, text := idv.Str, textv.Str
 	gap := uintptr(unsafe.Pointer(unsafe.StringData(text))) - uintptr(unsafe.Pointer(unsafe.StringData(id)))
 	assert.NotEqual(t, uintptr(strings.Index(line, prompt)-strings.Index(line, "p-1")), gap,
 		"policy_id and prompt are slices of one copy of the line")
+}
+
+// A repeated key counts once, as its last value, as in encoding/json.
+func TestRepeatedKeyLastWins(t *testing.T) {
+	obj, err := DecodeObject([]byte(`{"k":"first","o":{"a":1},"k":"last"}`), DefaultLimits)
+	require.NoError(t, err)
+	k, ok := obj.Lookup("k")
+	require.True(t, ok)
+	assert.Equal(t, "last", k.Str)
+	assert.Equal(t, map[string]any{"k": "last", "o": map[string]any{"a": int64(1)}}, obj.Plain())
 }

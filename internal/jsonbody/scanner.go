@@ -1,30 +1,29 @@
 package jsonbody
 
 import (
-	"encoding/json"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // scanRecord decodes one JSON object in a single pass that checks the
-// limits as it goes, into what encoding/json's Decoder with UseNumber
-// gives: map[string]any, []any, string, json.Number, bool, nil. It reports
-// only success: on anything else (a syntax error, a limit, data after the
-// object, not an object) the caller takes the slow path, whose checks and
-// messages are the reference, so a bad record is named exactly as before.
-// b must be valid UTF-8 (Split and DecodeObject check that first).
-func scanRecord(b []byte, lim Limits) (map[string]any, bool) {
+// limits as it goes, straight into a typed Value (no map, no interface per
+// value). It reports only success: on anything else (a syntax error, a
+// limit, data after the object, not an object) the caller takes the slow
+// path, whose checks and messages are the reference, so a bad record is
+// named exactly as before. b must be valid UTF-8 (Split and DecodeObject
+// check that first).
+func scanRecord(b []byte, lim Limits) (Value, bool) {
 	// Each string is its own allocation, not a slice of one copy of the
 	// record: a slice would keep the whole line (prompts the processor drops,
 	// keys it scrubs) alive as long as any field of the record is.
 	s := scanner{b: b, lim: lim}
 	s.space()
 	if s.i >= len(b) || b[s.i] != '{' {
-		return nil, false
+		return Value{}, false
 	}
 	obj, ok := s.object(1)
 	if !ok {
-		return nil, false
+		return Value{}, false
 	}
 	s.space()
 	return obj, s.i == len(b)
@@ -48,9 +47,9 @@ func (s *scanner) space() {
 }
 
 // value decodes the value at s.i, at nesting depth (the record is 1).
-func (s *scanner) value(depth int) (any, bool) {
+func (s *scanner) value(depth int) (Value, bool) {
 	if s.i >= len(s.b) {
-		return nil, false
+		return Value{}, false
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
@@ -58,17 +57,19 @@ func (s *scanner) value(depth int) (any, bool) {
 	case c == '[':
 		return s.array(depth + 1)
 	case c == '"':
-		return s.string()
+		str, ok := s.string()
+		return Value{Kind: String, Str: str}, ok
 	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
+		num, ok := s.number()
+		return Value{Kind: Number, Str: num}, ok
 	case c == 't':
-		return true, s.literal("true")
+		return Value{Kind: Bool, Bool: true}, s.literal("true")
 	case c == 'f':
-		return false, s.literal("false")
+		return Value{Kind: Bool}, s.literal("false")
 	case c == 'n':
-		return nil, s.literal("null")
+		return Value{}, s.literal("null")
 	}
-	return nil, false
+	return Value{}, false
 }
 
 func (s *scanner) literal(word string) bool {
@@ -118,57 +119,63 @@ func (s *scanner) next(closer byte) (more, ok bool) {
 	return false, false
 }
 
-// object decodes the object whose '{' is at s.i; later duplicate keys win,
-// as in encoding/json.
-func (s *scanner) object(depth int) (map[string]any, bool) {
+// object decodes the object whose '{' is at s.i, its members in input
+// order (a repeated key is kept; Value says which one counts).
+func (s *scanner) object(depth int) (Value, bool) {
 	empty, ok := s.enter(depth, '}')
 	if !ok {
-		return nil, false
+		return Value{}, false
 	}
-	obj := make(map[string]any, 16)
+	var members []Member
+	if depth == 1 {
+		members = make([]Member, 0, 24) // a record: room for a gateway's fields at once
+	}
 	for more := !empty; more; {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return nil, false
+			return Value{}, false
 		}
 		key, ok := s.string()
 		if !ok {
-			return nil, false
+			return Value{}, false
 		}
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return nil, false
+			return Value{}, false
 		}
 		s.i++
 		s.space()
 		v, ok := s.value(depth)
 		if !ok {
-			return nil, false
+			return Value{}, false
 		}
-		obj[key] = v
+		members = append(members, Member{Key: key, Value: v})
 		if more, ok = s.next('}'); !ok {
-			return nil, false
+			return Value{}, false
 		}
 	}
-	return obj, true
+	if members == nil {
+		members = []Member{}
+	}
+	return Value{Kind: Object, Members: members}, true
 }
 
-func (s *scanner) array(depth int) ([]any, bool) {
+func (s *scanner) array(depth int) (Value, bool) {
 	empty, ok := s.enter(depth, ']')
 	if !ok {
-		return nil, false
+		return Value{}, false
 	}
-	arr := []any{}
+	elems := []Value{}
 	for more := !empty; more; {
 		v, ok := s.value(depth)
 		if !ok {
-			return nil, false
+			return Value{}, false
 		}
-		arr = append(arr, v)
+		elems = append(elems, v)
 		if more, ok = s.next(']'); !ok {
-			return nil, false
+			return Value{}, false
 		}
 	}
-	return arr, true
+	return Value{Kind: Array, Elems: elems}, true
 }
 
 // string decodes the string whose '"' is at s.i. Its length limit counts
@@ -280,8 +287,8 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// number reads a JSON number (RFC 8259 grammar) as json.Number.
-func (s *scanner) number() (json.Number, bool) {
+// number reads a JSON number (RFC 8259 grammar), its literal text.
+func (s *scanner) number() (string, bool) {
 	start, i := s.i, s.i
 	if i < len(s.b) && s.b[i] == '-' {
 		i++
@@ -318,5 +325,5 @@ func (s *scanner) number() (json.Number, bool) {
 		}
 	}
 	s.i = i
-	return json.Number(s.b[start:i]), true
+	return string(s.b[start:i]), true
 }

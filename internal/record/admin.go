@@ -3,6 +3,8 @@ package record
 import (
 	"regexp"
 	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 )
 
 // actionPattern is <resource>.<verb>, lower case.
@@ -22,7 +24,7 @@ func (n *normalizer) admin() (*Record, error) {
 
 	n.actor(r)
 
-	if s := n.str("action", "action", "event", "operation"); s != "" {
+	if s := n.str("action", inAction); s != "" {
 		r.Action = strings.ToLower(strings.TrimSpace(s))
 		if !actionPattern.MatchString(r.Action) {
 			n.fail(fieldErr("action", ReasonInvalidAction, "%q is not of the form <resource>.<verb> (e.g. policy.update)", s))
@@ -34,7 +36,7 @@ func (n *normalizer) admin() (*Record, error) {
 	n.resource(r)
 
 	r.Outcome = "success"
-	if s := n.str("outcome", "outcome", "status"); s != "" {
+	if s := n.str("outcome", inOutcome); s != "" {
 		o, ok := outcomes[strings.ToLower(strings.TrimSpace(s))]
 		if !ok {
 			n.fail(fieldErr("outcome", ReasonInvalidValue, "unknown outcome %q (accepted: success, failure)", s))
@@ -42,17 +44,16 @@ func (n *normalizer) admin() (*Record, error) {
 		r.Outcome = o
 	}
 
-	if v, name, ok := n.in.first("details", "changes"); ok {
-		obj, isObj := v.(map[string]any)
-		if !isObj {
-			n.fail(fieldErr("details", ReasonInvalidType, "%q must be an object, got %s", name, typeName(v)))
+	if v, id, ok := n.in.first(inDetails); ok {
+		if v.Kind != jsonbody.Object {
+			n.fail(fieldErr("details", ReasonInvalidType, "%q must be an object, got %s", nameTexts[id], valueTypeName(v)))
 		} else {
-			r.Details = plainValue(obj).(map[string]any)
+			r.Details = v.Plain().(map[string]any)
 		}
 	}
 
-	r.PolicyID = n.str("policy_id", "policy_id", "policy.id")
-	r.PolicyVersion = n.str("policy_version", "policy_version", "policy.version", "revision")
+	r.PolicyID = n.str("policy_id", inPolicyID)
+	r.PolicyVersion = n.str("policy_version", inPolicyVersion)
 	if r.Resource.Type == "policy" {
 		if r.PolicyID == "" {
 			r.PolicyID = r.Resource.ID
@@ -75,26 +76,26 @@ func (n *normalizer) admin() (*Record, error) {
 }
 
 func (n *normalizer) actor(r *Record) {
-	v, name, ok := n.in.first("actor", "user", "admin")
+	v, nm, ok := n.in.first(inActor)
 	if !ok {
 		n.fail(fieldErr("actor", ReasonMissingField, "missing (accepted: actor, user, admin)"))
 		return
 	}
-	switch a := v.(type) {
-	case map[string]any:
-		sub := newInput(a)
-		id, err := sub.firstString("actor.id", "id", "email", "name")
+	if v.Kind == jsonbody.Object {
+		var sub input
+		sub.index(v.Members)
+		id, err := sub.firstString("actor.id", inActorID)
 		n.fail(err)
-		typ, err := sub.firstString("actor.type", "type")
+		typ, err := sub.firstString("actor.type", inActorType)
 		n.fail(err)
-		ip, err := sub.firstString("actor.ip", "ip", "ip_address", "source_ip")
+		ip, err := sub.firstString("actor.ip", inActorIP)
 		n.fail(err)
 		r.Actor = Actor{ID: id, Type: strings.ToLower(typ), IP: ip}
 		n.keepExtra("actor", sub.remaining())
-	default:
-		s, isText := scalarString(v)
+	} else {
+		s, isText := valueString(v)
 		if !isText {
-			n.fail(fieldErr("actor", ReasonInvalidType, "%q must be a string or an object, got %s", name, typeName(v)))
+			n.fail(fieldErr("actor", ReasonInvalidType, "%q must be a string or an object, got %s", nameTexts[nm], valueTypeName(v)))
 			return
 		}
 		r.Actor = Actor{ID: s}
@@ -127,26 +128,26 @@ func inferActorType(id string) string {
 }
 
 func (n *normalizer) resource(r *Record) {
-	v, name, ok := n.in.first("resource", "target")
+	v, nm, ok := n.in.first(inResource)
 	if !ok {
 		n.fail(fieldErr("resource", ReasonMissingField, "missing (accepted: resource, target)"))
 		return
 	}
-	switch res := v.(type) {
-	case map[string]any:
-		sub := newInput(res)
-		id, err := sub.firstString("resource.id", "id")
+	if v.Kind == jsonbody.Object {
+		var sub input
+		sub.index(v.Members)
+		id, err := sub.firstString("resource.id", inResourceID)
 		n.fail(err)
-		typ, err := sub.firstString("resource.type", "type")
+		typ, err := sub.firstString("resource.type", inResourceTyp)
 		n.fail(err)
-		resName, err := sub.firstString("resource.name", "name")
+		resName, err := sub.firstString("resource.name", inResourceNam)
 		n.fail(err)
 		r.Resource = Resource{ID: id, Type: strings.ToLower(typ), Name: resName}
 		n.keepExtra("resource", sub.remaining())
-	default:
-		s, isText := scalarString(v)
+	} else {
+		s, isText := valueString(v)
 		if !isText {
-			n.fail(fieldErr("resource", ReasonInvalidType, "%q must be a string or an object, got %s", name, typeName(v)))
+			n.fail(fieldErr("resource", ReasonInvalidType, "%q must be a string or an object, got %s", nameTexts[nm], valueTypeName(v)))
 			return
 		}
 		r.Resource = Resource{ID: s}

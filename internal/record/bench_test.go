@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -17,9 +18,10 @@ func BenchmarkNormalize(b *testing.B) {
 	for _, d := range []gatewaysim.Dialect{gatewaysim.Flat, gatewaysim.Router, gatewaysim.OPA, gatewaysim.Admin} {
 		b.Run(d.String(), func(b *testing.B) {
 			g := gatewaysim.NewGenerator(1, time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC), time.Hour, 1000)
-			raws := make([]map[string]any, 1000)
+			raws := make([]jsonbody.Value, 1000)
 			for i := range raws {
-				if err := json.Unmarshal(g.Append(nil, d), &raws[i]); err != nil {
+				var err error
+				if raws[i], err = jsonbody.DecodeObject(g.Append(nil, d), jsonbody.DefaultLimits); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -31,12 +33,10 @@ func BenchmarkNormalize(b *testing.B) {
 				var rec *record.Record
 				var err error
 				switch d {
-				case gatewaysim.OPA:
-					rec, err = record.NormalizeOPA(raw)
 				case gatewaysim.Admin:
-					rec, err = record.Normalize(raw, record.Hints{Kind: record.KindAdmin})
+					rec, err = record.NormalizeValue(raw, record.Hints{Kind: record.KindAdmin})
 				default:
-					rec, err = record.Normalize(raw, record.Hints{})
+					rec, err = record.NormalizeValue(raw, record.Hints{})
 				}
 				if err != nil {
 					b.Fatal(err)

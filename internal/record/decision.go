@@ -1,31 +1,33 @@
 package record
 
+import "github.com/policyaudit/policyaudit/internal/jsonbody"
+
 // decision normalises a policy-decision record (records.md section 1).
 func (n *normalizer) decision() (*Record, error) {
 	r := &Record{Kind: KindDecision}
 	n.common(r)
 
 	raw := ""
-	if v, name, ok := n.in.first("decision", "verdict", "action", "result"); ok {
-		s, isText := verdictString(v)
+	if v, id, ok := n.in.first(inDecision); ok {
+		s, isText := valueVerdict(v)
 		raw = s
 		if !isText {
-			n.fail(fieldErr("decision", ReasonInvalidType, "%q must be a string, got %s", name, typeName(v)))
+			n.fail(fieldErr("decision", ReasonInvalidType, "%q must be a string, got %s", nameTexts[id], valueTypeName(v)))
 		} else if d, known := MapVerdict(s); known {
 			r.Decision = d
 		} else {
-			n.fail(fieldErr("decision", ReasonUnknownVerdict, "unknown verdict %q in %q", s, name))
+			n.fail(fieldErr("decision", ReasonUnknownVerdict, "unknown verdict %q in %q", s, nameTexts[id]))
 		}
 	} else {
 		n.fail(fieldErr("decision", ReasonMissingField, "missing (accepted: decision, verdict, action, result)"))
 	}
-	r.DecisionRaw = n.str("decision_raw", "decision_raw")
+	r.DecisionRaw = n.str("decision_raw", inDecisionRaw)
 	if r.DecisionRaw == "" && raw != r.Decision {
 		r.DecisionRaw = raw
 	}
 
 	r.RolloutMode = RolloutEnforced
-	if s := n.str("rollout_mode", "rollout_mode", "mode"); s != "" {
+	if s := n.str("rollout_mode", inRolloutMode); s != "" {
 		if m, ok := mapRolloutMode(s); ok {
 			r.RolloutMode = m
 		} else {
@@ -33,15 +35,14 @@ func (n *normalizer) decision() (*Record, error) {
 		}
 	}
 	r.Enforced = r.RolloutMode == RolloutEnforced
-	if v, _, ok := n.in.first("enforced"); ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			n.fail(fieldErr("enforced", ReasonInvalidType, "must be a boolean, got %s", typeName(v)))
+	if v, _, ok := n.in.first(inEnforced); ok {
+		if v.Kind != jsonbody.Bool {
+			n.fail(fieldErr("enforced", ReasonInvalidType, "must be a boolean, got %s", valueTypeName(v)))
 		}
-		r.Enforced = b
+		r.Enforced = v.Bool
 	}
 
-	if s := n.str("effective_decision", "effective_decision"); s != "" {
+	if s := n.str("effective_decision", inEffective); s != "" {
 		if d, ok := MapVerdict(s); ok {
 			r.EffectiveDecision = d
 		} else {
@@ -54,7 +55,7 @@ func (n *normalizer) decision() (*Record, error) {
 		r.EffectiveDecision = r.Decision
 	}
 
-	r.ReasonCode = UpperSnake(n.str("reason_code", "reason_code", "reason"))
+	r.ReasonCode = UpperSnake(n.str("reason_code", inReasonCode))
 	if r.ReasonCode == "" {
 		if r.DecisionRaw != "" {
 			r.ReasonCode = UpperSnake(r.DecisionRaw)
@@ -63,28 +64,28 @@ func (n *normalizer) decision() (*Record, error) {
 		}
 	}
 
-	r.PolicyID = n.str("policy_id", "policy_id", "policy.id")
+	r.PolicyID = n.str("policy_id", inPolicyID)
 	if r.PolicyID == "" {
-		if s, ok := n.in.m["policy"].(string); ok && s != "" {
-			r.PolicyID = s
-			n.in.markUsed("policy")
+		if v, ok := n.in.flat(inPolicyBare[0]); ok && v.Kind == jsonbody.String && v.Str != "" {
+			r.PolicyID = v.Str
+			n.in.markUsed(inPolicyBare[0])
 		}
 	}
 	if r.PolicyID == "" {
 		n.fail(fieldErr("policy_id", ReasonMissingField, "missing (accepted: policy_id, policy.id, policy)"))
 	}
-	r.PolicyVersion = n.str("policy_version", "policy_version", "policy.version", "revision")
+	r.PolicyVersion = n.str("policy_version", inPolicyVersion)
 	if r.PolicyVersion == "" {
 		r.PolicyVersion = UnknownPolicyVersion
 	}
 
-	r.PolicyUser = n.str("policy_user", "policy_user", "user", "user_id", "caller.user")
-	r.APIKeyID = n.str("api_key_id", "api_key_id", "key_id", "caller.api_key_id")
-	r.ProjectID = n.str("project_id", "project_id", "policy_project_id", "project")
-	r.PolicyTarget = n.str("policy_target", "policy_target", "target")
-	r.Model = n.str("model", "model", "gen_ai.request.model")
-	r.Provider = n.str("provider", "provider", "gen_ai.provider.name")
-	if s := n.str("stage", "stage", "phase"); s != "" {
+	r.PolicyUser = n.str("policy_user", inPolicyUser)
+	r.APIKeyID = n.str("api_key_id", inAPIKeyID)
+	r.ProjectID = n.str("project_id", inProjectID)
+	r.PolicyTarget = n.str("policy_target", inPolicyTarget)
+	r.Model = n.str("model", inModel)
+	r.Provider = n.str("provider", inProvider)
+	if s := n.str("stage", inStage); s != "" {
 		if st, ok := stages[toLowerASCII(s)]; ok {
 			r.Stage = st
 		} else {
@@ -92,21 +93,21 @@ func (n *normalizer) decision() (*Record, error) {
 		}
 	}
 
-	r.TriggeredCategories = n.list("triggered_categories", "triggered_categories")
-	r.AllowlistHits = n.list("allowlist_hits", "allowlist_hits")
-	r.DenylistHits = n.list("denylist_hits", "denylist_hits")
-	if _, _, ok := n.in.lookup("classification"); ok || n.has("data_classification", "tags") {
-		r.Classification = n.list("classification", "classification", "data_classification", "tags")
+	r.TriggeredCategories = n.list("triggered_categories", inTriggered)
+	r.AllowlistHits = n.list("allowlist_hits", inAllowlistHits)
+	r.DenylistHits = n.list("denylist_hits", inDenylistHits)
+	if n.has(inClassification) {
+		r.Classification = n.list("classification", inClassification)
 	}
-	r.Gateway = n.str("gateway", "gateway", "service.name")
+	r.Gateway = n.str("gateway", inGateway)
 
 	r.Extra = n.extra()
 	return r, n.err
 }
 
-func (n *normalizer) list(field string, names ...string) []string {
-	v, _, _ := n.in.first(names...)
-	l, err := stringList(field, v)
+func (n *normalizer) list(field string, ids []name) []string {
+	v, _, _ := n.in.first(ids)
+	l, err := valueList(field, v)
 	n.fail(err)
 	if l == nil {
 		return []string{}
@@ -114,9 +115,9 @@ func (n *normalizer) list(field string, names ...string) []string {
 	return l
 }
 
-func (n *normalizer) has(names ...string) bool {
-	for _, name := range names {
-		if _, _, ok := n.in.lookup(name); ok {
+func (n *normalizer) has(ids []name) bool {
+	for _, id := range ids {
+		if _, ok := n.in.lookup(id); ok {
 			return true
 		}
 	}

@@ -1,5 +1,7 @@
 package record
 
+import "github.com/policyaudit/policyaudit/internal/jsonbody"
+
 // Dialect is what one of the policygateway receiver's endpoints takes: the
 // shape of each input object and how many records it gives.
 type Dialect uint8
@@ -26,22 +28,27 @@ func ParseDialect(name string) (Dialect, bool) {
 // NormalizeDialect appends to dst the canonical records of one input object
 // of a dialect (a LiteLLM call gives one per guardrail, maybe none), so a
 // caller that reuses dst allocates no list per record.
-func NormalizeDialect(dst []*Record, d Dialect, obj map[string]any) ([]*Record, error) {
+func NormalizeDialect(dst []*Record, d Dialect, obj jsonbody.Value) ([]*Record, error) {
 	var rec *Record
 	var err error
 	switch d {
-	case DialectLiteLLM:
-		recs, err := NormalizeLiteLLM(obj)
-		return append(dst, recs...), err
-	case DialectKong:
-		recs, err := NormalizeKong(obj)
+	case DialectLiteLLM, DialectKong:
+		// Gateway payloads are reshaped as maps into the flat dialect first.
+		m, _ := obj.Interface().(map[string]any)
+		var recs []*Record
+		if d == DialectLiteLLM {
+			recs, err = NormalizeLiteLLM(m)
+		} else {
+			recs, err = NormalizeKong(m)
+		}
 		return append(dst, recs...), err
 	case DialectOPA:
-		rec, err = NormalizeOPA(obj)
+		m, _ := obj.Interface().(map[string]any)
+		rec, err = NormalizeOPA(m)
 	case DialectAudit:
-		rec, err = Normalize(obj, Hints{Kind: KindAdmin})
+		rec, err = NormalizeValue(obj, Hints{Kind: KindAdmin})
 	default:
-		rec, err = Normalize(obj, Hints{Kind: KindDecision})
+		rec, err = NormalizeValue(obj, Hints{Kind: KindDecision})
 	}
 	if err != nil {
 		return dst, err
@@ -55,17 +62,19 @@ func NormalizeDialect(dst []*Record, d Dialect, obj map[string]any) ([]*Record, 
 // payload (table_name and changed_by), Kong's log serializer (started_at
 // and request, with Kong's latencies or an ai object); anything else is the record contract's
 // own (decisions, admin events, OPA events, told apart by Normalize).
-func DetectDialect(raw map[string]any) Dialect {
-	_, guards := raw["guardrail_information"]
-	_, callID := raw["litellm_call_id"]
-	if (guards && callID) || isLiteLLMAudit(raw) {
+func DetectDialect(obj jsonbody.Value) Dialect {
+	has := func(ids []name) bool {
+		_, ok := obj.Lookup(nameTexts[ids[0]])
+		return ok
+	}
+	isObject := func(ids []name) bool {
+		v, ok := obj.Lookup(nameTexts[ids[0]])
+		return ok && v.Kind == jsonbody.Object
+	}
+	if has(inLiteLLMGuardrails) && has(inLiteLLMCallID) || has(inLiteLLMTable) && has(inLiteLLMChangedBy) {
 		return DialectLiteLLM
 	}
-	_, ai := raw["ai"].(map[string]any)
-	_, latencies := raw["latencies"].(map[string]any)
-	_, started := raw["started_at"]
-	_, req := raw["request"].(map[string]any)
-	if started && req && (ai || latencies) {
+	if has(inKongStartedAt) && isObject(inKongRequest) && (isObject(inKongAI) || isObject(inKongLatencies)) {
 		return DialectKong
 	}
 	return DialectDecisions

@@ -18,14 +18,22 @@ func addFixtureSeeds(f *testing.F) {
 }
 
 // FuzzNormalize: any body, split and normalised as every kind, never panics,
-// and whatever normalises without error also writes a canonical record that
+// normalises from the one-pass decoder's values, in input order with repeated
+// keys, exactly as from the map encoding/json decodes (Interface is that map:
+// FuzzScanRecord checks it), and
+// whatever normalises without error also writes a canonical record that
 // normalises to itself.
 func FuzzNormalize(f *testing.F) {
 	addFixtureSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_ = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj map[string]any) error {
+		_ = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
+			oracle := obj.Interface().(map[string]any)
 			for _, h := range []record.Hints{{}, {Kind: record.KindDecision}, {Kind: record.KindAdmin}} {
-				r, err := record.Normalize(obj, h)
+				r, err := record.NormalizeValue(obj, h)
+				want, wantErr := record.Normalize(oracle, h)
+				if !sameOutcome(r, err, want, wantErr) {
+					t.Fatalf("the decoder's values and encoding/json's normalise differently:\n%v %v\n%v %v", err, r, wantErr, want)
+				}
 				if err != nil {
 					continue
 				}
@@ -42,10 +50,21 @@ func FuzzNormalize(f *testing.F) {
 					t.Fatalf("normalising is not idempotent:\n%v\n%v", m.AsRaw(), m2.AsRaw())
 				}
 			}
-			_, _ = record.NormalizeOPA(obj)
+			_, _ = record.NormalizeOPA(obj.Interface().(map[string]any))
 			return nil
 		})
 	})
+}
+
+// sameOutcome: the same error text, and the same canonical record.
+func sameOutcome(a *record.Record, aErr error, b *record.Record, bErr error) bool {
+	if (aErr == nil) != (bErr == nil) || aErr != nil && aErr.Error() != bErr.Error() {
+		return false
+	}
+	ma, mb := pcommon.NewMap(), pcommon.NewMap()
+	a.CopyTo(ma)
+	b.CopyTo(mb)
+	return ma.Equal(mb)
 }
 
 // FuzzReadCanonical: a canonical record with one field set to any string,

@@ -44,7 +44,7 @@ func normalizeFixture(t testing.TB, name, kind string) []*record.Record {
 	body, err := os.ReadFile(filepath.Join(fixtureDir, name))
 	require.NoError(t, err)
 	var out []*record.Record
-	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
+	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		dialect, ok := record.ParseDialect(kind)
 		require.True(t, ok, kind)
 		recs, nerr := record.NormalizeDialect(nil, dialect, obj)

@@ -4,117 +4,194 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 )
 
-// input wraps one decoded input object and remembers which keys a mapping
-// consumed, so everything else can be kept under extra instead of being
-// dropped. Dotted names ("policy.id") are looked up as a flat key first (the
-// OpenTelemetry attribute style) and then one level down (nested objects).
+// input indexes one decoded input object by the registered names, and
+// remembers which names a mapping consumed, so everything else can be kept
+// under extra instead of being dropped. A dotted name ("policy.id") is
+// looked up as a flat key first (the OpenTelemetry attribute style) and then
+// one level down (nested objects).
 type input struct {
-	m    map[string]any
-	used []string // consumed keys: "policy" or "policy.id"
+	members []jsonbody.Member
+	ids     []name          // each member's name, or noName
+	last    [maxNames]int32 // 1 + the index of the last member with the name as its key
+	used    [(maxNames + 63) / 64]uint64
 }
 
-func newInput(m map[string]any) *input {
-	return &input{m: m, used: make([]string, 0, len(m))}
-}
-
-func (in *input) markUsed(key string) { in.used = append(in.used, key) }
-
-func (in *input) isUsed(key string) bool {
-	for _, u := range in.used {
-		if u == key {
-			return true
+// index makes in the index of an object's members.
+func (in *input) index(members []jsonbody.Member) {
+	*in = input{members: members, ids: make([]name, len(members))}
+	for i := range members {
+		id, ok := nameIDs[members[i].Key]
+		if !ok {
+			id = noName
+		} else {
+			in.last[id] = int32(i) + 1
 		}
+		in.ids[i] = id
 	}
-	return false
 }
 
-// lookup returns the value of name without consuming it. Null counts as absent.
-func (in *input) lookup(name string) (any, string, bool) {
-	if v, ok := in.m[name]; ok && v != nil {
-		return v, name, true
+func (in *input) markUsed(id name) { in.used[id/64] |= 1 << (id % 64) }
+
+func (in *input) isUsed(id name) bool { return id != noName && in.used[id/64]&(1<<(id%64)) != 0 }
+
+// present reports whether the object has the key (null included).
+func (in *input) present(id name) bool { return in.last[id] != 0 }
+
+// flat is the member whose key is the name, null included.
+func (in *input) flat(id name) (*jsonbody.Value, bool) {
+	if i := in.last[id]; i != 0 {
+		return &in.members[i-1].Value, true
 	}
-	parent, child, nested := strings.Cut(name, ".")
-	if !nested {
-		return nil, "", false
+	return nil, false
+}
+
+// lookup returns the value of a name without consuming it. Null counts as
+// absent.
+func (in *input) lookup(id name) (*jsonbody.Value, bool) {
+	if v, ok := in.flat(id); ok && v.Kind != jsonbody.Null {
+		return v, true
 	}
-	obj, ok := in.m[parent].(map[string]any)
-	if !ok {
-		return nil, "", false
+	if parentOf[id] == noName {
+		return nil, false
 	}
-	if v, ok := obj[child]; ok && v != nil {
-		return v, name, true
+	obj, ok := in.flat(parentOf[id])
+	if !ok || obj.Kind != jsonbody.Object {
+		return nil, false
 	}
-	return nil, "", false
+	if v, ok := obj.Lookup(childOf[id]); ok && v.Kind != jsonbody.Null {
+		return v, true
+	}
+	return nil, false
 }
 
 // first returns the value of the first present name, consuming it.
-func (in *input) first(names ...string) (any, string, bool) {
-	for _, n := range names {
-		if v, key, ok := in.lookup(n); ok {
-			in.markUsed(key)
-			return v, n, true
+func (in *input) first(ids []name) (*jsonbody.Value, name, bool) {
+	for _, id := range ids {
+		if v, ok := in.lookup(id); ok {
+			in.markUsed(id)
+			return v, id, true
 		}
 	}
-	return nil, "", false
+	return nil, noName, false
 }
 
 // firstString is first with the value coerced to a string. Numbers become their
 // decimal text (a policy version of 7 is "7"); other types are an error.
-func (in *input) firstString(field string, names ...string) (string, error) {
-	v, name, ok := in.first(names...)
+func (in *input) firstString(field string, ids []name) (string, error) {
+	v, id, ok := in.first(ids)
 	if !ok {
 		return "", nil
 	}
-	s, ok := scalarString(v)
+	s, ok := valueString(v)
 	if !ok {
-		return "", fieldErr(field, ReasonInvalidType, "%q must be a string, got %s", name, typeName(v))
+		return "", fieldErr(field, ReasonInvalidType, "%q must be a string, got %s", nameTexts[id], valueTypeName(v))
 	}
 	return s, nil
 }
 
 // remaining returns the input keys no mapping consumed, with JSON numbers
 // converted for pdata. A nested object some of whose keys were consumed keeps
-// only the rest; if nothing is left of it, it is omitted.
+// only the rest; if nothing is left of it, it is omitted. Where a key
+// repeats, the last one counts, as everywhere else.
 func (in *input) remaining() map[string]any {
 	var extra map[string]any
-	put := func(k string, v any) {
+	for i := range in.members {
+		m, id := &in.members[i], in.ids[i]
+		if in.isUsed(id) {
+			continue
+		}
 		if extra == nil {
 			extra = make(map[string]any)
 		}
-		extra[k] = v
-	}
-	for k, v := range in.m {
-		if in.isUsed(k) {
-			continue
-		}
-		obj, isObj := v.(map[string]any)
-		if !isObj || !in.anyChildUsed(k) {
-			put(k, plainValue(v))
+		if m.Value.Kind != jsonbody.Object || id == noName || !in.anyChildUsed(id) {
+			extra[m.Key] = m.Value.Plain()
 			continue
 		}
 		rest := make(map[string]any)
-		for ck, cv := range obj {
-			if !in.isUsed(k + "." + ck) {
-				rest[ck] = plainValue(cv)
+		for _, c := range m.Value.Members {
+			if cid, ok := nameIDs[m.Key+"."+c.Key]; !ok || !in.isUsed(cid) {
+				rest[c.Key] = c.Value.Plain()
 			}
 		}
 		if len(rest) > 0 {
-			put(k, rest)
+			extra[m.Key] = rest
+		} else {
+			delete(extra, m.Key) // an earlier member of the same key does not count
 		}
+	}
+	if len(extra) == 0 {
+		return nil
 	}
 	return extra
 }
 
-func (in *input) anyChildUsed(parent string) bool {
-	for _, u := range in.used {
-		if len(u) > len(parent) && u[len(parent)] == '.' && strings.HasPrefix(u, parent) {
+func (in *input) anyChildUsed(parent name) bool {
+	for id, p := range parentOf {
+		if p == parent && in.isUsed(name(id)) {
 			return true
 		}
 	}
 	return false
+}
+
+// valueString renders strings and numbers as strings.
+func valueString(v *jsonbody.Value) (string, bool) {
+	switch v.Kind {
+	case jsonbody.String, jsonbody.Number:
+		return v.Str, true
+	case jsonbody.Float:
+		return strconv.FormatFloat(v.Float, 'f', -1, 64), true
+	case jsonbody.Int:
+		return strconv.FormatInt(v.Int, 10), true
+	}
+	return "", false
+}
+
+// valueList accepts a list of strings (numbers are rendered), a single
+// string, or null. Anything else is a type error on field.
+func valueList(field string, v *jsonbody.Value) ([]string, error) {
+	if v == nil {
+		return []string{}, nil
+	}
+	switch v.Kind {
+	case jsonbody.Null:
+		return []string{}, nil
+	case jsonbody.String:
+		return []string{v.Str}, nil
+	case jsonbody.Array:
+		out := make([]string, 0, len(v.Elems))
+		for i := range v.Elems {
+			s, ok := valueString(&v.Elems[i])
+			if !ok {
+				return nil, fieldErr(field, ReasonInvalidType, "element %d must be a string, got %s", i, valueTypeName(&v.Elems[i]))
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fieldErr(field, ReasonInvalidType, "must be a list of strings, got %s", valueTypeName(v))
+}
+
+func valueTypeName(v *jsonbody.Value) string {
+	switch v.Kind {
+	case jsonbody.Null:
+		return "null"
+	case jsonbody.String:
+		return "a string"
+	case jsonbody.Bool:
+		return "a boolean"
+	case jsonbody.Number, jsonbody.Float, jsonbody.Int:
+		return "a number"
+	case jsonbody.Object:
+		return "an object"
+	case jsonbody.Array:
+		return "a list"
+	}
+	return "an unsupported value"
 }
 
 // ScalarString renders strings and numbers (as decoded from JSON) as

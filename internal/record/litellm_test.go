@@ -19,10 +19,11 @@ func liteLLMCalls(t *testing.T) map[string][]*record.Record {
 	body, err := os.ReadFile(filepath.Join(fixtureDir, "litellm-calls.ndjson"))
 	require.NoError(t, err)
 	out := map[string][]*record.Record{}
-	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj map[string]any) error {
-		recs, err := record.NormalizeLiteLLM(obj)
+	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
+		m := obj.Interface().(map[string]any)
+		recs, err := record.NormalizeLiteLLM(m)
 		require.NoError(t, err, pos)
-		out[obj["litellm_call_id"].(string)] = recs
+		out[m["litellm_call_id"].(string)] = recs
 		return nil
 	}))
 	return out
@@ -89,8 +90,8 @@ func TestLiteLLMAuditJoinsItsGuardrail(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join(fixtureDir, "litellm-audit.ndjson"))
 	require.NoError(t, err)
 	var admins []*record.Record
-	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj map[string]any) error {
-		recs, err := record.NormalizeLiteLLM(obj)
+	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
+		recs, err := record.NormalizeLiteLLM(obj.Interface().(map[string]any))
 		require.NoError(t, err)
 		admins = append(admins, recs...)
 		return nil

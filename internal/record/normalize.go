@@ -2,6 +2,8 @@ package record
 
 import (
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 )
 
 // Hints carry what the transport knows about a record besides its content.
@@ -20,21 +22,26 @@ type Hints struct {
 	Timestamp time.Time
 }
 
-// Normalize maps one decoded input object to a canonical record.
+// Normalize maps one decoded input object (as encoding/json, or pcommon's
+// AsRaw, gives it) to a canonical record.
+func Normalize(raw map[string]any, h Hints) (*Record, error) {
+	return NormalizeValue(jsonbody.FromAny(raw), h)
+}
+
+// NormalizeValue maps one decoded input object to a canonical record.
 //
 // It always returns a record filled as far as the input allows, and the first
 // validation error, if any: the receiver refuses the request on an error, the
 // processor passes the record on flagged with it, or drops it.
-func Normalize(raw map[string]any, h Hints) (*Record, error) {
-	kind, opa, err := inferKind(raw, h)
+func NormalizeValue(obj jsonbody.Value, h Hints) (*Record, error) {
+	n := normalizer{hints: h}
+	n.in.index(obj.Members)
+	kind, opa, err := n.inferKind()
 	if err != nil {
 		return &Record{Kind: KindDecision}, err
 	}
-	n := normalizer{hints: h}
 	if opa {
-		n.in = newInput(flattenOPA(raw))
-	} else {
-		n.in = newInput(raw)
+		n.in.index(opaInput(obj))
 	}
 	if kind == KindAdmin {
 		return n.admin()
@@ -44,54 +51,76 @@ func Normalize(raw map[string]any, h Hints) (*Record, error) {
 
 // NormalizeOPA maps one OPA decision-log event to a canonical policy decision.
 func NormalizeOPA(event map[string]any) (*Record, error) {
-	n := normalizer{hints: Hints{Kind: KindDecision}, in: newInput(flattenOPA(event))}
+	n := normalizer{hints: Hints{Kind: KindDecision}}
+	n.in.index(jsonbody.FromAny(flattenOPA(event)).Members)
 	return n.decision()
+}
+
+// opaInput is an OPA event in the flat dialect (flattenOPA).
+func opaInput(event jsonbody.Value) []jsonbody.Member {
+	m, _ := event.Interface().(map[string]any)
+	return jsonbody.FromAny(flattenOPA(m)).Members
 }
 
 // inferKind decides the event kind: the transport's, an explicit event_kind,
 // the log record's event name, the shape of an OPA decision event, or the
 // fields only admin events have; otherwise a policy decision.
-func inferKind(raw map[string]any, h Hints) (Kind, bool, error) {
-	if ek, ok := raw["event_kind"]; ok && ek != nil {
-		switch ek {
-		case EventKindDecision:
+func (n *normalizer) inferKind() (Kind, bool, error) {
+	h := n.hints
+	if ek, ok := n.in.lookup(inEventKind[0]); ok {
+		switch {
+		case ek.Kind == jsonbody.String && ek.Str == EventKindDecision:
 			if h.Kind == KindAdmin {
-				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as an admin audit event", ek)
+				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as an admin audit event", ek.Str)
 			}
 			return KindDecision, false, nil
-		case EventKindAdmin:
+		case ek.Kind == jsonbody.String && ek.Str == EventKindAdmin:
 			if h.Kind == KindDecision {
-				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as a policy decision", ek)
+				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as a policy decision", ek.Str)
 			}
 			return KindAdmin, false, nil
 		default:
-			return 0, false, fieldErr("event_kind", ReasonUnknownKind, "unknown event kind %v", ek)
+			return 0, false, fieldErr("event_kind", ReasonUnknownKind, "unknown event kind %v", ek.Interface())
 		}
 	}
 	if h.Kind != KindUnknown {
-		return h.Kind, h.Kind == KindDecision && isOPAEvent(raw), nil
+		return h.Kind, h.Kind == KindDecision && n.isOPAEvent(), nil
 	}
 	switch h.EventName {
 	case EventNameAdmin:
 		return KindAdmin, false, nil
 	case EventNameDecision:
-		return KindDecision, isOPAEvent(raw), nil
+		return KindDecision, n.isOPAEvent(), nil
 	}
-	if isOPAEvent(raw) {
+	if n.isOPAEvent() {
 		return KindDecision, true, nil
 	}
-	for _, k := range [...]string{"actor", "admin", "resource", "operation"} {
-		if _, ok := raw[k]; ok {
+	for _, id := range inAdminShapedFields {
+		if n.in.present(id) {
 			return KindAdmin, false, nil
 		}
 	}
 	return KindDecision, false, nil
 }
 
+// isOPAEvent reports whether the input has the shape of an OPA decision-log
+// event: a result, and a decision ID, bundles or a path.
+func (n *normalizer) isOPAEvent() bool {
+	if !n.in.present(inOPAResult[0]) {
+		return false
+	}
+	for _, id := range inOPAShapedFields {
+		if n.in.present(id) {
+			return true
+		}
+	}
+	return false
+}
+
 // normalizer holds the state of one record's normalisation. err keeps the
 // first validation error; later fields are still filled in.
 type normalizer struct {
-	in    *input
+	in    input
 	hints Hints
 	err   error
 	// nested holds what was left of nested objects (actor, resource) after
@@ -115,30 +144,30 @@ func (n *normalizer) fail(err error) {
 	}
 }
 
-func (n *normalizer) str(field string, names ...string) string {
-	s, err := n.in.firstString(field, names...)
+func (n *normalizer) str(field string, ids []name) string {
+	s, err := n.in.firstString(field, ids)
 	n.fail(err)
 	return s
 }
 
 // common fills the fields both kinds share.
 func (n *normalizer) common(r *Record) {
-	if v, _, ok := n.in.first("schema_version"); ok {
-		if s, _ := scalarString(v); s != SchemaVersion {
-			n.fail(fieldErr("schema_version", ReasonInvalidValue, "unsupported schema version %v", v))
+	if v, _, ok := n.in.first(inSchemaVersion); ok {
+		if s, _ := valueString(v); s != SchemaVersion {
+			n.fail(fieldErr("schema_version", ReasonInvalidValue, "unsupported schema version %v", v.Interface()))
 		}
 	}
-	n.in.first("event_kind")
+	n.in.first(inEventKind)
 
 	// Without one in the input, event_id (and a correlation_id the input
 	// lacks) stay empty here: the policydecision processor derives them
 	// from the canonical record (Namer), keyed when it has a key.
-	r.EventID = n.str("event_id", "event_id", "id", "decision_id")
+	r.EventID = n.str("event_id", inEventID)
 
-	if v, name, ok := n.in.first("created_at", "timestamp", "time", "ts"); ok {
-		t, ok := parseTimestamp(v)
+	if v, id, ok := n.in.first(inCreatedAt); ok {
+		t, ok := valueTimestamp(v)
 		if !ok {
-			n.fail(fieldErr("created_at", ReasonInvalidTime, "%q is not an RFC 3339 time or an epoch number: %v", name, v))
+			n.fail(fieldErr("created_at", ReasonInvalidTime, "%q is not an RFC 3339 time or an epoch number: %v", nameTexts[id], v.Interface()))
 		}
 		r.CreatedAt = t
 	} else if !n.hints.Timestamp.IsZero() {
@@ -158,26 +187,24 @@ func (n *normalizer) common(r *Record) {
 // which derives it and flags it as generated). An invalid trace_id or
 // span_id is not used: it stays under extra.
 func (n *normalizer) traceAndCorrelation(r *Record) {
-	traceID, spanID := n.hexField("trace_id", 32), n.hexField("span_id", 16)
+	traceID, spanID := n.hexField(inTraceID[0], 32), n.hexField(inSpanID[0], 16)
 	switch {
 	case traceID != "" && spanID != "":
 		r.TraceID, r.SpanID = traceID, spanID
-		n.in.markUsed("trace_id")
-		n.in.markUsed("span_id")
+		n.in.markUsed(inTraceID[0])
+		n.in.markUsed(inSpanID[0])
 	default:
-		if v, _, ok := n.in.lookup("traceparent"); ok {
-			if s, ok := v.(string); ok {
-				if tc, ok := parseTraceparent(s); ok {
-					r.TraceID, r.SpanID = tc.TraceID, tc.SpanID
-					n.in.markUsed("traceparent")
-				}
+		if v, ok := n.in.lookup(inTraceparent[0]); ok && v.Kind == jsonbody.String {
+			if tc, ok := parseTraceparent(v.Str); ok {
+				r.TraceID, r.SpanID = tc.TraceID, tc.SpanID
+				n.in.markUsed(inTraceparent[0])
 			}
 		}
 	}
 	if r.TraceID == "" && traceID != "" {
 		// A trace ID without its span (as a log record's own may be).
 		r.TraceID = traceID
-		n.in.markUsed("trace_id")
+		n.in.markUsed(inTraceID[0])
 	}
 	if r.TraceID == "" && isHexID(n.hints.TraceID, 32) {
 		r.TraceID = n.hints.TraceID
@@ -186,27 +213,27 @@ func (n *normalizer) traceAndCorrelation(r *Record) {
 		}
 	}
 
-	r.CorrelationID = n.str("correlation_id", "correlation_id", "request_id", "x_request_id")
+	r.CorrelationID = n.str("correlation_id", inCorrelationID)
 	if r.CorrelationID == "" && traceID != "" {
 		r.CorrelationID = traceID
-		n.in.markUsed("trace_id")
+		n.in.markUsed(inTraceID[0])
 	}
 	if r.CorrelationID == "" {
 		r.CorrelationID = r.TraceID
 	}
-	if generated, _, _ := n.in.first("correlation_generated"); generated == true && r.CorrelationID != "" {
+	if g, _, ok := n.in.first(inCorrGenerated); ok && g.Kind == jsonbody.Bool && g.Bool && r.CorrelationID != "" {
 		r.CorrelationGenerated = true
 	}
 }
 
 // hexField is the named field when it is a string of n hex digits (not all
 // zero), lower-cased; else "" (and the field stays unused).
-func (n *normalizer) hexField(name string, digits int) string {
-	v, _, ok := n.in.lookup(name)
+func (n *normalizer) hexField(id name, digits int) string {
+	v, ok := n.in.lookup(id)
 	if !ok {
 		return ""
 	}
-	s, _ := scalarString(v)
+	s, _ := valueString(v)
 	if id := toLowerASCII(s); isHexID(id, digits) {
 		return id
 	}
@@ -217,9 +244,9 @@ func (n *normalizer) hexField(name string, digits int) string {
 // (which is where a canonical record keeps them).
 func (n *normalizer) extra() map[string]any {
 	var extra map[string]any
-	if obj, ok := n.in.m["extra"].(map[string]any); ok {
-		n.in.markUsed("extra")
-		extra = plainValue(obj).(map[string]any)
+	if obj, ok := n.in.flat(inExtra[0]); ok && obj.Kind == jsonbody.Object {
+		n.in.markUsed(inExtra[0])
+		extra = obj.Plain().(map[string]any)
 	}
 	for k, v := range n.nested {
 		if extra == nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 )
 
 // parseTimestamp accepts RFC 3339 text, or an epoch number (or a string of
@@ -65,6 +67,21 @@ func parseTimestamp(v any) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t.Truncate(time.Millisecond), true
+}
+
+// valueTimestamp is parseTimestamp of a decoded value.
+func valueTimestamp(v *jsonbody.Value) (time.Time, bool) {
+	switch v.Kind {
+	case jsonbody.String:
+		return parseTimestamp(v.Str)
+	case jsonbody.Number:
+		return parseTimestamp(json.Number(v.Str))
+	case jsonbody.Float:
+		return parseTimestamp(v.Float)
+	case jsonbody.Int:
+		return parseTimestamp(v.Int)
+	}
+	return time.Time{}, false
 }
 
 func epochInt(i int64) time.Time {

@@ -3,6 +3,8 @@ package record
 import (
 	"strings"
 	"unicode"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 )
 
 // Canonical decisions.
@@ -63,6 +65,17 @@ func verdictString(v any) (string, bool) {
 		return "false", true
 	}
 	return scalarString(v)
+}
+
+// valueVerdict is verdictString of a decoded value.
+func valueVerdict(v *jsonbody.Value) (string, bool) {
+	if v.Kind == jsonbody.Bool {
+		if v.Bool {
+			return "true", true
+		}
+		return "false", true
+	}
+	return valueString(v)
 }
 
 // UpperSnake turns a reason into upper snake case: "prompt_injection detected"

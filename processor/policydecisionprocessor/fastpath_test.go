@@ -33,10 +33,10 @@ func receiverLogs(t *testing.T, name string, h record.Hints) plog.Logs {
 		raw, err := jsonbody.DecodeObject([]byte(in.At(i).Body().Str()), jsonbody.DefaultLimits)
 		require.NoError(t, err)
 		var rec *record.Record
-		if h.Kind == record.KindUnknown && raw["decision_id"] != nil {
-			rec, err = record.NormalizeOPA(raw)
+		if _, opa := raw.Lookup("decision_id"); h.Kind == record.KindUnknown && opa {
+			rec, err = record.NormalizeOPA(raw.Interface().(map[string]any))
 		} else {
-			rec, err = record.Normalize(raw, h)
+			rec, err = record.NormalizeValue(raw, h)
 		}
 		require.NoError(t, err)
 		lr := lrs.AppendEmpty()

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -175,7 +176,7 @@ func (p *policyProcessor) normalizeRaw(dst []*record.Record, lr plog.LogRecord, 
 			err = derr
 			rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
 		} else {
-			rec, err = record.Normalize(raw, hints)
+			rec, err = record.NormalizeValue(raw, hints)
 		}
 	} else {
 		rec = rawBodyRecord(lr)
@@ -221,16 +222,17 @@ func (p *policyProcessor) fillGaps(rec *record.Record, lr plog.LogRecord) {
 }
 
 // decodeBody accepts a map body, or a string or bytes body holding a JSON object.
-func decodeBody(body pcommon.Value) (map[string]any, error) {
+func decodeBody(body pcommon.Value) (jsonbody.Value, error) {
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
-		return record.ValidUTF8(body.Map().AsRaw()), nil
+		return jsonbody.FromAny(record.ValidUTF8(body.Map().AsRaw())), nil
 	case pcommon.ValueTypeStr:
-		return jsonbody.DecodeObject([]byte(body.Str()), jsonbody.DefaultLimits)
+		// The decoder only reads the text and copies what it keeps: no copy of the body.
+		return jsonbody.DecodeObject(unsafe.Slice(unsafe.StringData(body.Str()), len(body.Str())), jsonbody.DefaultLimits)
 	case pcommon.ValueTypeBytes:
 		return jsonbody.DecodeObject(body.Bytes().AsRaw(), jsonbody.DefaultLimits)
 	default:
-		return nil, &record.FieldError{Field: "body", Reason: record.ReasonInvalidType, Msg: "must be a map or a JSON object, got " + body.Type().String()}
+		return jsonbody.Value{}, &record.FieldError{Field: "body", Reason: record.ReasonInvalidType, Msg: "must be a map or a JSON object, got " + body.Type().String()}
 	}
 }
 

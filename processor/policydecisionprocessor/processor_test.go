@@ -37,8 +37,8 @@ func fixtureLogs(t *testing.T, name string) plog.Logs {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "llm-gateway")
 	sl := rl.ScopeLogs().AppendEmpty()
-	require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj map[string]any) error {
-		b, err := json.Marshal(obj)
+	require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
+		b, err := json.Marshal(obj.Interface())
 		require.NoError(t, err)
 		sl.LogRecords().AppendEmpty().Body().SetStr(string(b))
 		return nil

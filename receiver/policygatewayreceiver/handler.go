@@ -86,7 +86,7 @@ func (r *policyGatewayReceiver) decode(d record.Dialect, body []byte, ndjson boo
 	observed := pcommon.NewTimestampFromTime(time.Now())
 
 	recs := make([]*record.Record, 0, 4)
-	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj map[string]any) error {
+	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		var nerr error
 		recs, nerr = record.NormalizeDialect(recs[:0], d, obj)
 		if nerr == nil && r.limits.MaxRecords > 0 && lrs.Len()+len(recs) > r.limits.MaxRecords {

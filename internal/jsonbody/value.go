@@ -1,0 +1,150 @@
+package jsonbody
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// Kind is the type of a Value.
+type Kind uint8
+
+const (
+	Null Kind = iota
+	Bool
+	Number // a JSON number, kept as its literal text
+	String
+	Object
+	Array
+	Int   // an integer from a Go value (a pdata map's int), never from JSON text
+	Float // a float from a Go value (a pdata map's double), never from JSON text
+)
+
+// Value is one decoded JSON value, typed: the scanner writes strings,
+// numbers and the members of objects straight into it, with no interface
+// boxing and no map per object. An object keeps its members in input
+// order, duplicates included; where a key repeats, the last one is the
+// value (as encoding/json decides), which Lookup and Interface honour.
+type Value struct {
+	Kind    Kind
+	Bool    bool
+	Str     string // a String's text, a Number's literal
+	Int     int64
+	Float   float64
+	Members []Member // an Object's members
+	Elems   []Value  // an Array's elements
+}
+
+// Member is one key of an object and its value.
+type Member struct {
+	Key   string
+	Value Value
+}
+
+// Lookup is the value of key in an object (the last, if it repeats).
+func (v *Value) Lookup(key string) (*Value, bool) {
+	for i := len(v.Members) - 1; i >= 0; i-- {
+		if v.Members[i].Key == key {
+			return &v.Members[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Interface is the value as encoding/json's Decoder with UseNumber gives
+// it: map[string]any, []any, string, json.Number, bool or nil (Int and
+// Float stay int64 and float64).
+func (v *Value) Interface() any {
+	switch v.Kind {
+	case Bool:
+		return v.Bool
+	case Number:
+		return json.Number(v.Str)
+	case String:
+		return v.Str
+	case Int:
+		return v.Int
+	case Float:
+		return v.Float
+	case Object:
+		m := make(map[string]any, len(v.Members))
+		for i := range v.Members {
+			m[v.Members[i].Key] = v.Members[i].Value.Interface()
+		}
+		return m
+	case Array:
+		a := make([]any, len(v.Elems))
+		for i := range v.Elems {
+			a[i] = v.Elems[i].Interface()
+		}
+		return a
+	}
+	return nil
+}
+
+// Plain is the value as pdata stores it: a Number becomes int64 when it is
+// an integer in range, else float64 when finite, else its text.
+func (v *Value) Plain() any {
+	switch v.Kind {
+	case Number:
+		if i, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
+			return i
+		}
+		if f, err := strconv.ParseFloat(v.Str, 64); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+		return v.Str
+	case Object:
+		m := make(map[string]any, len(v.Members))
+		for i := range v.Members {
+			m[v.Members[i].Key] = v.Members[i].Value.Plain()
+		}
+		return m
+	case Array:
+		a := make([]any, len(v.Elems))
+		for i := range v.Elems {
+			a[i] = v.Elems[i].Plain()
+		}
+		return a
+	}
+	return v.Interface()
+}
+
+// FromAny is the Value of a decoded Go value (what encoding/json or
+// pcommon's AsRaw give). Strings are shared, not copied. Values of other
+// types become Null.
+func FromAny(x any) Value {
+	switch t := x.(type) {
+	case string:
+		return Value{Kind: String, Str: t}
+	case bool:
+		return Value{Kind: Bool, Bool: t}
+	case json.Number:
+		return Value{Kind: Number, Str: string(t)}
+	case float64:
+		return Value{Kind: Float, Float: t}
+	case int64:
+		return Value{Kind: Int, Int: t}
+	case int:
+		return Value{Kind: Int, Int: int64(t)}
+	case map[string]any:
+		v := Value{Kind: Object, Members: make([]Member, 0, len(t))}
+		for k, e := range t {
+			v.Members = append(v.Members, Member{Key: k, Value: FromAny(e)})
+		}
+		return v
+	case []any:
+		v := Value{Kind: Array, Elems: make([]Value, len(t))}
+		for i, e := range t {
+			v.Elems[i] = FromAny(e)
+		}
+		return v
+	case []string:
+		v := Value{Kind: Array, Elems: make([]Value, len(t))}
+		for i, e := range t {
+			v.Elems[i] = Value{Kind: String, Str: e}
+		}
+		return v
+	}
+	return Value{}
+}
