@@ -1,6 +1,7 @@
 package jsonbody
 
 import (
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,7 +22,16 @@ func scanRecord(b []byte, lim Limits) (Value, bool) {
 	if s.i >= len(b) || b[s.i] != '{' {
 		return Value{}, false
 	}
+	scratch := scratches.Get().(*[]Member)
+	s.scratch = (*scratch)[:0]
 	obj, ok := s.object(1)
+	if !ok {
+		clear(s.scratch) // what a refused record left
+	}
+	if cap(s.scratch) <= maxPooledMembers {
+		*scratch = s.scratch
+		scratches.Put(scratch)
+	}
 	if !ok {
 		return Value{}, false
 	}
@@ -33,6 +43,25 @@ type scanner struct {
 	b   []byte
 	i   int
 	lim Limits
+	// scratch holds the members of the objects and arrays being decoded,
+	// innermost last; each is copied out at its end into a slice of its
+	// exact size, so a record's members cost one allocation.
+	scratch []Member
+}
+
+// maxPooledMembers: a scratch grown larger by one outsized record is left to
+// the garbage collector rather than kept.
+const maxPooledMembers = 4096
+
+var scratches = sync.Pool{New: func() any { return new([]Member) }}
+
+// items moves the members from start on out of the scratch.
+func (s *scanner) items(start int) []Member {
+	out := make([]Member, len(s.scratch)-start)
+	copy(out, s.scratch[start:])
+	clear(s.scratch[start:]) // the pool keeps no string of this record
+	s.scratch = s.scratch[:start]
+	return out
 }
 
 func (s *scanner) space() {
@@ -126,10 +155,7 @@ func (s *scanner) object(depth int) (Value, bool) {
 	if !ok {
 		return Value{}, false
 	}
-	var members []Member
-	if depth == 1 {
-		members = make([]Member, 0, 24) // a record: room for a gateway's fields at once
-	}
+	start := len(s.scratch)
 	for more := !empty; more; {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return Value{}, false
@@ -148,15 +174,12 @@ func (s *scanner) object(depth int) (Value, bool) {
 		if !ok {
 			return Value{}, false
 		}
-		members = append(members, Member{Key: key, Value: v})
+		s.scratch = append(s.scratch, Member{Key: key, Value: v})
 		if more, ok = s.next('}'); !ok {
 			return Value{}, false
 		}
 	}
-	if members == nil {
-		members = []Member{}
-	}
-	return Value{Kind: Object, Members: members}, true
+	return Value{Kind: Object, Items: s.items(start)}, true
 }
 
 func (s *scanner) array(depth int) (Value, bool) {
@@ -164,18 +187,18 @@ func (s *scanner) array(depth int) (Value, bool) {
 	if !ok {
 		return Value{}, false
 	}
-	elems := []Value{}
+	start := len(s.scratch)
 	for more := !empty; more; {
 		v, ok := s.value(depth)
 		if !ok {
 			return Value{}, false
 		}
-		elems = append(elems, v)
+		s.scratch = append(s.scratch, Member{Value: v})
 		if more, ok = s.next(']'); !ok {
 			return Value{}, false
 		}
 	}
-	return Value{Kind: Array, Elems: elems}, true
+	return Value{Kind: Array, Items: s.items(start)}, true
 }
 
 // string decodes the string whose '"' is at s.i. Its length limit counts

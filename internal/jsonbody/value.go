@@ -25,14 +25,15 @@ const (
 // boxing and no map per object. An object keeps its members in input
 // order, duplicates included; where a key repeats, the last one is the
 // value (as encoding/json decides), which Lookup and Interface honour.
+// It is kept small (48 bytes): a record's members are one allocation.
 type Value struct {
-	Kind    Kind
-	Bool    bool
-	Str     string // a String's text, a Number's literal
-	Int     int64
-	Float   float64
-	Members []Member // an Object's members
-	Elems   []Value  // an Array's elements
+	Kind Kind
+	Bool bool
+	// Str is a String's text, a Number's literal, an Int's or a Float's
+	// shortest decimal text (which parses back to the same value).
+	Str string
+	// Items are an Object's members, or an Array's elements (with no key).
+	Items []Member
 }
 
 // Member is one key of an object and its value.
@@ -43,9 +44,12 @@ type Member struct {
 
 // Lookup is the value of key in an object (the last, if it repeats).
 func (v *Value) Lookup(key string) (*Value, bool) {
-	for i := len(v.Members) - 1; i >= 0; i-- {
-		if v.Members[i].Key == key {
-			return &v.Members[i].Value, true
+	if v.Kind != Object {
+		return nil, false
+	}
+	for i := len(v.Items) - 1; i >= 0; i-- {
+		if v.Items[i].Key == key {
+			return &v.Items[i].Value, true
 		}
 	}
 	return nil, false
@@ -63,19 +67,21 @@ func (v *Value) Interface() any {
 	case String:
 		return v.Str
 	case Int:
-		return v.Int
+		i, _ := strconv.ParseInt(v.Str, 10, 64)
+		return i
 	case Float:
-		return v.Float
+		f, _ := strconv.ParseFloat(v.Str, 64)
+		return f
 	case Object:
-		m := make(map[string]any, len(v.Members))
-		for i := range v.Members {
-			m[v.Members[i].Key] = v.Members[i].Value.Interface()
+		m := make(map[string]any, len(v.Items))
+		for i := range v.Items {
+			m[v.Items[i].Key] = v.Items[i].Value.Interface()
 		}
 		return m
 	case Array:
-		a := make([]any, len(v.Elems))
-		for i := range v.Elems {
-			a[i] = v.Elems[i].Interface()
+		a := make([]any, len(v.Items))
+		for i := range v.Items {
+			a[i] = v.Items[i].Value.Interface()
 		}
 		return a
 	}
@@ -95,15 +101,15 @@ func (v *Value) Plain() any {
 		}
 		return v.Str
 	case Object:
-		m := make(map[string]any, len(v.Members))
-		for i := range v.Members {
-			m[v.Members[i].Key] = v.Members[i].Value.Plain()
+		m := make(map[string]any, len(v.Items))
+		for i := range v.Items {
+			m[v.Items[i].Key] = v.Items[i].Value.Plain()
 		}
 		return m
 	case Array:
-		a := make([]any, len(v.Elems))
-		for i := range v.Elems {
-			a[i] = v.Elems[i].Plain()
+		a := make([]any, len(v.Items))
+		for i := range v.Items {
+			a[i] = v.Items[i].Value.Plain()
 		}
 		return a
 	}
@@ -122,27 +128,27 @@ func FromAny(x any) Value {
 	case json.Number:
 		return Value{Kind: Number, Str: string(t)}
 	case float64:
-		return Value{Kind: Float, Float: t}
+		return Value{Kind: Float, Str: strconv.FormatFloat(t, 'g', -1, 64)}
 	case int64:
-		return Value{Kind: Int, Int: t}
+		return Value{Kind: Int, Str: strconv.FormatInt(t, 10)}
 	case int:
-		return Value{Kind: Int, Int: int64(t)}
+		return Value{Kind: Int, Str: strconv.Itoa(t)}
 	case map[string]any:
-		v := Value{Kind: Object, Members: make([]Member, 0, len(t))}
+		v := Value{Kind: Object, Items: make([]Member, 0, len(t))}
 		for k, e := range t {
-			v.Members = append(v.Members, Member{Key: k, Value: FromAny(e)})
+			v.Items = append(v.Items, Member{Key: k, Value: FromAny(e)})
 		}
 		return v
 	case []any:
-		v := Value{Kind: Array, Elems: make([]Value, len(t))}
+		v := Value{Kind: Array, Items: make([]Member, len(t))}
 		for i, e := range t {
-			v.Elems[i] = FromAny(e)
+			v.Items[i].Value = FromAny(e)
 		}
 		return v
 	case []string:
-		v := Value{Kind: Array, Elems: make([]Value, len(t))}
+		v := Value{Kind: Array, Items: make([]Member, len(t))}
 		for i, e := range t {
-			v.Elems[i] = Value{Kind: String, Str: e}
+			v.Items[i].Value = Value{Kind: String, Str: e}
 		}
 		return v
 	}

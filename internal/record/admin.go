@@ -83,7 +83,7 @@ func (n *normalizer) actor(r *Record) {
 	}
 	if v.Kind == jsonbody.Object {
 		var sub input
-		sub.index(v.Members)
+		sub.index(v.Items)
 		id, err := sub.firstString("actor.id", inActorID)
 		n.fail(err)
 		typ, err := sub.firstString("actor.type", inActorType)
@@ -135,7 +135,7 @@ func (n *normalizer) resource(r *Record) {
 	}
 	if v.Kind == jsonbody.Object {
 		var sub input
-		sub.index(v.Members)
+		sub.index(v.Items)
 		id, err := sub.firstString("resource.id", inResourceID)
 		n.fail(err)
 		typ, err := sub.firstString("resource.type", inResourceTyp)

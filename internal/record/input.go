@@ -112,7 +112,7 @@ func (in *input) remaining() map[string]any {
 			continue
 		}
 		rest := make(map[string]any)
-		for _, c := range m.Value.Members {
+		for _, c := range m.Value.Items {
 			if cid, ok := nameIDs[m.Key+"."+c.Key]; !ok || !in.isUsed(cid) {
 				rest[c.Key] = c.Value.Plain()
 			}
@@ -144,9 +144,10 @@ func valueString(v *jsonbody.Value) (string, bool) {
 	case jsonbody.String, jsonbody.Number:
 		return v.Str, true
 	case jsonbody.Float:
-		return strconv.FormatFloat(v.Float, 'f', -1, 64), true
+		f, _ := strconv.ParseFloat(v.Str, 64)
+		return strconv.FormatFloat(f, 'f', -1, 64), true
 	case jsonbody.Int:
-		return strconv.FormatInt(v.Int, 10), true
+		return v.Str, true
 	}
 	return "", false
 }
@@ -163,11 +164,11 @@ func valueList(field string, v *jsonbody.Value) ([]string, error) {
 	case jsonbody.String:
 		return []string{v.Str}, nil
 	case jsonbody.Array:
-		out := make([]string, 0, len(v.Elems))
-		for i := range v.Elems {
-			s, ok := valueString(&v.Elems[i])
+		out := make([]string, 0, len(v.Items))
+		for i := range v.Items {
+			s, ok := valueString(&v.Items[i].Value)
 			if !ok {
-				return nil, fieldErr(field, ReasonInvalidType, "element %d must be a string, got %s", i, valueTypeName(&v.Elems[i]))
+				return nil, fieldErr(field, ReasonInvalidType, "element %d must be a string, got %s", i, valueTypeName(&v.Items[i].Value))
 			}
 			out = append(out, s)
 		}

@@ -35,7 +35,7 @@ func Normalize(raw map[string]any, h Hints) (*Record, error) {
 // processor passes the record on flagged with it, or drops it.
 func NormalizeValue(obj jsonbody.Value, h Hints) (*Record, error) {
 	n := normalizer{hints: h}
-	n.in.index(obj.Members)
+	n.in.index(obj.Items)
 	kind, opa, err := n.inferKind()
 	if err != nil {
 		return &Record{Kind: KindDecision}, err
@@ -52,14 +52,14 @@ func NormalizeValue(obj jsonbody.Value, h Hints) (*Record, error) {
 // NormalizeOPA maps one OPA decision-log event to a canonical policy decision.
 func NormalizeOPA(event map[string]any) (*Record, error) {
 	n := normalizer{hints: Hints{Kind: KindDecision}}
-	n.in.index(jsonbody.FromAny(flattenOPA(event)).Members)
+	n.in.index(jsonbody.FromAny(flattenOPA(event)).Items)
 	return n.decision()
 }
 
 // opaInput is an OPA event in the flat dialect (flattenOPA).
 func opaInput(event jsonbody.Value) []jsonbody.Member {
 	m, _ := event.Interface().(map[string]any)
-	return jsonbody.FromAny(flattenOPA(m)).Members
+	return jsonbody.FromAny(flattenOPA(m)).Items
 }
 
 // inferKind decides the event kind: the transport's, an explicit event_kind,

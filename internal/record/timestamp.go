@@ -76,10 +76,8 @@ func valueTimestamp(v *jsonbody.Value) (time.Time, bool) {
 		return parseTimestamp(v.Str)
 	case jsonbody.Number:
 		return parseTimestamp(json.Number(v.Str))
-	case jsonbody.Float:
-		return parseTimestamp(v.Float)
-	case jsonbody.Int:
-		return parseTimestamp(v.Int)
+	case jsonbody.Float, jsonbody.Int:
+		return parseTimestamp(v.Interface())
 	}
 	return time.Time{}, false
 }
