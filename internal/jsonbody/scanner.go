@@ -160,7 +160,7 @@ func (s *scanner) object(depth int) (Value, bool) {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return Value{}, false
 		}
-		key, ok := s.string()
+		key, ok := s.key()
 		if !ok {
 			return Value{}, false
 		}
@@ -199,6 +199,37 @@ func (s *scanner) array(depth int) (Value, bool) {
 		}
 	}
 	return Value{Kind: Array, Items: s.items(start)}, true
+}
+
+// key decodes an object's key: a known one (InternKeys) without an
+// allocation of its own, any other as string does.
+func (s *scanner) key() (string, bool) {
+	start := s.i + 1
+	for i := start; i < len(s.b); i++ {
+		switch c := s.b[i]; {
+		case c == '"':
+			if k, ok := knownKeys[string(s.b[start:i])]; ok && s.fits(i-start) {
+				s.i = i + 1
+				return k, true
+			}
+			return s.string()
+		case c == '\\' || c < 0x20:
+			return s.string()
+		}
+	}
+	return "", false
+}
+
+// knownKeys are the keys a reader of records looks for, kept once.
+var knownKeys = map[string]string{}
+
+// InternKeys registers keys that records hold again and again (the input
+// names the normaliser reads), so decoding one costs no allocation. Call it
+// from a package's initialisation only: the table is read without a lock.
+func InternKeys(keys ...string) {
+	for _, k := range keys {
+		knownKeys[k] = k
+	}
 }
 
 // string decodes the string whose '"' is at s.i. Its length limit counts

@@ -63,18 +63,31 @@ func NormalizeDialect(dst []*Record, d Dialect, obj jsonbody.Value) ([]*Record, 
 // and request, with Kong's latencies or an ai object); anything else is the record contract's
 // own (decisions, admin events, OPA events, told apart by Normalize).
 func DetectDialect(obj jsonbody.Value) Dialect {
-	has := func(ids []name) bool {
-		_, ok := obj.Lookup(nameTexts[ids[0]])
-		return ok
+	var guards, callID, table, changedBy, started, request, kongObject bool
+	for i := range obj.Items {
+		m := &obj.Items[i]
+		isObject := m.Value.Kind == jsonbody.Object
+		switch m.Key {
+		case "guardrail_information":
+			guards = true
+		case "litellm_call_id":
+			callID = true
+		case "table_name":
+			table = true
+		case "changed_by":
+			changedBy = true
+		case "started_at":
+			started = true
+		case "request":
+			request = isObject
+		case "ai", "latencies":
+			kongObject = kongObject || isObject
+		}
 	}
-	isObject := func(ids []name) bool {
-		v, ok := obj.Lookup(nameTexts[ids[0]])
-		return ok && v.Kind == jsonbody.Object
-	}
-	if has(inLiteLLMGuardrails) && has(inLiteLLMCallID) || has(inLiteLLMTable) && has(inLiteLLMChangedBy) {
+	if guards && callID || table && changedBy {
 		return DialectLiteLLM
 	}
-	if has(inKongStartedAt) && isObject(inKongRequest) && (isObject(inKongAI) || isObject(inKongLatencies)) {
+	if started && request && kongObject {
 		return DialectKong
 	}
 	return DialectDecisions

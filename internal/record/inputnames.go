@@ -1,6 +1,10 @@
 package record
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+)
 
 // name is one input key the normaliser reads, registered once: a top-level
 // key ("policy_id") or a key one level down, written with a dot
@@ -41,6 +45,7 @@ func register(s string) name {
 	parent, child := noName, ""
 	if p, c, nested := strings.Cut(s, "."); nested {
 		parent, child = register(p), c
+		jsonbody.InternKeys(c)
 	}
 	id := name(len(nameTexts))
 	if id >= noName {
@@ -48,6 +53,7 @@ func register(s string) name {
 	}
 	nameIDs[s] = id
 	nameTexts = append(nameTexts, s)
+	jsonbody.InternKeys(s)
 	parentOf = append(parentOf, parent)
 	childOf = append(childOf, child)
 	return id
@@ -104,14 +110,4 @@ var (
 	inResourceNam = names("name")
 	inOutcome     = names("outcome", "status")
 	inDetails     = names("details", "changes")
-
-	// What tells a gateway's own payload (DetectDialect).
-	inLiteLLMGuardrails = names("guardrail_information")
-	inLiteLLMCallID     = names("litellm_call_id")
-	inLiteLLMTable      = names("table_name")
-	inLiteLLMChangedBy  = names("changed_by")
-	inKongAI            = names("ai")
-	inKongLatencies     = names("latencies")
-	inKongStartedAt     = names("started_at")
-	inKongRequest       = names("request")
 )
