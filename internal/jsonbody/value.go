@@ -18,6 +18,7 @@ const (
 	Array
 	Int   // an integer from a Go value (a pdata map's int), never from JSON text
 	Float // a float from a Go value (a pdata map's double), never from JSON text
+	Bytes // bytes from a Go value (a pdata map's bytes), in Str, never from JSON text
 )
 
 // Value is one decoded JSON value, typed: the scanner writes strings,
@@ -72,6 +73,8 @@ func (v *Value) Interface() any {
 	case Float:
 		f, _ := strconv.ParseFloat(v.Str, 64)
 		return f
+	case Bytes:
+		return []byte(v.Str)
 	case Object:
 		m := make(map[string]any, len(v.Items))
 		for i := range v.Items {
@@ -145,6 +148,8 @@ func FromAny(x any) Value {
 			v.Items[i].Value = FromAny(e)
 		}
 		return v
+	case []byte:
+		return Value{Kind: Bytes, Str: string(t)}
 	case []string:
 		v := Value{Kind: Array, Items: make([]Member, len(t))}
 		for i, e := range t {

@@ -109,6 +109,31 @@ func TestOTLPTraceContextAndMapBody(t *testing.T) {
 	assert.Equal(t, "2026-01-17T00:00:00.000Z", body["created_at"])
 }
 
+// A map body from OTLP can carry any bytes and any pdata type: invalid UTF-8
+// becomes U+FFFD in keys and strings (as encoding/json decodes it), and what
+// has no canonical field keeps its pdata type under extra.
+func TestMapBodyTextAndTypes(t *testing.T) {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{
+		"policy_id": "p1", "decision": "allow", "created_at": 1768608000.25, "user": "al\xffice",
+		"note\xfe": "x\xffy", "ratio": 3.0, "count": int64(7), "blob": []byte{0, 1, 0xff},
+		"nested": map[string]any{"k\xff": []any{"v\xfe", 1.5}},
+	}))
+	got, _ := runProcessor(t, createDefaultConfig(), ld)
+	body := firstRecord(t, got).Body().Map()
+	assert.Equal(t, "2026-01-17T00:00:00.250Z", body.AsRaw()["created_at"])
+	assert.Equal(t, "al\uFFFDice", body.AsRaw()["policy_user"])
+	extra, ok := body.Get("extra")
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{
+		"note\uFFFD": "x\uFFFDy", "ratio": 3.0, "count": int64(7), "blob": []byte{0, 1, 0xff},
+		"nested": map[string]any{"k\uFFFD": []any{"v\uFFFD", 1.5}},
+	}, extra.Map().AsRaw())
+	ratio, _ := extra.Map().Get("ratio")
+	assert.Equal(t, pcommon.ValueTypeDouble, ratio.Type(), "a double stays a double")
+}
+
 func TestElasticsearchDocument(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.Destination = DestinationElasticsearch

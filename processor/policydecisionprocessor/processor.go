@@ -225,7 +225,7 @@ func (p *policyProcessor) fillGaps(rec *record.Record, lr plog.LogRecord) {
 func decodeBody(body pcommon.Value) (jsonbody.Value, error) {
 	switch body.Type() {
 	case pcommon.ValueTypeMap:
-		return jsonbody.FromAny(record.ValidUTF8(body.Map().AsRaw())), nil
+		return record.ValueOfMap(body.Map()), nil
 	case pcommon.ValueTypeStr:
 		// The decoder only reads the text and copies what it keeps: no copy of the body.
 		return jsonbody.DecodeObject(unsafe.Slice(unsafe.StringData(body.Str()), len(body.Str())), jsonbody.DefaultLimits)
