@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func main() {
 	probe := flag.Float64("probe", 0, "only offer this load to A (or -probe-config) for -seconds, -probe-runs times, and print each run's latency: for looking into p99, writes nothing")
 	probeRuns := flag.Int("probe-runs", 5, "runs of -probe")
 	probeConfig := flag.String("probe-config", "", "the configuration -probe runs (default A's)")
+	flatOnly := flag.String("flat", "", "only run these systems flat out (comma-separated names: A,A′,B) and print each one's CPU per record and the top of its profile: for looking into CPU, writes nothing")
 	flag.Parse()
 
 	systems := []system{
@@ -55,6 +57,22 @@ func main() {
 		}
 		for _, p := range points {
 			fmt.Printf("%s at %.0f/s: achieved %.0f/s, p50 %s, p99 %s\n", filepath.Base(s.Config), p.Offered, p.Achieved, p.P50, p.P99)
+		}
+		return
+	}
+	if *flatOnly != "" {
+		for _, s := range systems {
+			if !slices.Contains(strings.Split(*flatOnly, ","), s.Name) {
+				continue
+			}
+			t, err := flatOut(s, *cpu, *records)
+			if err != nil {
+				fail(err)
+			}
+			fmt.Printf("%s: %.2f µs of CPU a record (%.0f records/s a core), %.0f B in %.1f allocations a record\n", s.Name, t.CPUPerMilli, t.PerCore, t.AllocBytes, t.AllocObjs)
+			if top, err := saveProfile(s, t.Profile, os.TempDir()); err == nil {
+				fmt.Println(top)
+			}
 		}
 		return
 	}
