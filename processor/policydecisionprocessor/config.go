@@ -22,9 +22,10 @@ const (
 	DestinationElasticsearch = "elasticsearch" // the Elastic document as body, data stream and document ID attributes
 	DestinationSplunkHEC     = "splunk_hec"    // canonical body, only the indexed fields and com.splunk.* as attributes
 	DestinationDatadog       = "datadog"       // canonical body, the canonical fields, source, service and tags as attributes
+	DestinationOCSF          = "ocsf"          // the OCSF 1.8.0 event as body, its class and type and the OTel attributes, date partition
 )
 
-var destinations = []string{DestinationOTLP, DestinationElasticsearch, DestinationSplunkHEC, DestinationDatadog}
+var destinations = []string{DestinationOTLP, DestinationElasticsearch, DestinationSplunkHEC, DestinationDatadog, DestinationOCSF}
 
 // What on_error does with a record that fails validation.
 const (
@@ -42,7 +43,8 @@ const (
 // Config of the policydecision processor.
 type Config struct {
 	// Destination is the exporter the records are shaped for: otlp,
-	// elasticsearch, splunk_hec or datadog.
+	// elasticsearch, splunk_hec, datadog, or ocsf (OCSF events, for any
+	// exporter: S3 as JSON lines or Parquet, Splunk HEC).
 	Destination string `mapstructure:"destination"`
 	// OnError is what happens to a record that fails validation: flag or drop.
 	OnError string `mapstructure:"on_error"`
@@ -61,6 +63,8 @@ type Config struct {
 	Elastic ElasticConfig `mapstructure:"elastic"`
 	Splunk  SplunkConfig  `mapstructure:"splunk"`
 	Datadog DatadogConfig `mapstructure:"datadog"`
+	// OCSF is the setting of destination ocsf.
+	OCSF OCSFConfig `mapstructure:"ocsf"`
 	// Partition names the resource attribute that carries each record's date
 	// partition, for the file exporter's group_by and awss3exporter's
 	// resource_attrs_to_s3 (destination otlp).
@@ -106,6 +110,14 @@ type DatadogConfig struct {
 	Service string `mapstructure:"service"`
 	Source  string `mapstructure:"source"`
 	_       struct{}
+}
+
+// OCSFConfig sets what destination ocsf writes besides one event a record.
+type OCSFConfig struct {
+	// Findings adds a Detection Finding (class 2004) for every enforced deny
+	// or escalation, for SIEM content that expects alerts as findings.
+	Findings bool `mapstructure:"findings"`
+	_        struct{}
 }
 
 // PartitionConfig sets the date-partition resource attribute:
@@ -156,7 +168,7 @@ func (c *Config) Validate() error {
 	if c.Destination == DestinationDatadog && (c.Datadog.Service == "" || c.Datadog.Source == "") {
 		errs = append(errs, errors.New("datadog.service and datadog.source: must not be empty for destination datadog"))
 	}
-	if c.Destination == DestinationOTLP && c.Partition.Attribute == "" {
+	if (c.Destination == DestinationOTLP || c.Destination == DestinationOCSF) && c.Partition.Attribute == "" {
 		errs = append(errs, errors.New("partition.attribute: must not be empty"))
 	}
 	sortErrors(errs)

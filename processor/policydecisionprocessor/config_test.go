@@ -43,11 +43,19 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, PartitionConfig{Attribute: "s3.prefix", Prefix: "audit"}, cfg.Partition)
 }
 
+func TestLoadOCSFConfig(t *testing.T) {
+	cfg := loadConfig(t, "ocsf")
+	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, DestinationOCSF, cfg.Destination)
+	assert.True(t, cfg.OCSF.Findings)
+	assert.Equal(t, "policyaudit.partition", cfg.Partition.Attribute, "S3 partitions OCSF by date too")
+}
+
 func TestValidateNamesEveryBadKey(t *testing.T) {
 	err := xconfmap.Validate(loadConfig(t, "bad"))
 	require.Error(t, err)
 	for _, want := range []string{
-		`destination: "kafka" is not one of otlp, elasticsearch, splunk_hec, datadog`,
+		`destination: "kafka" is not one of otlp, elasticsearch, splunk_hec, datadog, ocsf`,
 		`on_error: "ignore" is not one of flag, drop`,
 		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
 		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,

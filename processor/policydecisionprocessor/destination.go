@@ -81,7 +81,7 @@ func (p *policyProcessor) setAttributes(rec *record.Record, canonical pcommon.Ma
 		attrs.PutStr("data_stream.namespace", p.cfg.Elastic.Namespace)
 		// logs_dynamic_id: the document _id, so a replay never duplicates.
 		attrs.PutStr("elasticsearch.document_id", rec.EventID)
-	default:
+	default: // otlp, ocsf
 		setOTelAttributes(rec, canonical, attrs)
 	}
 }

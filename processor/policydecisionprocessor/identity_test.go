@@ -116,12 +116,17 @@ func TestKeyedIDsAreTheSameInEveryPipeline(t *testing.T) {
 			}
 			out := process(t, cfg, context.Background(), in)
 			body := firstRecord(t, out).Body().Map()
-			if dest == DestinationElasticsearch {
+			eventID, correlationID := "event_id", "correlation_id"
+			switch dest {
+			case DestinationElasticsearch:
 				v, _ := body.Get("policy")
 				body = v.Map()
+			case DestinationOCSF:
+				v, _ := body.Get("metadata")
+				body, eventID, correlationID = v.Map(), "uid", "correlation_uid"
 			}
-			ev, _ := body.Get("event_id")
-			co, _ := body.Get("correlation_id")
+			ev, _ := body.Get(eventID)
+			co, _ := body.Get(correlationID)
 			ids[ev.Str()+" "+co.Str()] = true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
 )
@@ -26,6 +27,7 @@ type policyProcessor struct {
 	telemetry *metadata.TelemetryBuilder
 	policy    *dataPolicy
 	namer     *record.Namer
+	product   ocsf.Product // what OCSF events name as their product
 	now       func() time.Time
 }
 
@@ -40,6 +42,7 @@ func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, 
 		telemetry: tb,
 		policy:    newDataPolicy(cfg),
 		namer:     record.NewNamer([]byte(cfg.IDKey)),
+		product:   ocsf.Product{Name: "policyaudit", Vendor: "policyaudit", Version: set.BuildInfo.Version},
 		now:       time.Now,
 	}, nil
 }
@@ -96,7 +99,12 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 					} else {
 						lr.CopyTo(nlr)
 					}
-					p.write(rec, nlr, canonicalBody)
+					if finding, ok := p.write(rec, nlr, canonicalBody); ok {
+						flr := dest.AppendEmpty()
+						nlr.CopyTo(flr)
+						finding.MoveTo(flr.Body().SetEmptyMap())
+						setOCSFClass(flr.Attributes(), ocsf.ClassDetectionFinding, ocsf.ClassDetectionFinding*100+1)
+					}
 					counts.record(rec)
 				}
 			}
@@ -117,7 +125,7 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
-		if p.cfg.Destination == DestinationOTLP {
+		if p.cfg.Destination == DestinationOTLP || p.cfg.Destination == DestinationOCSF {
 			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key.date))
 		}
 		resources[rkey] = nrl
@@ -249,8 +257,10 @@ func errorReason(err error) string {
 }
 
 // write puts the canonical record into lr: body (per layout, after the data
-// policy), timestamps, trace context, event name and attributes.
-func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) {
+// policy), timestamps, trace context, event name and attributes. For
+// destination ocsf with findings, it also returns the record's Detection
+// Finding, when it makes one.
+func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) (finding pcommon.Map, ok bool) {
 	var canonical pcommon.Map
 	if canonicalBody {
 		canonical = p.keepBody(rec, lr.Body())
@@ -270,6 +280,10 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
 	}
 	p.setAttributes(rec, canonical, lr.Attributes())
+	if p.cfg.Destination == DestinationOCSF {
+		return p.writeOCSF(rec, canonical, lr)
+	}
+	return pcommon.Map{}, false
 }
 
 // counters aggregates a batch's per-record events so metrics are recorded

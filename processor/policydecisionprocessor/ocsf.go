@@ -1,0 +1,38 @@
+package policydecisionprocessor
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/policyaudit/policyaudit/internal/ocsf"
+	"github.com/policyaudit/policyaudit/internal/record"
+)
+
+// Attributes naming an OCSF event's class and type, for routing (a Splunk
+// sourcetype, an index) without reading the body.
+const (
+	attrOCSFClassUID = "ocsf.class_uid"
+	attrOCSFTypeUID  = "ocsf.type_uid"
+)
+
+// writeOCSF replaces lr's body, the canonical record after the data policy,
+// with its OCSF event, and returns the record's Detection Finding when
+// findings are on and it makes one.
+func (p *policyProcessor) writeOCSF(rec *record.Record, canonical pcommon.Map, lr plog.LogRecord) (pcommon.Map, bool) {
+	ev := pcommon.NewMap()
+	class, typeUID := ocsf.Event(rec, canonical, p.product, ev)
+	var finding pcommon.Map
+	wants := p.cfg.OCSF.Findings && ocsf.WantsFinding(rec)
+	if wants {
+		finding = pcommon.NewMap()
+		ocsf.Finding(rec, canonical, p.product, finding)
+	}
+	ev.MoveTo(lr.Body().SetEmptyMap())
+	setOCSFClass(lr.Attributes(), class, typeUID)
+	return finding, wants
+}
+
+func setOCSFClass(attrs pcommon.Map, class, typeUID int64) {
+	attrs.PutInt(attrOCSFClassUID, class)
+	attrs.PutInt(attrOCSFTypeUID, typeUID)
+}
