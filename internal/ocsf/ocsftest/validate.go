@@ -36,11 +36,11 @@ type Definition struct {
 
 // Attribute is one attribute's facts.
 type Attribute struct {
-	Type        string  `json:"type"`
-	Array       bool    `json:"array"`
-	Requirement string  `json:"requirement"`
-	Enum        []any   `json:"enum"` // integers (as JSON numbers) or strings
-	Profile     string  `json:"profile"`
+	Type        string `json:"type"`
+	Array       bool   `json:"array"`
+	Requirement string `json:"requirement"`
+	Enum        []any  `json:"enum"` // integers (as JSON numbers) or strings
+	Profile     string `json:"profile"`
 }
 
 // Load reads an extract.
