@@ -125,8 +125,19 @@ type OCSFConfig struct {
 type PartitionConfig struct {
 	Attribute string `mapstructure:"attribute"`
 	Prefix    string `mapstructure:"prefix"`
-	_         struct{}
+	// Layout is how the date is written: date (date=YYYY-MM-DD, Athena's
+	// and Hive's convention) or security_lake (eventDay=YYYYMMDD, Amazon
+	// Security Lake's custom-source layout, with a prefix of
+	// ext/<source>/region=<region>/accountId=<account>).
+	Layout string `mapstructure:"layout"`
+	_      struct{}
 }
+
+// Partition layouts.
+const (
+	LayoutDate         = "date"
+	LayoutSecurityLake = "security_lake"
+)
 
 func createDefaultConfig() *Config {
 	return &Config{
@@ -136,7 +147,7 @@ func createDefaultConfig() *Config {
 		Elastic:     ElasticConfig{Namespace: "default", Dataset: "policy_gateway.audit", AdminDataset: "policy_gateway.admin"},
 		Splunk:      SplunkConfig{Source: "policy-gateway", Sourcetype: "policy_gateway:decision", AdminSourcetype: "policy_gateway:admin"},
 		Datadog:     DatadogConfig{Service: "policy-gateway", Source: "policy-gateway"},
-		Partition:   PartitionConfig{Attribute: "policyaudit.partition"},
+		Partition:   PartitionConfig{Attribute: "policyaudit.partition", Layout: LayoutDate},
 	}
 }
 
@@ -167,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Destination == DestinationDatadog && (c.Datadog.Service == "" || c.Datadog.Source == "") {
 		errs = append(errs, errors.New("datadog.service and datadog.source: must not be empty for destination datadog"))
+	}
+	if c.Partition.Layout != LayoutDate && c.Partition.Layout != LayoutSecurityLake {
+		errs = append(errs, fmt.Errorf("partition.layout: %q is not one of %s, %s", c.Partition.Layout, LayoutDate, LayoutSecurityLake))
 	}
 	if (c.Destination == DestinationOTLP || c.Destination == DestinationOCSF) && c.Partition.Attribute == "" {
 		errs = append(errs, errors.New("partition.attribute: must not be empty"))

@@ -40,7 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "policy_gateway.audit", cfg.Elastic.Dataset, "defaults stay where the file is silent")
 	assert.Equal(t, "security", cfg.Splunk.Index)
 	assert.Equal(t, "llm-gateway", cfg.Datadog.Service)
-	assert.Equal(t, PartitionConfig{Attribute: "s3.prefix", Prefix: "audit"}, cfg.Partition)
+	assert.Equal(t, PartitionConfig{Attribute: "s3.prefix", Prefix: "audit", Layout: LayoutDate}, cfg.Partition)
 }
 
 func TestLoadOCSFConfig(t *testing.T) {
@@ -48,7 +48,7 @@ func TestLoadOCSFConfig(t *testing.T) {
 	require.NoError(t, xconfmap.Validate(cfg))
 	assert.Equal(t, DestinationOCSF, cfg.Destination)
 	assert.True(t, cfg.OCSF.Findings)
-	assert.Equal(t, "policyaudit.partition", cfg.Partition.Attribute, "S3 partitions OCSF by date too")
+	assert.Equal(t, PartitionConfig{Attribute: "policyaudit.partition", Prefix: "ext/policyaudit/region=eu-west-1/accountId=123456789012", Layout: LayoutSecurityLake}, cfg.Partition)
 }
 
 func TestValidateNamesEveryBadKey(t *testing.T) {
@@ -57,6 +57,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 	for _, want := range []string{
 		`destination: "kafka" is not one of otlp, elasticsearch, splunk_hec, datadog, ocsf`,
 		`on_error: "ignore" is not one of flag, drop`,
+		`partition.layout: "monthly" is not one of date, security_lake`,
 		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
 		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,
 		`pii.hash_key: at least 16 bytes are required when a field uses hash`,

@@ -48,6 +48,25 @@ func TestEveryFixtureIsValidOCSF(t *testing.T) {
 	assert.Positive(t, classes[ocsf.ClassDetectionFinding])
 }
 
+// The Security Lake layout: each record under its own day's
+// eventDay=YYYYMMDD, after the custom source's prefix.
+func TestSecurityLakePartition(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Destination = DestinationOCSF
+	cfg.Partition.Layout = LayoutSecurityLake
+	cfg.Partition.Prefix = "ext/policyaudit/region=eu-west-1/accountId=123456789012"
+	got, _ := runProcessor(t, cfg, fixtureLogs(t, "gateway-flat.ndjson"))
+	perPartition := map[string]int{}
+	for _, rl := range got.ResourceLogs().All() {
+		v, _ := rl.Resource().Attributes().Get(cfg.Partition.Attribute)
+		perPartition[v.Str()] += rl.ScopeLogs().At(0).LogRecords().Len()
+	}
+	assert.Equal(t, map[string]int{
+		"ext/policyaudit/region=eu-west-1/accountId=123456789012/eventDay=20260116": 3,
+		"ext/policyaudit/region=eu-west-1/accountId=123456789012/eventDay=20260117": 2,
+	}, perPartition)
+}
+
 // Values the data policy rewrites reach OCSF rewritten: the caller redacted
 // in the canonical record is redacted in actor.user.uid too.
 func TestOCSFAfterTheDataPolicy(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -137,10 +138,14 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 }
 
 func (p *policyProcessor) partitionValue(date string) string {
-	if p.cfg.Partition.Prefix == "" {
-		return "date=" + date
+	part := "date=" + date
+	if p.cfg.Partition.Layout == LayoutSecurityLake {
+		part = "eventDay=" + strings.ReplaceAll(date, "-", "")
 	}
-	return p.cfg.Partition.Prefix + "/date=" + date
+	if p.cfg.Partition.Prefix == "" {
+		return part
+	}
+	return p.cfg.Partition.Prefix + "/" + part
 }
 
 // normalize reads a body that is already exactly a canonical record (what
