@@ -20,6 +20,7 @@ import (
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
+	parquetencodingextension "github.com/policyaudit/policyaudit/extension/parquetencodingextension"
 	queuestorageextension "github.com/policyaudit/policyaudit/extension/queuestorageextension"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
 	kongauditreceiver "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
@@ -47,6 +48,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
 		jsonlencodingextension.NewFactory(),
+		parquetencodingextension.NewFactory(),
 		queuestorageextension.NewFactory(),
 		filestorage.NewFactory(),
 		healthcheckextension.NewFactory(),
@@ -59,6 +61,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ExtensionModules = make(map[component.Type]string, len(factories.Extensions))
 	factories.ExtensionModules[jsonlencodingextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExtensionModules[parquetencodingextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[queuestorageextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[filestorage.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.141.0"
 	factories.ExtensionModules[healthcheckextension.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.141.0"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -27,6 +28,11 @@ type Config struct {
 	Prefix          string `mapstructure:"prefix"`
 	// FilePrefix starts each object's name, as awss3exporter's file_prefix.
 	FilePrefix string `mapstructure:"file_prefix"`
+	// Encoding names an encoding extension (a logs marshaler, e.g.
+	// parquet_encoding) that writes each object instead of gzip JSON lines;
+	// EncodingFileExtension ends its key (e.g. parquet).
+	Encoding              *component.ID `mapstructure:"encoding"`
+	EncodingFileExtension string        `mapstructure:"encoding_file_extension"`
 	// Digest configures the signed digests.
 	Digest DigestConfig `mapstructure:"digest"`
 
@@ -76,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PrefixAttribute == "" && c.Prefix == "" {
 		errs = append(errs, errors.New("prefix_attribute or prefix: one must be set"))
+	}
+	if c.Encoding != nil && c.EncodingFileExtension == "" {
+		errs = append(errs, errors.New("encoding_file_extension: required with encoding (e.g. parquet)"))
 	}
 	if c.Digest.Prefix == "" {
 		errs = append(errs, errors.New("digest.prefix: must not be empty (e.g. policy-audit/_digest)"))

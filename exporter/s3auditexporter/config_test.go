@@ -43,6 +43,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 	err := xconfmap.Validate(loadConfig(t, "bad"))
 	require.Error(t, err)
 	for _, want := range []string{
+		"encoding_file_extension: required with encoding (e.g. parquet)",
 		"bucket: must not be empty",
 		"prefix_attribute or prefix: one must be set",
 		"digest.prefix: must not be empty",

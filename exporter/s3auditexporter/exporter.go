@@ -31,6 +31,7 @@ type s3Audit struct {
 	client    *s3.Client
 	transport transports // their idle connections are closed at shutdown
 	digester  *digester
+	encoding  plog.Marshaler // the encoding extension's, when one is configured
 
 	cancel       context.CancelFunc
 	background   sync.WaitGroup
@@ -75,7 +76,16 @@ func newClient(ctx context.Context, region, endpoint string, pathStyle bool, trs
 
 // start reads the key and the digest state and starts the digest timer; it
 // does not reach S3, so it returns at once when S3 is down.
-func (e *s3Audit) start(ctx context.Context, _ component.Host) error {
+func (e *s3Audit) start(ctx context.Context, host component.Host) error {
+	if e.cfg.Encoding != nil {
+		ext, ok := host.GetExtensions()[*e.cfg.Encoding]
+		if !ok {
+			return fmt.Errorf("s3audit: encoding: extension %q is not configured", e.cfg.Encoding)
+		}
+		if e.encoding, ok = ext.(plog.Marshaler); !ok {
+			return fmt.Errorf("s3audit: encoding: extension %q does not marshal logs", e.cfg.Encoding)
+		}
+	}
 	signer, err := e.cfg.Digest.Signer()
 	if err != nil {
 		return fmt.Errorf("s3audit: digest.%w", err)
@@ -156,15 +166,19 @@ func (e *s3Audit) pushLogs(ctx context.Context, ld plog.Logs) error {
 	objects := e.groupByPrefix(ld)
 	entries := make([]s3digest.Object, 0, len(objects))
 	for _, o := range objects {
-		content, err := o.seal(e.cfg.FilePrefix)
+		content, err := o.seal(e.cfg.FilePrefix, e.encoding, e.cfg.EncodingFileExtension)
 		if err != nil {
 			return err
+		}
+		contentType := "application/gzip"
+		if e.encoding != nil {
+			contentType = "application/octet-stream"
 		}
 		_, err = e.client.PutObject(ctx, &s3.PutObjectInput{
 			Bucket:      aws.String(e.cfg.Bucket),
 			Key:         aws.String(o.entry.Key),
 			Body:        bytes.NewReader(content),
-			ContentType: aws.String("application/gzip"),
+			ContentType: aws.String(contentType),
 		})
 		if err != nil {
 			return fmt.Errorf("s3audit: writing s3://%s/%s: %w", e.cfg.Bucket, o.entry.Key, err)

@@ -22,23 +22,34 @@ import (
 type object struct {
 	prefix string
 	lines  []byte
+	logs   plog.LogRecordSlice // the records, when an encoding writes the object
 	entry  s3digest.Object
 }
 
 // add appends a log body as a JSON line (as jsonl_encoding writes it) and
 // widens the created_at range.
-func (o *object) add(body pcommon.Value) {
-	if len(o.lines) > 0 {
-		o.lines = append(o.lines, '\n')
+func (o *object) add(lr plog.LogRecord, encoded bool) {
+	body := lr.Body()
+	if encoded {
+		lr.CopyTo(o.logs.AppendEmpty())
+	} else {
+		if len(o.lines) > 0 {
+			o.lines = append(o.lines, '\n')
+		}
+		o.lines = pdatajson.AppendValue(o.lines, body)
 	}
-	o.lines = pdatajson.AppendValue(o.lines, body)
 	o.entry.Records++
 	if body.Type() != pcommon.ValueTypeMap {
 		return
 	}
+	// The record's time: a canonical record's, an Elastic document's, an
+	// OCSF event's.
 	created := pdatajson.StringAt(body.Map(), "created_at")
 	if created == "" {
 		created = pdatajson.StringAt(body.Map(), "@timestamp")
+	}
+	if created == "" {
+		created = pdatajson.StringAt(body.Map(), "metadata", "original_time")
 	}
 	if created == "" {
 		return
@@ -51,12 +62,20 @@ func (o *object) add(body pcommon.Value) {
 	}
 }
 
-// seal names the object and hashes it; it returns the gzip content.
-func (o *object) seal(filePrefix string) ([]byte, error) {
-	sum := sha256.Sum256(o.lines)
-	o.entry.SHA256 = hex.EncodeToString(sum[:])
-	oldest, _ := time.Parse(record.TimestampLayout, o.entry.Oldest)
-	o.entry.Key = path.Join(o.prefix, filePrefix+"logs_"+contentUUIDv7(oldest, sum)+".jsonl.gz")
+// seal names the object and hashes it; it returns the content: what the
+// encoding writes, else the gzip JSON lines.
+func (o *object) seal(filePrefix string, enc plog.Marshaler, extension string) ([]byte, error) {
+	if enc != nil {
+		ld := plog.NewLogs()
+		o.logs.MoveAndAppendTo(ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords())
+		content, err := enc.MarshalLogs(ld)
+		if err != nil {
+			return nil, err
+		}
+		o.name(filePrefix, sha256.Sum256(content), extension)
+		return content, nil
+	}
+	o.name(filePrefix, sha256.Sum256(o.lines), "jsonl.gz")
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if _, err := zw.Write(o.lines); err != nil {
@@ -66,6 +85,13 @@ func (o *object) seal(filePrefix string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// name sets the object's hash and its key, from the content's hash.
+func (o *object) name(filePrefix string, sum [32]byte, extension string) {
+	o.entry.SHA256 = hex.EncodeToString(sum[:])
+	oldest, _ := time.Parse(record.TimestampLayout, o.entry.Oldest)
+	o.entry.Key = path.Join(o.prefix, filePrefix+"logs_"+contentUUIDv7(oldest, sum)+"."+extension)
 }
 
 // contentUUIDv7 is a UUIDv7 (RFC 9562) whose time is the oldest record's
@@ -98,7 +124,7 @@ func (e *s3Audit) groupByPrefix(ld plog.Logs) []*object {
 		}
 		o, ok := byPrefix[prefix]
 		if !ok {
-			o = &object{prefix: prefix}
+			o = &object{prefix: prefix, logs: plog.NewLogRecordSlice()}
 			byPrefix[prefix] = o
 			order = append(order, o)
 		}
@@ -106,7 +132,7 @@ func (e *s3Audit) groupByPrefix(ld plog.Logs) []*object {
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				o.add(lrs.At(k).Body())
+				o.add(lrs.At(k), e.encoding != nil)
 			}
 		}
 	}

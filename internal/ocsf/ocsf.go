@@ -24,6 +24,28 @@ const (
 	ClassAPIActivity      = 6003
 )
 
+// ClassOf is the class of a record's event.
+func ClassOf(rec *record.Record) int64 {
+	if rec.Kind == record.KindAdmin {
+		return ClassEntityManagement
+	}
+	return ClassAPIActivity
+}
+
+// ClassName is a class's name in the schema ("api_activity"), as Splunk's
+// OCSF sourcetypes (ocsf:<class>) and Security Lake's sources name it.
+func ClassName(classUID int64) string {
+	switch classUID {
+	case ClassAPIActivity:
+		return "api_activity"
+	case ClassEntityManagement:
+		return "entity_management"
+	case ClassDetectionFinding:
+		return "detection_finding"
+	}
+	return "unknown"
+}
+
 // Category UIDs.
 const (
 	categoryFindings    = 2

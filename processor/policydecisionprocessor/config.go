@@ -117,7 +117,12 @@ type OCSFConfig struct {
 	// Findings adds a Detection Finding (class 2004) for every enforced deny
 	// or escalation, for SIEM content that expects alerts as findings.
 	Findings bool `mapstructure:"findings"`
-	_        struct{}
+	// SplunkHEC shapes the attributes for the splunk_hec exporter: only
+	// the class and type UIDs as indexed fields, and the sourcetype
+	// ocsf:<class> (ocsf:api_activity, …), the prefix Splunk's OCSF-CIM
+	// add-on reads; index and source from splunk.index and splunk.source.
+	SplunkHEC bool `mapstructure:"splunk_hec"`
+	_         struct{}
 }
 
 // PartitionConfig sets the date-partition resource attribute:

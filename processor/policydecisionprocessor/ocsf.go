@@ -28,11 +28,20 @@ func (p *policyProcessor) writeOCSF(rec *record.Record, canonical pcommon.Map, l
 		ocsf.Finding(rec, canonical, p.product, finding)
 	}
 	ev.MoveTo(lr.Body().SetEmptyMap())
-	setOCSFClass(lr.Attributes(), class, typeUID)
+	p.setOCSFClass(lr.Attributes(), class, typeUID)
 	return finding, wants
 }
 
-func setOCSFClass(attrs pcommon.Map, class, typeUID int64) {
+// setOCSFClass names the event's class and type in its attributes; for
+// splunk_hec, where every attribute is an indexed field, only those and the
+// com.splunk.* metadata.
+func (p *policyProcessor) setOCSFClass(attrs pcommon.Map, class, typeUID int64) {
+	if p.cfg.OCSF.SplunkHEC {
+		attrs.Clear()
+		attrs.PutStr("com.splunk.sourcetype", "ocsf:"+ocsf.ClassName(class))
+		putIf(attrs, "com.splunk.index", p.cfg.Splunk.Index)
+		putIf(attrs, "com.splunk.source", p.cfg.Splunk.Source)
+	}
 	attrs.PutInt(attrOCSFClassUID, class)
 	attrs.PutInt(attrOCSFTypeUID, typeUID)
 }

@@ -48,6 +48,43 @@ func TestEveryFixtureIsValidOCSF(t *testing.T) {
 	assert.Positive(t, classes[ocsf.ClassDetectionFinding])
 }
 
+// For Splunk HEC, the sourcetype names the class (ocsf:<class>, the prefix
+// Splunk's OCSF-CIM add-on reads) and nothing else becomes an indexed field.
+func TestOCSFForSplunkHEC(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Destination = DestinationOCSF
+	cfg.OCSF.Findings = true
+	cfg.OCSF.SplunkHEC = true
+	cfg.Splunk.Index = "security"
+	sourcetypes := map[string]int{}
+	for _, name := range []string{"router-verdicts.json", "admin-audit.ndjson"} {
+		got, _ := runProcessor(t, cfg, fixtureLogs(t, name))
+		for _, rl := range got.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					attrs := lr.Attributes().AsRaw()
+					st, _ := attrs["com.splunk.sourcetype"].(string)
+					sourcetypes[st]++
+					assert.Equal(t, "security", attrs["com.splunk.index"])
+					assert.ElementsMatch(t, []string{"com.splunk.sourcetype", "com.splunk.index", "com.splunk.source", attrOCSFClassUID, attrOCSFTypeUID}, keys(attrs))
+				}
+			}
+		}
+	}
+	assert.Positive(t, sourcetypes["ocsf:api_activity"])
+	assert.Positive(t, sourcetypes["ocsf:entity_management"])
+	assert.Positive(t, sourcetypes["ocsf:detection_finding"])
+	assert.Len(t, sourcetypes, 3)
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 // The Security Lake layout: each record under its own day's
 // eventDay=YYYYMMDD, after the custom source's prefix.
 func TestSecurityLakePartition(t *testing.T) {
@@ -65,6 +102,28 @@ func TestSecurityLakePartition(t *testing.T) {
 		"ext/policyaudit/region=eu-west-1/accountId=123456789012/eventDay=20260116": 3,
 		"ext/policyaudit/region=eu-west-1/accountId=123456789012/eventDay=20260117": 2,
 	}, perPartition)
+}
+
+// Security Lake takes one OCSF class per custom source: {class} in the
+// prefix files each event under its class's source.
+func TestSecurityLakeSourcePerClass(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Destination = DestinationOCSF
+	cfg.OCSF.Findings = true
+	cfg.Partition.Layout = LayoutSecurityLake
+	cfg.Partition.Prefix = "ext/policyaudit_{class}/region=eu-west-1/accountId=123456789012"
+	for _, name := range []string{"router-verdicts.json", "admin-audit.ndjson"} {
+		got, _ := runProcessor(t, cfg, fixtureLogs(t, name))
+		for _, rl := range got.ResourceLogs().All() {
+			v, _ := rl.Resource().Attributes().Get(cfg.Partition.Attribute)
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					class, _ := lr.Attributes().Get(attrOCSFClassUID)
+					assert.Contains(t, v.Str(), "ext/policyaudit_"+ocsf.ClassName(class.Int())+"/region=eu-west-1/", name)
+				}
+			}
+		}
+	}
 }
 
 // Values the data policy rewrites reach OCSF rewritten: the caller redacted

@@ -29,7 +29,9 @@ type policyProcessor struct {
 	policy    *dataPolicy
 	namer     *record.Namer
 	product   ocsf.Product // what OCSF events name as their product
-	now       func() time.Time
+	// classInPrefix: the partition prefix names each OCSF event's class.
+	classInPrefix bool
+	now           func() time.Time
 }
 
 func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, error) {
@@ -38,13 +40,14 @@ func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, 
 		return nil, err
 	}
 	return &policyProcessor{
-		cfg:       cfg,
-		logger:    set.Logger,
-		telemetry: tb,
-		policy:    newDataPolicy(cfg),
-		namer:     record.NewNamer([]byte(cfg.IDKey)),
-		product:   ocsf.Product{Name: "policyaudit", Vendor: "policyaudit", Version: set.BuildInfo.Version},
-		now:       time.Now,
+		cfg:           cfg,
+		logger:        set.Logger,
+		telemetry:     tb,
+		policy:        newDataPolicy(cfg),
+		namer:         record.NewNamer([]byte(cfg.IDKey)),
+		product:       ocsf.Product{Name: "policyaudit", Vendor: "policyaudit", Version: set.BuildInfo.Version},
+		classInPrefix: cfg.Destination == DestinationOCSF && strings.Contains(cfg.Partition.Prefix, classPlaceholder),
+		now:           time.Now,
 	}, nil
 }
 
@@ -58,6 +61,31 @@ func (p *policyProcessor) shutdown(context.Context) error {
 type partitionKey struct {
 	resource, scope int
 	date            string
+	class           string // the OCSF class, when the partition prefix names it ({class})
+}
+
+// classPlaceholder in partition.prefix is replaced by each OCSF event's
+// class name: Amazon Security Lake takes one class per custom source.
+const classPlaceholder = "{class}"
+
+// keyFor is the partition of a record (an OCSF event of class, for
+// destination ocsf).
+func (p *policyProcessor) keyFor(ri, si int, rec *record.Record, class int64) partitionKey {
+	key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
+	if p.classInPrefix {
+		key.class = ocsf.ClassName(class)
+	}
+	return key
+}
+
+// scope is the output scope of a partition, made on first use.
+func (p *policyProcessor) scope(out plog.Logs, resources map[partitionKey]plog.ResourceLogs, scopes map[partitionKey]plog.LogRecordSlice, rl plog.ResourceLogs, sl plog.ScopeLogs, key partitionKey) plog.LogRecordSlice {
+	dest, ok := scopes[key]
+	if !ok {
+		dest = p.scopeFor(out, resources, rl, sl, key)
+		scopes[key] = dest
+	}
+	return dest
 }
 
 // processLogs normalises every record and regroups them so that each output
@@ -86,12 +114,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 					lr.Body().SetStr("")
 				}
 				for i, rec := range recs {
-					key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
-					dest, ok := scopes[key]
-					if !ok {
-						dest = p.scopeFor(out, resources, rl, sl, key)
-						scopes[key] = dest
-					}
+					dest := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, ocsf.ClassOf(rec)))
 					nlr := dest.AppendEmpty()
 					// One input can be several records (a LiteLLM call's
 					// guardrails): each starts from the input's log record.
@@ -101,10 +124,10 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 						lr.CopyTo(nlr)
 					}
 					if finding, ok := p.write(rec, nlr, canonicalBody); ok {
-						flr := dest.AppendEmpty()
+						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, ocsf.ClassDetectionFinding)).AppendEmpty()
 						nlr.CopyTo(flr)
 						finding.MoveTo(flr.Body().SetEmptyMap())
-						setOCSFClass(flr.Attributes(), ocsf.ClassDetectionFinding, ocsf.ClassDetectionFinding*100+1)
+						p.setOCSFClass(flr.Attributes(), ocsf.ClassDetectionFinding, ocsf.ClassDetectionFinding*100+1)
 					}
 					counts.record(rec)
 				}
@@ -120,14 +143,14 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 }
 
 func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plog.ResourceLogs, rl plog.ResourceLogs, sl plog.ScopeLogs, key partitionKey) plog.LogRecordSlice {
-	rkey := partitionKey{resource: key.resource, scope: -1, date: key.date}
+	rkey := partitionKey{resource: key.resource, scope: -1, date: key.date, class: key.class}
 	nrl, ok := resources[rkey]
 	if !ok {
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
 		if p.cfg.Destination == DestinationOTLP || p.cfg.Destination == DestinationOCSF {
-			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key.date))
+			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key))
 		}
 		resources[rkey] = nrl
 	}
@@ -137,15 +160,15 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 	return nsl.LogRecords()
 }
 
-func (p *policyProcessor) partitionValue(date string) string {
-	part := "date=" + date
+func (p *policyProcessor) partitionValue(key partitionKey) string {
+	part := "date=" + key.date
 	if p.cfg.Partition.Layout == LayoutSecurityLake {
-		part = "eventDay=" + strings.ReplaceAll(date, "-", "")
+		part = "eventDay=" + strings.ReplaceAll(key.date, "-", "")
 	}
 	if p.cfg.Partition.Prefix == "" {
 		return part
 	}
-	return p.cfg.Partition.Prefix + "/" + part
+	return strings.ReplaceAll(p.cfg.Partition.Prefix, classPlaceholder, key.class) + "/" + part
 }
 
 // normalize reads a body that is already exactly a canonical record (what
