@@ -14,6 +14,8 @@ import (
 var exampleEnv = []string{
 	"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
 	"POLICYAUDIT_S3_BUCKET=policy-audit",
+	"POLICYAUDIT_SECURITY_LAKE_BUCKET=aws-security-data-lake-eu-west-1-x",
+	"POLICYAUDIT_AWS_ACCOUNT_ID=123456789012",
 	"SPLUNK_HEC_ENDPOINT=https://splunk.example:8088/services/collector",
 	"SPLUNK_HEC_TOKEN=00000000-0000-0000-0000-000000000000",
 	"ELASTICSEARCH_ENDPOINT=https://elasticsearch.example:9200",
@@ -51,7 +53,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 	for _, files := range [][]string{
 		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
 		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"}, {"auditstore.yaml", "kong.yaml"},
-		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"},
+		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"}, {"ocsf.yaml"}, {"ocsf.yaml", "splunk.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/ocsf/ocsftest"
+	"github.com/policyaudit/policyaudit/test/harness"
+)
+
+// The OCSF example against a real S3 implementation: every fixture record
+// arrives as a schema-valid OCSF 1.8.0 event in the JSON lines objects, and
+// as a row of the Parquet objects in Security Lake's layout, one custom
+// source per class, which DuckDB reads back with OCSF's types and finds by
+// metadata.correlation_uid.
+func TestOCSFExampleToS3AsJSONLinesAndParquet(t *testing.T) {
+	s3 := harness.StartS3(t)
+	for _, bucket := range []string{"policy-audit", "security-lake"} {
+		_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", bucket)
+		require.NoError(t, err)
+	}
+	env := append([]string{
+		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
+		"POLICYAUDIT_S3_BUCKET=policy-audit",
+		"POLICYAUDIT_SECURITY_LAKE_BUCKET=security-lake",
+		"POLICYAUDIT_AWS_ACCOUNT_ID=123456789012",
+		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
+		"POLICYAUDIT_STORAGE_DIR=" + t.TempDir(),
+		harness.NewSigningKey(t).Env(),
+	}, s3.Env...)
+	examples := filepath.Join(harness.Root, "config", "examples")
+	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "ocsf.yaml"))
+	harness.PostFixtures(t, c.URL, "receiver-token")
+
+	// The correlation IDs of every fixture record, from the canonical records.
+	want := map[string]bool{}
+	for _, line := range harness.Expected(t, harness.AllFixtureRecords...) {
+		want[harness.Decode(t, line)["correlation_id"].(string)] = true
+	}
+
+	schema, err := ocsftest.Load(filepath.Join(harness.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
+	require.NoError(t, err)
+	jsonDir := t.TempDir()
+	var events []map[string]any
+	require.Eventually(t, func() bool {
+		if _, err := s3.AWS(t, "s3", "cp", "--recursive", "--quiet", "s3://policy-audit/", jsonDir); err != nil {
+			return false
+		}
+		events = readOCSFLines(t, jsonDir)
+		return len(correlationIDs(events)) >= len(want)
+	}, 60*time.Second, time.Second, "the OCSF events did not reach S3:\n%s", c.Log)
+	assert.Equal(t, want, correlationIDs(events), "every fixture record, as OCSF")
+	for _, ev := range events {
+		assert.Empty(t, schema.Validate(ev), "not valid OCSF: %v", ev)
+	}
+
+	lakeDir := t.TempDir()
+	glob := filepath.Join(lakeDir, "ext", "*", "region=*", "accountId=*", "eventDay=*", "*.parquet")
+	require.Eventually(t, func() bool {
+		if _, err := s3.AWS(t, "s3", "cp", "--recursive", "--quiet", "s3://security-lake/", lakeDir); err != nil {
+			return false
+		}
+		files, _ := filepath.Glob(glob)
+		return len(files) > 0 && strings.Count(sqlQuery(t, glob, `SELECT DISTINCT metadata.correlation_uid AS c FROM records`), `"c"`) >= len(want)
+	}, 60*time.Second, time.Second, "the Parquet objects did not reach the Security Lake bucket:\n%s", c.Log)
+
+	// Each fixture's correlation ID finds its events.
+	var rows []struct {
+		C string `json:"c"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(sqlQuery(t, glob, `SELECT DISTINCT metadata.correlation_uid AS c FROM records ORDER BY 1`)), &rows))
+	got := map[string]bool{}
+	for _, r := range rows {
+		got[r.C] = true
+	}
+	assert.Equal(t, want, got)
+	for cid := range want {
+		out := sqlQuery(t, glob, `SELECT count(*) AS n FROM records WHERE metadata.correlation_uid = '`+strings.ReplaceAll(cid, "'", "''")+`'`)
+		assert.NotContains(t, out, `"n":"0"`, cid)
+	}
+
+	// One custom source per class, and OCSF's types as Parquet types.
+	assert.JSONEq(t, `[{"source":"policyaudit_api_activity","class_uid":6003},{"source":"policyaudit_detection_finding","class_uid":2004},{"source":"policyaudit_entity_management","class_uid":3004}]`,
+		sqlQuery(t, glob, `SELECT DISTINCT split_part(filename, '/ext/', 2).split('/')[1] AS source, class_uid FROM read_parquet('`+glob+`', filename = true) ORDER BY 1`))
+	assert.JSONEq(t, `[{"time":"TIMESTAMP WITH TIME ZONE","class_uid":"INTEGER","type_uid":"BIGINT","is_alert":"BOOLEAN","uid":"VARCHAR"}]`,
+		sqlQuery(t, glob, `SELECT typeof(time) AS time, typeof(class_uid) AS class_uid, typeof(type_uid) AS type_uid, typeof(is_alert) AS is_alert, typeof(metadata.uid) AS uid FROM records LIMIT 1`))
+}
+
+// readOCSFLines reads every event of the gzip JSON lines objects under dir
+// (not the digests).
+func readOCSFLines(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !strings.HasSuffix(path, ".jsonl.gz") || strings.Contains(path, "_digest") {
+			return err
+		}
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		raw, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.UseNumber()
+		for dec.More() {
+			var ev map[string]any
+			require.NoError(t, dec.Decode(&ev))
+			events = append(events, intsOf(ev).(map[string]any))
+		}
+		return nil
+	})
+	return events
+}
+
+// intsOf turns JSON integers into int64, as the validator reads pdata.
+func intsOf(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = intsOf(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = intsOf(e)
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
+}
+
+func correlationIDs(events []map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, ev := range events {
+		if md, ok := ev["metadata"].(map[string]any); ok {
+			if cid, ok := md["correlation_uid"].(string); ok {
+				out[cid] = true
+			}
+		}
+	}
+	return out
+}
