@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -22,6 +23,7 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dialect := fs.String("dialect", "decisions", "the endpoint's dialect: decisions (/v1/decisions), audit (/v1/audit), opa (/v1/opa/logs), litellm (/v1/litellm), kong (/v1/kong)")
+	asOCSF := fs.Bool("ocsf", false, "print each record as the OCSF 1.8.0 event destination ocsf writes (and its Detection Finding, for an enforced deny or escalation)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,6 +49,8 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	namer := record.NewNamer(nil)
+	// The collector also names its version (its build's); the command has none.
+	product := ocsf.Product{Name: "policyaudit", Vendor: "policyaudit"}
 	var out []byte
 	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		recs, err := record.NormalizeDialect(nil, d, obj)
@@ -57,7 +61,18 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			m := pcommon.NewMap()
 			rec.CopyTo(m)
 			namer.Name(rec, m)
-			out = append(pdatajson.AppendMap(out, m), '\n')
+			if !*asOCSF {
+				out = append(pdatajson.AppendMap(out, m), '\n')
+				continue
+			}
+			ev := pcommon.NewMap()
+			ocsf.Event(rec, m, product, ev)
+			out = append(pdatajson.AppendMap(out, ev), '\n')
+			if ocsf.WantsFinding(rec) {
+				f := pcommon.NewMap()
+				ocsf.Finding(rec, m, product, f)
+				out = append(pdatajson.AppendMap(out, f), '\n')
+			}
 		}
 		return nil
 	})

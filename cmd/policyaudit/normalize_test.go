@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/ocsf/ocsftest"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
@@ -45,4 +47,48 @@ func TestNormalizeRefusesWhatTheReceiverRefuses(t *testing.T) {
 	assert.Contains(t, stderr.String(), "guardrail_information[0].guardrail_status")
 	assert.Empty(t, stdout.String())
 	assert.Equal(t, 2, normalize([]string{"--dialect", "kong-someday"}, strings.NewReader("{}"), &stdout, &stderr))
+}
+
+// With -ocsf, each record is printed as its OCSF event (and an enforced
+// deny's or escalation's finding), valid against the schema.
+func TestNormalizePrintsOCSF(t *testing.T) {
+	schema, err := ocsftest.Load(filepath.Join(testfixtures.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
+	require.NoError(t, err)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"normalize", "-ocsf", "--dialect", "decisions", filepath.Join(testfixtures.Dir, "router-verdicts.json")}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	classes := map[any]int{}
+	dec := json.NewDecoder(&stdout)
+	for dec.More() {
+		var ev map[string]any
+		require.NoError(t, dec.Decode(&ev))
+		raw := intsOf(ev)
+		assert.Empty(t, schema.Validate(raw))
+		classes[raw["class_uid"]]++
+	}
+	assert.Positive(t, classes[int64(6003)])
+	assert.Positive(t, classes[int64(2004)], "the deny's finding")
+}
+
+// intsOf makes whole numbers int64, as pdata holds the collector's events.
+func intsOf(v any) map[string]any {
+	var walk func(any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, e := range t {
+				t[k] = walk(e)
+			}
+		case []any:
+			for i, e := range t {
+				t[i] = walk(e)
+			}
+		case float64:
+			if t == float64(int64(t)) {
+				return int64(t)
+			}
+		}
+		return v
+	}
+	return walk(v).(map[string]any)
 }
