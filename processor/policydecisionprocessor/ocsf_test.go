@@ -75,6 +75,11 @@ func TestOCSFForSplunkHEC(t *testing.T) {
 	assert.Positive(t, sourcetypes["ocsf:entity_management"])
 	assert.Positive(t, sourcetypes["ocsf:detection_finding"])
 	assert.Len(t, sourcetypes, 3)
+	got, _ := runProcessor(t, cfg, fixtureLogs(t, "gateway-flat.ndjson"))
+	for _, rl := range got.ResourceLogs().All() {
+		_, has := rl.Resource().Attributes().Get(cfg.Partition.Attribute)
+		assert.False(t, has, "splunk_hec would index the partition attribute")
+	}
 }
 
 func keys(m map[string]any) []string {

@@ -149,7 +149,7 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
-		if p.cfg.Destination == DestinationOTLP || p.cfg.Destination == DestinationOCSF {
+		if p.partitioned() {
 			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key))
 		}
 		resources[rkey] = nrl
@@ -158,6 +158,12 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 	sl.Scope().CopyTo(nsl.Scope())
 	nsl.SetSchemaUrl(sl.SchemaUrl())
 	return nsl.LogRecords()
+}
+
+// partitioned: the records go to storage partitioned by date (S3, files),
+// not to a SIEM that would index the partition attribute.
+func (p *policyProcessor) partitioned() bool {
+	return p.cfg.Destination == DestinationOTLP || p.cfg.Destination == DestinationOCSF && !p.cfg.OCSF.SplunkHEC
 }
 
 func (p *policyProcessor) partitionValue(key partitionKey) string {

@@ -123,7 +123,8 @@ func readOCSFLines(t *testing.T, dir string) []map[string]any {
 	return events
 }
 
-// intsOf turns JSON integers into int64, as the validator reads pdata.
+// intsOf turns JSON integers (decoded as json.Number or float64) into
+// int64, as the validator reads pdata.
 func intsOf(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -140,6 +141,10 @@ func intsOf(v any) any {
 		}
 		f, _ := t.Float64()
 		return f
+	case float64:
+		if t == float64(int64(t)) {
+			return int64(t)
+		}
 	}
 	return v
 }
@@ -154,4 +159,57 @@ func correlationIDs(events []map[string]any) map[string]bool {
 		}
 	}
 	return out
+}
+
+// The Splunk example with POLICYAUDIT_SPLUNK_SHAPE=ocsf, against a real HEC
+// endpoint: every fixture record arrives as a valid OCSF event under the
+// sourcetype naming its class, with only the class and type as indexed
+// fields, and each enforced deny its Detection Finding.
+func TestSplunkExampleInOCSF(t *testing.T) {
+	hec := harness.StartHECPeer(t, "hec-token")
+	env := []string{
+		"POLICYAUDIT_RECEIVER_TOKEN=receiver-token",
+		"SPLUNK_HEC_ENDPOINT=" + hec.Endpoint,
+		"SPLUNK_HEC_TOKEN=hec-token",
+		"POLICYAUDIT_SPLUNK_SHAPE=ocsf",
+		"POLICYAUDIT_STORAGE_DIR=" + t.TempDir(),
+	}
+	examples := filepath.Join(harness.Root, "config", "examples")
+	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "splunk.yaml"))
+	harness.PostFixtures(t, c.URL, "receiver-token")
+
+	want := map[string]bool{}
+	for _, line := range harness.Expected(t, harness.AllFixtureRecords...) {
+		want[harness.Decode(t, line)["correlation_id"].(string)] = true
+	}
+	schema, err := ocsftest.Load(filepath.Join(harness.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
+	require.NoError(t, err)
+	var events []harness.HECEvent
+	require.Eventually(t, func() bool {
+		events = hec.Events(t)
+		got := map[string]bool{}
+		for _, e := range events {
+			if md, ok := e.Event["metadata"].(map[string]any); ok {
+				got[md["correlation_uid"].(string)] = true
+			}
+		}
+		return len(got) >= len(want)
+	}, 60*time.Second, 500*time.Millisecond, "the events did not reach HEC:\n%s", c.Log)
+
+	sourcetypes := map[string]int{}
+	for _, e := range events {
+		ev := intsOf(e.Event).(map[string]any)
+		assert.Empty(t, schema.Validate(ev), "not valid OCSF: %v", ev)
+		st, _ := e.Resource["com.splunk.sourcetype"].(string)
+		sourcetypes[st]++
+		assert.Equal(t, ev["class_uid"], intsOf(e.Fields["ocsf.class_uid"]))
+		for k := range e.Fields {
+			// The HEC exporter adds the log record's trace context to any record.
+			assert.Contains(t, []string{"ocsf.class_uid", "ocsf.type_uid", "trace_id", "span_id"}, k, "only the class and type are indexed")
+		}
+		assert.Equal(t, "ocsf:"+map[int64]string{6003: "api_activity", 3004: "entity_management", 2004: "detection_finding"}[ev["class_uid"].(int64)], st)
+	}
+	assert.Positive(t, sourcetypes["ocsf:api_activity"])
+	assert.Positive(t, sourcetypes["ocsf:entity_management"])
+	assert.Positive(t, sourcetypes["ocsf:detection_finding"])
 }
