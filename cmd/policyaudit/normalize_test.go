@@ -62,33 +62,10 @@ func TestNormalizePrintsOCSF(t *testing.T) {
 	for dec.More() {
 		var ev map[string]any
 		require.NoError(t, dec.Decode(&ev))
-		raw := intsOf(ev)
+		raw := ocsftest.Integers(ev).(map[string]any)
 		assert.Empty(t, schema.Validate(raw))
 		classes[raw["class_uid"]]++
 	}
 	assert.Positive(t, classes[int64(6003)])
 	assert.Positive(t, classes[int64(2004)], "the deny's finding")
-}
-
-// intsOf makes whole numbers int64, as pdata holds the collector's events.
-func intsOf(v any) map[string]any {
-	var walk func(any) any
-	walk = func(v any) any {
-		switch t := v.(type) {
-		case map[string]any:
-			for k, e := range t {
-				t[k] = walk(e)
-			}
-		case []any:
-			for i, e := range t {
-				t[i] = walk(e)
-			}
-		case float64:
-			if t == float64(int64(t)) {
-				return int64(t)
-			}
-		}
-		return v
-	}
-	return walk(v).(map[string]any)
 }

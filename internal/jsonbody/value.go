@@ -58,8 +58,34 @@ func (v *Value) Lookup(key string) (*Value, bool) {
 
 // Interface is the value as encoding/json's Decoder with UseNumber gives
 // it: map[string]any, []any, string, json.Number, bool or nil (Int and
-// Float stay int64 and float64).
-func (v *Value) Interface() any {
+// Float stay int64 and float64, Bytes []byte).
+func (v *Value) Interface() any { return v.convert(scalarInterface) }
+
+// Plain is the value as pdata stores it: a Number becomes int64 when it is
+// an integer in range, else float64 when finite, else its text.
+func (v *Value) Plain() any { return v.convert(scalarPlain) }
+
+// convert builds maps (the last of a repeated key wins) and lists, and
+// leaves the scalars to scalar.
+func (v *Value) convert(scalar func(*Value) any) any {
+	switch v.Kind {
+	case Object:
+		m := make(map[string]any, len(v.Items))
+		for i := range v.Items {
+			m[v.Items[i].Key] = v.Items[i].Value.convert(scalar)
+		}
+		return m
+	case Array:
+		a := make([]any, len(v.Items))
+		for i := range v.Items {
+			a[i] = v.Items[i].Value.convert(scalar)
+		}
+		return a
+	}
+	return scalar(v)
+}
+
+func scalarInterface(v *Value) any {
 	switch v.Kind {
 	case Bool:
 		return v.Bool
@@ -75,48 +101,21 @@ func (v *Value) Interface() any {
 		return f
 	case Bytes:
 		return []byte(v.Str)
-	case Object:
-		m := make(map[string]any, len(v.Items))
-		for i := range v.Items {
-			m[v.Items[i].Key] = v.Items[i].Value.Interface()
-		}
-		return m
-	case Array:
-		a := make([]any, len(v.Items))
-		for i := range v.Items {
-			a[i] = v.Items[i].Value.Interface()
-		}
-		return a
 	}
 	return nil
 }
 
-// Plain is the value as pdata stores it: a Number becomes int64 when it is
-// an integer in range, else float64 when finite, else its text.
-func (v *Value) Plain() any {
-	switch v.Kind {
-	case Number:
-		if i, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
-			return i
-		}
-		if f, err := strconv.ParseFloat(v.Str, 64); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return v.Str
-	case Object:
-		m := make(map[string]any, len(v.Items))
-		for i := range v.Items {
-			m[v.Items[i].Key] = v.Items[i].Value.Plain()
-		}
-		return m
-	case Array:
-		a := make([]any, len(v.Items))
-		for i := range v.Items {
-			a[i] = v.Items[i].Value.Plain()
-		}
-		return a
+func scalarPlain(v *Value) any {
+	if v.Kind != Number {
+		return scalarInterface(v)
 	}
-	return v.Interface()
+	if i, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
+		return i
+	}
+	if f, err := strconv.ParseFloat(v.Str, 64); err == nil && !math.IsInf(f, 0) {
+		return f
+	}
+	return v.Str
 }
 
 // FromAny is the Value of a decoded Go value (what encoding/json or

@@ -41,14 +41,7 @@ func TestOCSFExampleToS3AsJSONLinesAndParquet(t *testing.T) {
 	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "ocsf.yaml"))
 	harness.PostFixtures(t, c.URL, "receiver-token")
 
-	// The correlation IDs of every fixture record, from the canonical records.
-	want := map[string]bool{}
-	for _, line := range harness.Expected(t, harness.AllFixtureRecords...) {
-		want[harness.Decode(t, line)["correlation_id"].(string)] = true
-	}
-
-	schema, err := ocsftest.Load(filepath.Join(harness.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
-	require.NoError(t, err)
+	want, schema := fixtureCorrelationIDs(t), ocsfSchema(t)
 	jsonDir := t.TempDir()
 	var events []map[string]any
 	require.Eventually(t, func() bool {
@@ -116,37 +109,29 @@ func readOCSFLines(t *testing.T, dir string) []map[string]any {
 		for dec.More() {
 			var ev map[string]any
 			require.NoError(t, dec.Decode(&ev))
-			events = append(events, intsOf(ev).(map[string]any))
+			events = append(events, ocsftest.Integers(ev).(map[string]any))
 		}
 		return nil
 	})
 	return events
 }
 
-// intsOf turns JSON integers (decoded as json.Number or float64) into
-// int64, as the validator reads pdata.
-func intsOf(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = intsOf(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = intsOf(e)
-		}
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case float64:
-		if t == float64(int64(t)) {
-			return int64(t)
-		}
+// fixtureCorrelationIDs are the correlation IDs of every fixture record
+// PostFixtures sends, from their canonical records.
+func fixtureCorrelationIDs(t *testing.T) map[string]bool {
+	t.Helper()
+	want := map[string]bool{}
+	for _, line := range harness.Expected(t, harness.AllFixtureRecords...) {
+		want[harness.Decode(t, line)["correlation_id"].(string)] = true
 	}
-	return v
+	return want
+}
+
+func ocsfSchema(t *testing.T) *ocsftest.Schema {
+	t.Helper()
+	schema, err := ocsftest.Load(filepath.Join(harness.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
+	require.NoError(t, err)
+	return schema
 }
 
 func correlationIDs(events []map[string]any) map[string]bool {
@@ -178,12 +163,7 @@ func TestSplunkExampleInOCSF(t *testing.T) {
 	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "splunk.yaml"))
 	harness.PostFixtures(t, c.URL, "receiver-token")
 
-	want := map[string]bool{}
-	for _, line := range harness.Expected(t, harness.AllFixtureRecords...) {
-		want[harness.Decode(t, line)["correlation_id"].(string)] = true
-	}
-	schema, err := ocsftest.Load(filepath.Join(harness.Root, "internal", "ocsf", "testdata", "ocsf-schema.json"))
-	require.NoError(t, err)
+	want, schema := fixtureCorrelationIDs(t), ocsfSchema(t)
 	var events []harness.HECEvent
 	require.Eventually(t, func() bool {
 		events = hec.Events(t)
@@ -198,11 +178,11 @@ func TestSplunkExampleInOCSF(t *testing.T) {
 
 	sourcetypes := map[string]int{}
 	for _, e := range events {
-		ev := intsOf(e.Event).(map[string]any)
+		ev := ocsftest.Integers(e.Event).(map[string]any)
 		assert.Empty(t, schema.Validate(ev), "not valid OCSF: %v", ev)
 		st, _ := e.Resource["com.splunk.sourcetype"].(string)
 		sourcetypes[st]++
-		assert.Equal(t, ev["class_uid"], intsOf(e.Fields["ocsf.class_uid"]))
+		assert.Equal(t, ev["class_uid"], ocsftest.Integers(e.Fields["ocsf.class_uid"]))
 		for k := range e.Fields {
 			// The HEC exporter adds the log record's trace context to any record.
 			assert.Contains(t, []string{"ocsf.class_uid", "ocsf.type_uid", "trace_id", "span_id"}, k, "only the class and type are indexed")

@@ -233,3 +233,29 @@ func (v *validator) single(path string, a Attribute, value any) {
 		v.fail(path, "type %q is neither an object nor a type of the extract", a.Type)
 	}
 }
+
+// Integers turns the whole numbers of decoded JSON (json.Number or float64)
+// into int64, as pdata holds an event's integers and Validate reads them.
+func Integers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = Integers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = Integers(e)
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case float64:
+		if t == float64(int64(t)) {
+			return int64(t)
+		}
+	}
+	return v
+}
