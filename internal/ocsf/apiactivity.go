@@ -104,7 +104,7 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 	auth := ev.PutEmptySlice("authorizations").AppendEmpty().SetEmptyMap()
 	auth.PutStr("decision", rec.Decision)
 	writePolicy(auth.PutEmptyMap("policy"), rec, rec.Enforced)
-	if rule := firewallRule(rec, canonical); rule {
+	if firewallRule(rec) {
 		use(record.FieldTriggeredCategories, record.FieldAllowlistHits, record.FieldDenylistHits)
 		writeFirewallRule(ev.PutEmptyMap("firewall_rule"), rec, canonical)
 	}
@@ -156,7 +156,7 @@ func writePolicy(m pcommon.Map, rec *record.Record, applied bool) {
 
 // firewallRule reports whether the decision names what matched: triggered
 // categories, allow or deny list hits.
-func firewallRule(rec *record.Record, canonical pcommon.Map) bool {
+func firewallRule(rec *record.Record) bool {
 	return len(rec.TriggeredCategories)+len(rec.AllowlistHits)+len(rec.DenylistHits) > 0
 }
 

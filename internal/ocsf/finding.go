@@ -48,7 +48,7 @@ func Finding(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Ma
 	ev.PutInt("disposition_id", o.disposition)
 	ev.PutBool("is_alert", o.alert)
 	writePolicy(ev.PutEmptyMap("policy"), rec, rec.Enforced)
-	if firewallRule(rec, canonical) {
+	if firewallRule(rec) {
 		writeFirewallRule(ev.PutEmptyMap("firewall_rule"), rec, canonical)
 	}
 	resources := ev.PutEmptySlice("resources")
