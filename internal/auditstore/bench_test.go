@@ -109,3 +109,42 @@ func BenchmarkQueryAt1M(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTimelineAt1M fills a store with 1,000,000 records (about a week,
+// a record every 0.6 s), then times the console's question: one day's
+// decisions in 5-minute buckets by verdict, all policies and one policy.
+// It reports p50 and p99 latency.
+func BenchmarkTimelineAt1M(b *testing.B) {
+	const total = 1_000_000
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for from := 0; from < total; from += 10000 {
+		if _, _, err := s.Append(ctx, benchEntries(b, from, 10000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	span := time.Duration(total) * 600 * time.Millisecond
+	for _, q := range []struct {
+		name   string
+		policy func(i int) string
+	}{{"all_policies", func(int) string { return "" }}, {"one_policy", func(i int) string { return fmt.Sprintf("policy-%02d", i%50) }}} {
+		b.Run(q.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				start := t0.Add(time.Duration(i%6) * span / 7)
+				t := time.Now()
+				if _, err := s.Timeline(ctx, Filter{PolicyID: q.policy(i), Since: start, Until: start.Add(24 * time.Hour)}, 5*time.Minute); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}

@@ -38,12 +38,9 @@ type Row struct {
 	Record   json.RawMessage `json:"record"`
 }
 
-// ErrBadCursor is returned for a cursor this store did not produce.
-var ErrBadCursor = errors.New("not a cursor from a previous page")
-
-// Query returns records newest first (by created_at, then seq) and the cursor
-// of the next page, "" on the last one.
-func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
+// conditions are the SQL conditions of f's fields and time range (not its
+// cursor), and their arguments.
+func (f Filter) conditions() ([]string, []any) {
 	var where []string
 	var args []any
 	eq := func(col, v string) {
@@ -78,6 +75,16 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 		where = append(where, "created_ms < ?")
 		args = append(args, f.Until.UnixMilli())
 	}
+	return where, args
+}
+
+// ErrBadCursor is returned for a cursor this store did not produce.
+var ErrBadCursor = errors.New("not a cursor from a previous page")
+
+// Query returns records newest first (by created_at, then seq) and the cursor
+// of the next page, "" on the last one.
+func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
+	where, args := f.conditions()
 	if f.Cursor != "" {
 		ms, seq, err := decodeCursor(f.Cursor)
 		if err != nil {
