@@ -35,12 +35,19 @@ var userTypes = map[string]struct {
 // its version), with what result.
 func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (int64, int64) {
 	_, verb, _ := strings.Cut(rec.Action, ".")
-	act, known := entityActivity[verb]
-	if !known {
+	act, ok := entityActivity[verb]
+	if !ok {
 		act.id, act.name = 99, titleCase(verb)
 	}
 	class, typeUID := header(ev, rec, p, categoryIAM, ClassEntityManagement, act.id, act.name, severityInformational)
-	ev.PutStr("message", rec.Action+" "+rec.Resource.Type+" "+rec.Resource.ID+": "+rec.Outcome)
+	// The resource as the data policy left it: a PII rule may hide its id
+	// or name (a user the action changed).
+	res := resource{
+		typ:  str(canonical, record.FieldResource, record.SubfieldType),
+		id:   str(canonical, record.FieldResource, record.SubfieldID),
+		name: str(canonical, record.FieldResource, record.SubfieldName),
+	}
+	ev.PutStr("message", rec.Action+" "+res.typ+" "+res.id+": "+rec.Outcome)
 	status := int64(statusSuccess)
 	if rec.Outcome != "success" {
 		status = statusFailure
@@ -59,42 +66,59 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 		ev.PutEmptyMap("src_endpoint").PutStr("ip", ip)
 	}
 
-	before := fromVersion(canonical)
-	writeEntity(ev.PutEmptyMap("entity"), rec, before)
+	used := []string{record.FieldEventID, record.FieldCreatedAt, record.FieldCorrelationID,
+		record.FieldActor, record.FieldAction, record.FieldResource, record.FieldOutcome}
+	// A policy resource names its policy in entity.policy; any other keeps
+	// policy_id under unmapped.
+	policyID := ""
+	if res.typ == "policy" && rec.PolicyID != "" {
+		policyID = rec.PolicyID
+		used = append(used, record.FieldPolicyID)
+	}
+	writeEntity(ev.PutEmptyMap("entity"), res, policyID, fromVersion(canonical))
+	// The version a successful change produced is the result's; otherwise
+	// policy_version stays under unmapped.
 	if rec.Outcome == "success" {
-		writeEntity(ev.PutEmptyMap("entity_result"), rec, rec.PolicyVersion)
+		version := ""
+		if policyID != "" && known(rec.PolicyVersion) {
+			version = rec.PolicyVersion
+			used = append(used, record.FieldPolicyVersion)
+		}
+		writeEntity(ev.PutEmptyMap("entity_result"), res, policyID, version)
 	}
 	if c := detailText(canonical, "comment", "reason", "note"); c != "" {
 		ev.PutStr("comment", c)
 	}
-	unmapped(ev, canonical, []string{record.FieldEventID, record.FieldCreatedAt, record.FieldCorrelationID,
-		record.FieldActor, record.FieldAction, record.FieldResource, record.FieldOutcome,
-		record.FieldPolicyID, record.FieldPolicyVersion})
+	unmapped(ev, canonical, used)
 	return class, typeUID
 }
 
-// writeEntity writes the resource an admin action changed, at a version
-// (a policy's version before or after the change; "" when not known).
-func writeEntity(m pcommon.Map, rec *record.Record, version string) {
-	m.PutStr("type", rec.Resource.Type)
-	m.PutStr("uid", rec.Resource.ID)
-	putIf(m, "name", rec.Resource.Name)
-	if version != "" && version != record.UnknownPolicyVersion {
-		m.PutStr("version", version)
-	}
-	if rec.Resource.Type == "policy" {
+// resource is the canonical resource an admin action changed.
+type resource struct{ typ, id, name string }
+
+// writeEntity writes the resource at a version (a policy's version before
+// or after the change; "" when not known), a policy also as entity.policy.
+func writeEntity(m pcommon.Map, res resource, policyID, version string) {
+	m.PutStr("type", res.typ)
+	m.PutStr("uid", res.id)
+	putIf(m, "name", res.name)
+	putIf(m, "version", version)
+	if policyID != "" {
 		pol := m.PutEmptyMap("policy")
-		pol.PutStr("uid", rec.Resource.ID)
-		pol.PutStr("name", orUnknown(firstOf(rec.Resource.Name, rec.Resource.ID)))
-		if version != "" && version != record.UnknownPolicyVersion {
-			pol.PutStr("version", version)
-		}
+		pol.PutStr("uid", policyID)
+		pol.PutStr("name", firstOf(res.name, policyID))
+		putIf(pol, "version", version)
 	}
 }
 
+func known(version string) bool { return version != "" && version != record.UnknownPolicyVersion }
+
 // fromVersion is the version a change started from, when its details say.
 func fromVersion(canonical pcommon.Map) string {
-	return str(canonical, record.FieldDetails, "from_version")
+	if v := str(canonical, record.FieldDetails, "from_version"); known(v) {
+		return v
+	}
+	return ""
 }
 
 // detailText is the first of the details' text fields that is set.

@@ -161,3 +161,25 @@ func TestValidatorRefuses(t *testing.T) {
 		assert.NotEmpty(t, s.Validate(ev), name)
 	}
 }
+
+// Nothing canonical is lost: policy_id and policy_version that the entity
+// does not carry (a resource that is not a policy, a failed change) stay
+// under unmapped.
+func TestAdminPolicyFieldsAreNeverDropped(t *testing.T) {
+	s := schema(t)
+	for name, rec := range map[string]*record.Record{
+		"a guardrail naming its policy": {Resource: record.Resource{Type: "guardrail", ID: "g-1"}, Outcome: "success", PolicyID: "p-7", PolicyVersion: "v3"},
+		"a failed policy change":        {Resource: record.Resource{Type: "policy", ID: "p-7"}, Outcome: "failure", PolicyID: "p-7", PolicyVersion: "v3"},
+	} {
+		rec.Kind, rec.EventID, rec.CorrelationID, rec.CreatedAt = record.KindAdmin, "a", "c", time.Unix(1768600000, 0)
+		rec.Actor, rec.Action = record.Actor{ID: "alice", Type: "user"}, rec.Resource.Type+".update"
+		ev := event(t, s, rec)["event"].(map[string]any)
+		um, _ := ev["unmapped"].(map[string]any)
+		if rec.Resource.Type == "policy" {
+			assert.Equal(t, "p-7", ev["entity"].(map[string]any)["policy"].(map[string]any)["uid"], name)
+		} else {
+			assert.Equal(t, "p-7", um["policy_id"], name)
+		}
+		assert.Equal(t, "v3", um["policy_version"], name)
+	}
+}

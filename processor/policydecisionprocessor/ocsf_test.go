@@ -153,3 +153,24 @@ func TestOCSFAfterTheDataPolicy(t *testing.T) {
 	}
 	assert.Positive(t, users)
 }
+
+// A PII rule on the resource an admin action changed holds in OCSF too:
+// entity, entity_result and message carry the redacted values.
+func TestOCSFResourceAfterTheDataPolicy(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Destination = DestinationOCSF
+	cfg.IDKey = configOpaque("id-key-0123456789abcdef")
+	cfg.PII.Fields = map[string]string{"resource.name": PIIRedact, "resource.id": PIIRedact}
+	got, _ := runProcessor(t, cfg, fixtureLogs(t, "admin-audit.ndjson"))
+	require.Positive(t, got.LogRecordCount())
+	for _, rl := range got.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				ev := lr.Body().AsString()
+				assert.NotContains(t, ev, "Prompt injection guard", "a resource name past the data policy")
+				entity := lr.Body().Map().AsRaw()["entity"].(map[string]any)
+				assert.Equal(t, "[REDACTED]", entity["uid"])
+			}
+		}
+	}
+}
