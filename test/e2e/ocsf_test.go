@@ -24,6 +24,7 @@ import (
 // metadata.correlation_uid.
 func TestOCSFExampleToS3AsJSONLinesAndParquet(t *testing.T) {
 	s3 := harness.StartS3(t)
+	key := harness.NewSigningKey(t)
 	for _, bucket := range []string{"policy-audit", "security-lake"} {
 		_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", bucket)
 		require.NoError(t, err)
@@ -35,7 +36,8 @@ func TestOCSFExampleToS3AsJSONLinesAndParquet(t *testing.T) {
 		"POLICYAUDIT_AWS_ACCOUNT_ID=123456789012",
 		"POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
 		"POLICYAUDIT_STORAGE_DIR=" + t.TempDir(),
-		harness.NewSigningKey(t).Env(),
+		"POLICYAUDIT_S3_DIGEST_INTERVAL=1s",
+		key.Env(),
 	}, s3.Env...)
 	examples := filepath.Join(harness.Root, "config", "examples")
 	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "ocsf.yaml"))
@@ -84,6 +86,25 @@ func TestOCSFExampleToS3AsJSONLinesAndParquet(t *testing.T) {
 	// One custom source per class, and OCSF's types as Parquet types.
 	assert.JSONEq(t, `[{"source":"policyaudit_api_activity","class_uid":6003},{"source":"policyaudit_detection_finding","class_uid":2004},{"source":"policyaudit_entity_management","class_uid":3004}]`,
 		sqlQuery(t, glob, `SELECT DISTINCT split_part(filename, '/ext/', 2).split('/')[1] AS source, class_uid FROM read_parquet('`+glob+`', filename = true) ORDER BY 1`))
+	// The Parquet objects are in the signed digests: the trail verifies, and
+	// a rewritten object is named.
+	lake := []string{"--bucket", "security-lake", "--prefix", "ext", "--digest-prefix", "policyaudit-digests/security-lake"}
+	var out string
+	require.Eventually(t, func() bool {
+		var code int
+		code, out = verifyS3Trail(t, s3, lake, key.PublicKeyFile)
+		return code == 0 && !strings.Contains(out, "not covered")
+	}, 30*time.Second, time.Second, "the Parquet trail does not verify")
+	assert.Regexp(t, `ok: \d+ digests from .* every signature and hash verified`, out)
+	files, _ := filepath.Glob(glob)
+	rel, err := filepath.Rel(lakeDir, files[0])
+	require.NoError(t, err)
+	_, err = s3.AWS(t, "s3", "cp", "-", "s3://security-lake/"+filepath.ToSlash(rel))
+	require.NoError(t, err)
+	code, out := verifyS3Trail(t, s3, lake, key.PublicKeyFile)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, filepath.ToSlash(rel)+", listed in digest")
+
 	assert.JSONEq(t, `[{"time":"TIMESTAMP WITH TIME ZONE","class_uid":"INTEGER","type_uid":"BIGINT","is_alert":"BOOLEAN","uid":"VARCHAR"}]`,
 		sqlQuery(t, glob, `SELECT typeof(time) AS time, typeof(class_uid) AS class_uid, typeof(type_uid) AS type_uid, typeof(is_alert) AS is_alert, typeof(metadata.uid) AS uid FROM records LIMIT 1`))
 }

@@ -20,11 +20,19 @@ import (
 	"github.com/policyaudit/policyaudit/test/harness"
 )
 
-// verifyS3 runs policyaudit verify s3 against the peer.
+// verifyS3 runs policyaudit verify s3 against the peer, on the S3
+// example's bucket and prefix.
 func verifyS3(t *testing.T, s3 *harness.S3, keys ...string) (int, string) {
 	t.Helper()
+	return verifyS3Trail(t, s3, []string{"--bucket", "policy-audit", "--prefix", "policy-audit"}, keys...)
+}
+
+// verifyS3Trail runs policyaudit verify s3 with where the trail is (bucket,
+// prefixes) and the public keys.
+func verifyS3Trail(t *testing.T, s3 *harness.S3, where []string, keys ...string) (int, string) {
+	t.Helper()
 	// One clock here: no skew to allow for.
-	args := []string{"run", "../../cmd/policyaudit", "verify", "s3", "--bucket", "policy-audit", "--prefix", "policy-audit", "--endpoint", s3.Endpoint, "--clock-skew", "0s"}
+	args := append([]string{"run", "../../cmd/policyaudit", "verify", "s3", "--endpoint", s3.Endpoint, "--clock-skew", "0s"}, where...)
 	for _, k := range keys {
 		args = append(args, "--public-key", k)
 	}
