@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := fs.String("start", "", "simulated time of the first record, RFC 3339 (default: 30 minutes before last midnight UTC, so the span crosses it)")
 	span := fs.Duration("span", time.Hour, "simulated time the records cover")
 	seed := fs.Uint64("seed", 1, "seed of the generator: the same seed, the same records")
+	edit := fs.Duration("edit", 0, "script a policy edit this far into the span: an administrator tightens the "+gatewaysim.EditedPolicy+" policy (one policy.update), whose decisions then deny far more often; the other admin events change no policy (0: no edit)")
 	only := fs.String("dialects", "", "comma-separated subset of flat,router,opa,admin (default: the realistic mix)")
 	waitReady := fs.Duration("wait-ready", 0, "first wait up to this long for the receiver to accept connections (a container started beside the collector)")
 	stay := fs.Bool("stay", false, "after sending, stay until interrupted (a container standing in for a gateway in a pod, which must not exit)")
@@ -59,6 +60,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		first = t
+	}
+	if *edit < 0 || *edit >= *span {
+		fmt.Fprintf(stderr, "gatewaysim: -edit %s is not within -span %s\n", *edit, *span)
+		return 2
 	}
 	dialects, err := parseDialects(*only)
 	if err != nil {
@@ -85,7 +90,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "sending %d records (%s to %s of simulated time) to %s as %s\n",
 		*records, first.Format(time.RFC3339), first.Add(*span).Format(time.RFC3339), opts.URL, *mode)
-	rep, err := gatewaysim.Run(ctx, gatewaysim.NewGenerator(*seed, first, *span, *records), opts)
+	gen := gatewaysim.NewGenerator(*seed, first, *span, *records)
+	if *edit > 0 {
+		gen.Edit(*edit)
+		fmt.Fprintf(stdout, "at %s %s tightens policy %s\n", first.Add(*edit).Format(time.RFC3339), gatewaysim.EditActor, gatewaysim.EditedPolicy)
+	}
+	rep, err := gatewaysim.Run(ctx, gen, opts)
 	if tty {
 		fmt.Fprintln(stdout)
 	}

@@ -35,6 +35,7 @@ func (a *queryAPI) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/head", a.head)
 	mux.HandleFunc("GET /api/v1/stats", a.stats)
+	a.consoleRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range knownPaths {
 			if r.URL.Path == p || (strings.HasSuffix(p, "/") && strings.HasPrefix(r.URL.Path, p)) {

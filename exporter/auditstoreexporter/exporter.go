@@ -77,6 +77,9 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("auditstore: creating the query server: %w", err)
 	}
+	// The console's shell and static files hold no record: served before the
+	// authenticator, so a browser can load the page that asks for the token.
+	e.server.Handler = withConsoleShell(e.server.Handler)
 	ln, err := e.cfg.Query.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("auditstore: listening on %s: %w", e.cfg.Query.Endpoint, err)

@@ -245,23 +245,17 @@ func (s *Store) verify(ctx context.Context, opts VerifyOptions, ownHead bool) (R
 	if ownHead {
 		chain.Expect(head)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, stored_ms, event_id, event_kind, created_ms, correlation_id, user, decision,
-		effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
-		record, prev_hash, hash FROM records ORDER BY seq`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records ORDER BY seq`)
 	if err != nil {
 		return Report{}, fmt.Errorf("reading the chain: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var seq, storedMS int64
-		var c Columns
-		var record, prevHash, hash string
-		if err := rows.Scan(&seq, &storedMS, &c.EventID, &c.EventKind, &c.CreatedMS, &c.CorrelationID, &c.User, &c.Decision,
-			&c.EffectiveDecision, &c.PolicyID, &c.PolicyVersion, &c.RolloutMode, &c.Model, &c.ProjectID,
-			&c.ReasonCode, &c.Action, &record, &prevHash, &hash); err != nil {
+		l, err := scanLink(rows)
+		if err != nil {
 			return Report{}, fmt.Errorf("reading the chain: %w", err)
 		}
-		if !chain.Next(seq, storedMS, prevHash, hash, []byte(record), &c) {
+		if !chain.Next(l.seq, l.storedMS, l.prevHash, l.hash, l.record, &l.cols) {
 			break
 		}
 	}

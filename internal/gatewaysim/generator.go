@@ -46,6 +46,60 @@ type Generator struct {
 	start time.Time
 	step  time.Duration
 	n     int
+	// The scripted policy edit (Edit): when, and whether it was sent.
+	editAt time.Time
+	edit   editState
+}
+
+type editState int
+
+const (
+	noEdit editState = iota
+	editPending
+	editSent
+)
+
+// EditedPolicy is the policy the scripted edit tightens.
+const EditedPolicy = "prompt-injection"
+
+// EditActor is the administrator who makes the scripted edit.
+const EditActor = "dana@example.com"
+
+// Edit scripts the question the product exists for: at start+at an
+// administrator tightens EditedPolicy (one policy.update admin event, sent
+// alone); from then on that policy's decisions carry the new version and
+// deny about five times as often. The other admin events of the span then
+// change keys and models only, so the edit is the span's one policy change.
+func (g *Generator) Edit(at time.Duration) {
+	g.editAt, g.edit = g.start.Add(at), editPending
+}
+
+// EditDue reports that the scripted edit is the next record.
+func (g *Generator) EditDue() bool {
+	return g.edit == editPending && !g.start.Add(time.Duration(g.n)*g.step).Before(g.editAt)
+}
+
+// AppendEdit appends the scripted policy.update admin event.
+func (g *Generator) AppendEdit(buf []byte) []byte {
+	t, n := g.next()
+	g.edit = editSent
+	from := policyVersion(t)
+	return fmt.Appendf(buf, `{"created_at":"%s","request_id":"adm-%08d","actor":{"id":%q,"type":"user"},"action":"policy.update","resource":{"type":"policy","id":%q,"name":"Prompt injection guard"},"outcome":"success","details":{"from_version":%q,"to_version":%q,"change":"injection score threshold 0.80 to 0.50"},"policy_id":%q,"policy_version":%q}`,
+		t.Format("2006-01-02T15:04:05.000Z"), n, EditActor, EditedPolicy, from, g.versionOf(EditedPolicy, t), EditedPolicy, g.versionOf(EditedPolicy, t))
+}
+
+// edited reports that policy's decisions now run under the scripted edit.
+func (g *Generator) edited(policy string) bool {
+	return g.edit == editSent && policy == EditedPolicy
+}
+
+// versionOf is a policy's version at t: the version of the day's quarter,
+// with a second revision once the scripted edit changed it.
+func (g *Generator) versionOf(policy string, t time.Time) string {
+	if g.edit != noEdit && policy == EditedPolicy && !t.Before(g.editAt) {
+		return policyVersion(t) + "-r2"
+	}
+	return policyVersion(t)
 }
 
 // NewGenerator spreads total records over span from start; seed makes the
@@ -75,7 +129,22 @@ func (g *Generator) Dialect() Dialect {
 
 // verdict picks a canonical verdict index: 80 % allow, 8 % deny, 6 %
 // redact, 4 % modify, 2 % escalate.
-func (g *Generator) verdict() int {
+func (g *Generator) verdict(policy string) int {
+	if g.edited(policy) {
+		// Tightened: 50 % allow, 38 % deny, 6 % redact, 3 % modify, 3 % escalate.
+		switch p := g.rng.IntN(100); {
+		case p < 50:
+			return 0
+		case p < 88:
+			return 1
+		case p < 94:
+			return 2
+		case p < 97:
+			return 3
+		default:
+			return 4
+		}
+	}
 	switch p := g.rng.IntN(100); {
 	case p < 80:
 		return 0
@@ -119,7 +188,8 @@ func (g *Generator) Append(buf []byte, d Dialect) []byte {
 	t, n := g.next()
 	user := "user-" + strconv.Itoa(g.rng.IntN(500))
 	project, model, policy := g.pick(projects), g.pick(models), g.pick(policies)
-	v := g.verdict()
+	v := g.verdict(policy)
+	version := g.versionOf(policy, t)
 	mode, enforced := g.rollout()
 	cats := "[]"
 	if v != 0 {
@@ -128,16 +198,33 @@ func (g *Generator) Append(buf []byte, d Dialect) []byte {
 	switch d {
 	case Router:
 		return fmt.Appendf(buf, `{"correlation_id":"sim-%08d","timestamp":"%s","verdict":%q,"policy":{"id":%q,"version":%q},"caller":{"api_key_id":"key_live_%02d","user":%q},"model":%q,"stage":"request","reason":%q,"rollout_mode":%q,"enforced":%t,"triggered_categories":%s}`,
-			n, t.Format("2006-01-02T15:04:05.000Z"), g.pick(routerVerdicts[v]), policy, policyVersion(t), g.rng.IntN(40), user, model, reasons[v], mode, enforced, cats)
+			n, t.Format("2006-01-02T15:04:05.000Z"), g.pick(routerVerdicts[v]), policy, version, g.rng.IntN(40), user, model, reasons[v], mode, enforced, cats)
 	case OPA:
 		return fmt.Appendf(buf, `{"labels":{"app":"llm-gateway","version":"1.4.0"},"decision_id":"00000000-0000-4000-8000-%012d","bundles":{"guardrails":{"revision":"r%s"}},"path":"llm/guardrails/decision","input":{"user":%q,"project":%q,"model":%q},"result":{"decision":%q,"reason_code":%q,"policy_id":%q,"triggered_categories":%s},"timestamp":"%s"}`,
-			n, policyVersion(t), user, project, model, flatVerdicts[v][0], reasons[v], policy, cats, t.Format(time.RFC3339Nano))
+			n, version, user, project, model, flatVerdicts[v][0], reasons[v], policy, cats, t.Format(time.RFC3339Nano))
 	case Admin:
+		if g.edit != noEdit {
+			return g.appendQuietAdmin(buf, t, n)
+		}
 		action := g.pick(adminActions)
 		return fmt.Appendf(buf, `{"created_at":"%s","request_id":"adm-%08d","actor":{"id":"admin-%d@example.com","type":"user"},"action":%q,"resource":{"type":"policy","id":%q},"outcome":"success","details":{"to_version":%q},"policy_id":%q,"policy_version":%q}`,
 			t.Format(time.RFC3339), n, g.rng.IntN(5), action, policy, policyVersion(t), policy, policyVersion(t))
 	default:
 		return fmt.Appendf(buf, `{"request_id":"sim-%08d","policy_id":%q,"policy_version":%q,"decision":%q,"reason_code":%q,"policy_user":%q,"project_id":%q,"rollout_mode":%q,"enforced":%t,"triggered_categories":%s,"model":%q,"created_at":"%s"}`,
-			n, policy, policyVersion(t), g.pick(flatVerdicts[v]), reasons[v], user, project, mode, enforced, cats, model, t.Format("2006-01-02T15:04:05.000Z"))
+			n, policy, version, g.pick(flatVerdicts[v]), reasons[v], user, project, mode, enforced, cats, model, t.Format("2006-01-02T15:04:05.000Z"))
 	}
+}
+
+// appendQuietAdmin appends an admin event that changes no policy: a key
+// created or revoked, a model enabled (the background of a scripted edit).
+func (g *Generator) appendQuietAdmin(buf []byte, t time.Time, n int) []byte {
+	kind, id, action := "api_key", "key_live_"+strconv.Itoa(g.rng.IntN(40)), "key.revoke"
+	switch g.rng.IntN(3) {
+	case 0:
+		action = "key.create"
+	case 1:
+		kind, id, action = "model", g.pick(models), "model.enable"
+	}
+	return fmt.Appendf(buf, `{"created_at":"%s","request_id":"adm-%08d","actor":{"id":"admin-%d@example.com","type":"user"},"action":%q,"resource":{"type":%q,"id":%q},"outcome":"success"}`,
+		t.Format(time.RFC3339), n, g.rng.IntN(5), action, kind, id)
 }

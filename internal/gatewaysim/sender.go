@@ -94,9 +94,10 @@ func Run(ctx context.Context, g *Generator, opts Options) (Report, error) {
 			interval = time.Duration(float64(opts.Batch) / opts.Rate * float64(time.Second))
 		}
 		next := time.Now()
-		for sent := 0; sent < opts.Records; sent += opts.Batch {
+		for sent := 0; sent < opts.Records; {
 			n := min(opts.Batch, opts.Records-sent)
 			r := build(g, opts, n)
+			sent += r.records
 			if interval > 0 {
 				time.Sleep(time.Until(next))
 				next = next.Add(interval)
@@ -168,6 +169,9 @@ func summarise(rep Report, latencies []time.Duration, elapsed time.Duration) Rep
 
 // build makes one request of n records of one dialect.
 func build(g *Generator, opts Options, n int) request {
+	if g.EditDue() {
+		return buildEdit(g, opts)
+	}
 	d := g.Dialect()
 	if len(opts.Dialects) > 0 {
 		d = opts.Dialects[g.rng.IntN(len(opts.Dialects))]
@@ -210,6 +214,18 @@ func build(g *Generator, opts Options, n int) request {
 	}
 	r.body = b.Bytes()
 	return r
+}
+
+// buildEdit makes the request of the scripted policy edit: one admin event.
+func buildEdit(g *Generator, opts Options) request {
+	line := g.AppendEdit(nil)
+	if opts.Mode == OTLP {
+		ld := plog.NewLogs()
+		ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(string(line))
+		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+		return request{path: "/v1/logs", contentType: "application/x-protobuf", body: body, records: 1}
+	}
+	return request{path: "/v1/audit", contentType: "application/x-ndjson", body: append(line, '\n'), records: 1}
 }
 
 func send(ctx context.Context, opts Options, r request) (int, time.Duration, error) {

@@ -1,0 +1,242 @@
+package auditstoreexporter
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/signing"
+)
+
+// consoleRoutes are the console's content, behind the query API's
+// authenticator like the JSON API.
+func (a *queryAPI) consoleRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /console/fragment/timeline", a.consoleTimeline)
+	mux.HandleFunc("GET /console/fragment/search", a.consoleSearch)
+	mux.HandleFunc("GET /console/fragment/records/{event_id}", a.consoleRecord)
+	mux.HandleFunc("GET /console/fragment/admin", a.consoleAdmin)
+	mux.HandleFunc("GET /console/fragment/integrity", a.consoleIntegrity)
+}
+
+// recordRow is a record in a list.
+type recordRow struct {
+	EventID, Time, Kind, Decision, Effective, Rollout, Policy, User, Correlation, Summary string
+	Seq                                                                                   int64
+}
+
+func recordRowOf(row store.Row) recordRow {
+	get := row.Fields()
+	out := recordRow{
+		Seq: row.Seq, EventID: get(record.FieldEventID), Time: get(record.FieldCreatedAt), Kind: get(record.FieldEventKind),
+		Decision: get(record.FieldDecision), Effective: get(record.FieldEffectiveDecision), Rollout: get(record.FieldRolloutMode),
+		Policy:      strings.TrimSpace(get(record.FieldPolicyID) + " " + get(record.FieldPolicyVersion)),
+		User:        get(record.FieldPolicyUser),
+		Correlation: get(record.FieldCorrelationID),
+	}
+	if out.Kind == record.EventKindAdmin {
+		out.User = get(record.FieldActor, record.SubfieldID)
+		out.Summary = strings.TrimSpace(get(record.FieldAction) + " " + get(record.FieldResource, record.SubfieldType) + " " +
+			get(record.FieldResource, record.SubfieldID) + " (" + get(record.FieldOutcome) + ")")
+	}
+	return out
+}
+
+type searchPage struct {
+	Query   string
+	Results []recordRow
+	Capped  bool
+}
+
+const searchLimit = 50
+
+// search: a record by event ID, or the records of a correlation ID or a
+// caller (policy_user, or an admin's actor ID), newest first.
+func (a *queryAPI) consoleSearch(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "q")
+	if len(p.errs) > 0 {
+		renderProblem(w, http.StatusBadRequest, "Search", strings.Join(p.errs, "; "))
+		return
+	}
+	page := searchPage{Query: strings.TrimSpace(p.str("q"))}
+	if page.Query == "" {
+		renderFragment(w, http.StatusOK, "search", page)
+		return
+	}
+	seen := map[int64]bool{}
+	var rows []store.Row
+	add := func(rs []store.Row) {
+		for _, row := range rs {
+			if !seen[row.Seq] {
+				seen[row.Seq] = true
+				rows = append(rows, row)
+			}
+		}
+	}
+	if row, ok, err := a.store.Get(r.Context(), page.Query); err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Search", err.Error())
+		return
+	} else if ok {
+		add([]store.Row{row})
+	}
+	for _, f := range []store.Filter{{CorrelationID: page.Query, Limit: searchLimit}, {User: page.Query, Limit: searchLimit}} {
+		rs, next, err := a.store.Query(r.Context(), f)
+		if err != nil {
+			renderProblem(w, http.StatusInternalServerError, "Search", err.Error())
+			return
+		}
+		page.Capped = page.Capped || next != ""
+		add(rs)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Seq > rows[j].Seq })
+	for _, row := range rows {
+		page.Results = append(page.Results, recordRowOf(row))
+	}
+	renderFragment(w, http.StatusOK, "search", page)
+}
+
+type recordPage struct {
+	Row             recordRow
+	Fields          []fieldRow
+	Canonical       string
+	Seq             int64
+	StoredAt        string
+	PrevHash        string
+	Hash            string
+	Link            store.LinkCheck
+	Changes         []markerRow
+	MoreChanges     bool
+	PolicyID        string
+	CorrelationHref template.URL
+}
+
+type fieldRow struct{ Name, Value string }
+
+// record: one record, its place in the chain and that link's check, and
+// the admin events that changed its policy before it.
+func (a *queryAPI) consoleRecord(w http.ResponseWriter, r *http.Request) {
+	if p := newParams(r); len(p.errs) > 0 {
+		renderProblem(w, http.StatusBadRequest, "Record", strings.Join(p.errs, "; "))
+		return
+	}
+	id := r.PathValue("event_id")
+	row, ok, err := a.store.Get(r.Context(), id)
+	if err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
+		return
+	}
+	if !ok {
+		renderProblem(w, http.StatusNotFound, "Record", "No record has the event ID "+id+".")
+		return
+	}
+	link, _, err := a.store.CheckLink(r.Context(), row.Seq)
+	if err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
+		return
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, row.Record, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(row.Record)
+	}
+	get := row.Fields()
+	page := recordPage{Row: recordRowOf(row), Canonical: pretty.String(), Seq: row.Seq,
+		StoredAt: time.UnixMilli(row.StoredMS).UTC().Format(time.RFC3339Nano), PrevHash: row.PrevHash, Hash: row.Hash, Link: link,
+		PolicyID: get(record.FieldPolicyID)}
+	page.CorrelationHref = template.URL("/search?" + url.Values{"q": {page.Row.Correlation}}.Encode()) // #nosec: url.Values-encoded, relative
+	for _, name := range []string{record.FieldReasonCode, record.FieldModel, record.FieldProjectID, record.FieldStage, record.FieldAPIKeyID, record.FieldAction} {
+		if v := get(name); v != "" {
+			page.Fields = append(page.Fields, fieldRow{name, v})
+		}
+	}
+	if page.PolicyID != "" {
+		created, _ := time.Parse(time.RFC3339Nano, page.Row.Time)
+		changes, next, err := a.store.Query(r.Context(), store.Filter{EventKind: record.EventKindAdmin, PolicyID: page.PolicyID,
+			Until: created.Add(time.Millisecond), Limit: 20})
+		if err != nil {
+			renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
+			return
+		}
+		for _, c := range changes {
+			if c.Seq != row.Seq {
+				page.Changes = append(page.Changes, markerOf(c))
+			}
+		}
+		page.MoreChanges = next != ""
+	}
+	renderFragment(w, http.StatusOK, "record", page)
+}
+
+type adminPage struct {
+	Days   int
+	Events []markerRow
+	Next   template.URL
+}
+
+// admin: the admin audit events of the last days, newest first, a page at
+// a time (the /admin/api/v1/audit list).
+func (a *queryAPI) consoleAdmin(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "days", "cursor")
+	days := p.positiveInt("days", 7)
+	f := store.Filter{EventKind: record.EventKindAdmin, Since: a.now().Add(-time.Duration(days) * 24 * time.Hour), Limit: defaultLimit, Cursor: p.str("cursor")}
+	if len(p.errs) > 0 {
+		renderProblem(w, http.StatusBadRequest, "Admin events", strings.Join(p.errs, "; "))
+		return
+	}
+	rows, next, err := a.store.Query(r.Context(), f)
+	if err != nil {
+		renderProblem(w, http.StatusBadRequest, "Admin events", err.Error())
+		return
+	}
+	page := adminPage{Days: days}
+	for _, row := range rows {
+		page.Events = append(page.Events, markerOf(row))
+	}
+	if next != "" {
+		page.Next = template.URL("/admin?" + url.Values{"days": {strconv.Itoa(days)}, "cursor": {next}}.Encode()) // #nosec: url.Values-encoded, relative
+	}
+	renderFragment(w, http.StatusOK, "admin", page)
+}
+
+type integrityPage struct {
+	Report     store.Report
+	Took       string
+	Head       store.Link
+	SignedHead *store.HeadStatement
+	Signature  string
+	KeyID      string
+	PublicKey  string
+	Signing    bool
+}
+
+// integrity: the whole chain verified now, its head and checkpoint, the
+// newest signed head and the key that verifies it.
+func (a *queryAPI) consoleIntegrity(w http.ResponseWriter, r *http.Request) {
+	if p := newParams(r); len(p.errs) > 0 {
+		renderProblem(w, http.StatusBadRequest, "Integrity", strings.Join(p.errs, "; "))
+		return
+	}
+	start := time.Now()
+	rep, err := a.store.Verify(r.Context())
+	if err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Integrity", err.Error())
+		return
+	}
+	page := integrityPage{Report: rep, Took: time.Since(start).Round(time.Millisecond).String(), Head: a.store.Head()}
+	if signer := a.store.Signer(); signer != nil {
+		page.Signing, page.KeyID, page.PublicKey = true, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey()))
+		if sh := a.store.LastSignedHead(); sh != nil {
+			if st, err := sh.Open(signer.PublicKey()); err == nil {
+				page.SignedHead, page.Signature = &st, sh.Signature
+			}
+		}
+	}
+	renderFragment(w, http.StatusOK, "integrity", page)
+}
