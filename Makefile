@@ -14,7 +14,7 @@ LITELLM_VERSION := 1.105.0
 LITELLM  := $(BIN)/litellm/bin/litellm
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run demo image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
+.PHONY: all build run demo chromium screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
 
 all: build
 
@@ -83,8 +83,10 @@ check-generate: generate
 
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
 ## (decision logs), versitygw (S3), DuckDB (npm) and the LiteLLM proxy
-## (PyPI, in a virtualenv). The S3 test also needs the AWS CLI and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules
+## (PyPI, in a virtualenv); and Debian's Chromium for the console's browser
+## test (apt-get, needs root; skipped when a Chromium is on the PATH). The
+## S3 test also needs the AWS CLI and Node.js.
+tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules chromium
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -92,20 +94,38 @@ $(LITELLM):
 	$(BIN)/litellm/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
 test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
 	cd test/e2e/duckdb && npm install --no-audit --no-fund --no-save
 
-## demo: start the distribution on its default config and post a realistic
-## hour of gateway traffic (crossing midnight) with the simulator; leaves the
-## output in ./data and stops the collector.
+## screenshots: the console's browser test (test/e2e/console_test.go), which
+## saves its screenshots in bin/screenshots; the timeline's goes to
+## docs/images, where the README shows it.
+screenshots: build tools
+	POLICYAUDIT_BIN=$(COLLECTOR) $(GO) test -count=1 -v -run '^TestConsoleInABrowser$$' ./test/e2e/
+	mkdir -p docs/images && cp bin/screenshots/console-timeline.png docs/images/console-timeline.png
+
+## demo: post a realistic hour of gateway traffic (crossing midnight, the
+## prompt-injection policy tightened at its middle) with the simulator to
+## the collector of `make run`, or, when none answers, to one it starts on
+## the default config and keeps serving until Ctrl-C; then prints the
+## console's URL. The output stays in ./data.
+DEMO_QUERY := http://127.0.0.1:4321
 demo: build
-	@mkdir -p data; $(COLLECTOR) --config config/default.yaml > data/demo.log 2>&1 & pid=$$!; \
-	trap "kill $$pid 2>/dev/null" EXIT; \
-	for i in $$(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:13133/ && break; sleep 0.1; done; \
-	$(GO) run ./cmd/gatewaysim -url http://127.0.0.1:4320 -records 36000 -span 1h -rate 4000 || exit 1; \
-	sleep 2; echo "decisions by verdict in the audit store:"; curl -s 'http://127.0.0.1:4321/api/v1/stats'; echo; \
-	echo "JSON lines by date partition:"; for d in data/export/*/; do echo "  $$d $$(cat $$d*.jsonl | wc -l)"; done
+	@mkdir -p data; pid=; \
+	if ! curl -sf -o /dev/null http://127.0.0.1:13133/; then \
+		$(COLLECTOR) --config config/default.yaml > data/demo.log 2>&1 & pid=$$!; \
+		trap "kill $$pid 2>/dev/null" EXIT; \
+		for i in $$(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:13133/ && break; sleep 0.1; done; \
+	fi; \
+	$(GO) run ./cmd/gatewaysim -url http://127.0.0.1:4320 -records 36000 -span 1h -edit 30m -rate 4000 || exit 1; \
+	sleep 2; echo "decisions by verdict in the audit store:"; curl -s '$(DEMO_QUERY)/api/v1/stats'; echo; \
+	echo "JSON lines by date partition:"; for d in data/export/*/; do echo "  $$d $$(cat $$d*.jsonl | wc -l)"; done; \
+	echo; echo "The console: $(DEMO_QUERY)/  (the timeline of prompt-injection: $(DEMO_QUERY)/?policy_id=prompt-injection)"; \
+	if [ -n "$$pid" ]; then echo "The collector started for the demo serves it until Ctrl-C (its log: data/demo.log)."; wait $$pid; fi
 
 ## image: the OCI images, built offline with buildah from the Containerfile:
 ## the distribution (static, CGO_ENABLED=0, the tz database inside) and the

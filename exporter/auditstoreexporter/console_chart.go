@@ -154,13 +154,14 @@ func layoutChart(buckets []store.TimelineBucket, since, until time.Time, step ti
 }
 
 // niceCeiling is the top of a four-line axis at or above n: four times
-// the smallest 1, 2 or 5 times a power of ten at or above n/4.
+// the smallest 1, 2, 2.5 or 5 times a power of ten (a whole number) at or
+// above n/4.
 func niceCeiling(n int64) int64 {
 	quarter := max((n+3)/4, 1)
-	for p := int64(1); p < math.MaxInt64/40; p *= 10 {
-		for _, m := range []int64{1, 2, 5} {
-			if m*p >= quarter {
-				return 4 * m * p
+	for p := int64(1); p < math.MaxInt64/400; p *= 10 {
+		for _, m := range []int64{10, 20, 25, 50} {
+			if v := m * p; v%10 == 0 && v/10 >= quarter {
+				return 4 * v / 10
 			}
 		}
 	}

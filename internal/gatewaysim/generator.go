@@ -6,7 +6,9 @@ package gatewaysim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -46,9 +48,18 @@ type Generator struct {
 	start time.Time
 	step  time.Duration
 	n     int
-	// The scripted policy edit (Edit): when, and whether it was sent.
+	span  time.Duration
+	// The scripted policy edit (Edit): when, and whether it was sent; and
+	// the admin events of the story still to send, oldest first.
 	editAt time.Time
 	edit   editState
+	script []scripted
+}
+
+// scripted is an admin event of the story, sent alone at its time.
+type scripted struct {
+	at   time.Time
+	edit bool // the policy edit; else a key or model change
 }
 
 type editState int
@@ -66,21 +77,45 @@ const EditedPolicy = "prompt-injection"
 const EditActor = "dana@example.com"
 
 // Edit scripts the question the product exists for: at start+at an
-// administrator tightens EditedPolicy (one policy.update admin event, sent
-// alone); from then on that policy's decisions carry the new version and
-// deny about five times as often. The other admin events of the span then
-// change keys and models only, so the edit is the span's one policy change.
+// administrator tightens EditedPolicy (one policy.update admin event); from
+// then on that policy's decisions carry the new version and deny about five
+// times as often. The span's other admin events become four key and model
+// changes at its eighths (1, 3, 5, 7), each sent alone like the edit, so the
+// edit is the span's one policy change and the admin events read as a
+// day's do, not as a batch of hundreds.
 func (g *Generator) Edit(at time.Duration) {
 	g.editAt, g.edit = g.start.Add(at), editPending
+	g.script = []scripted{{at: g.editAt, edit: true}}
+	for _, eighth := range []time.Duration{1, 3, 5, 7} {
+		g.script = append(g.script, scripted{at: g.start.Add(g.span * eighth / 8)})
+	}
+	slices.SortStableFunc(g.script, func(a, b scripted) int { return a.at.Compare(b.at) })
 }
 
-// EditDue reports that the scripted edit is the next record.
-func (g *Generator) EditDue() bool {
-	return g.edit == editPending && !g.start.Add(time.Duration(g.n)*g.step).Before(g.editAt)
+// ScriptedDue reports that the next record is an admin event of the story.
+func (g *Generator) ScriptedDue() bool {
+	return g.BeforeScripted() == 0
 }
 
-// AppendEdit appends the scripted policy.update admin event.
-func (g *Generator) AppendEdit(buf []byte) []byte {
+// BeforeScripted is how many records come before the story's next admin
+// event (-1: none is left), so a request can end there and the event is
+// sent at its own time.
+func (g *Generator) BeforeScripted() int {
+	if len(g.script) == 0 {
+		return -1
+	}
+	at := int(math.Ceil(float64(g.script[0].at.Sub(g.start)) / float64(g.step)))
+	return max(at-g.n, 0)
+}
+
+// AppendScripted appends the story's next admin event.
+func (g *Generator) AppendScripted(buf []byte) []byte {
+	next := g.script[0]
+	g.script = g.script[1:]
+	if !next.edit {
+		t, n := g.next()
+		return g.appendQuietAdmin(buf, t, n)
+	}
 	t, n := g.next()
 	g.edit = editSent
 	from := policyVersion(t)
@@ -96,7 +131,7 @@ func (g *Generator) edited(policy string) bool {
 // versionOf is a policy's version at t: the version of the day's quarter,
 // with a second revision once the scripted edit changed it.
 func (g *Generator) versionOf(policy string, t time.Time) string {
-	if g.edit != noEdit && policy == EditedPolicy && !t.Before(g.editAt) {
+	if g.edited(policy) {
 		return policyVersion(t) + "-r2"
 	}
 	return policyVersion(t)
@@ -109,7 +144,7 @@ func NewGenerator(seed uint64, start time.Time, span time.Duration, total int) *
 	if total > 0 {
 		step = span / time.Duration(total)
 	}
-	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), start: start.UTC(), step: step}
+	return &Generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), start: start.UTC(), step: step, span: span}
 }
 
 // Dialect picks the next record's dialect: half flat, 30 % router, 19 % OPA,
@@ -120,7 +155,7 @@ func (g *Generator) Dialect() Dialect {
 		return Flat
 	case p < 80:
 		return Router
-	case p < 99:
+	case p < 99 || g.edit != noEdit: // a story sends its admin events alone (Edit)
 		return OPA
 	default:
 		return Admin

@@ -169,8 +169,11 @@ func summarise(rep Report, latencies []time.Duration, elapsed time.Duration) Rep
 
 // build makes one request of n records of one dialect.
 func build(g *Generator, opts Options, n int) request {
-	if g.EditDue() {
-		return buildEdit(g, opts)
+	if g.ScriptedDue() {
+		return buildScripted(g, opts)
+	}
+	if before := g.BeforeScripted(); before > 0 {
+		n = min(n, before) // the story's admin event goes out at its time
 	}
 	d := g.Dialect()
 	if len(opts.Dialects) > 0 {
@@ -216,9 +219,9 @@ func build(g *Generator, opts Options, n int) request {
 	return r
 }
 
-// buildEdit makes the request of the scripted policy edit: one admin event.
-func buildEdit(g *Generator, opts Options) request {
-	line := g.AppendEdit(nil)
+// buildScripted makes the request of a story's admin event: one record.
+func buildScripted(g *Generator, opts Options) request {
+	line := g.AppendScripted(nil)
 	if opts.Mode == OTLP {
 		ld := plog.NewLogs()
 		ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(string(line))
