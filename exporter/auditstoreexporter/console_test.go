@@ -239,3 +239,27 @@ func TestConsoleRecordPageChecksItsLink(t *testing.T) {
 	assert.Contains(t, page, "seq 6 is missing")
 	_ = store.LinkCheck{}
 }
+
+// The integrity page shows the newest whole-chain verification with its
+// time, and runs a new one when asked: a tampered row shows up then.
+func TestConsoleIntegrityVerifiesOnDemand(t *testing.T) {
+	exp, url, path := startExporterAt(t)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), canonicalLogs(t, allFixtures...)))
+	_, _, page := fetch(t, url+"/console/fragment/integrity")
+	assert.Contains(t, page, `id="verification" data-ok="true" data-anchored="false"`)
+	assert.Contains(t, page, "Not anchored")
+
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`)
+	require.NoError(t, err)
+	_, _, page = fetch(t, url+"/console/fragment/integrity")
+	assert.Contains(t, page, `data-ok="true"`, "the last verification, with its time")
+	assert.Contains(t, page, `id="verified-at"`)
+	_, _, page = fetch(t, url+"/console/fragment/integrity?verify=now")
+	assert.Contains(t, page, `data-ok="false"`)
+	assert.Contains(t, page, "first bad seq 4")
+	status, _, _ := fetch(t, url+"/console/fragment/integrity?verify=later")
+	assert.Equal(t, http.StatusBadRequest, status)
+}
