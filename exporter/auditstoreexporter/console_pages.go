@@ -3,6 +3,7 @@ package auditstoreexporter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -192,8 +193,12 @@ func (a *queryAPI) consoleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, next, err := a.store.Query(r.Context(), f)
-	if err != nil {
-		renderProblem(w, http.StatusBadRequest, "Admin events", err.Error())
+	switch {
+	case errors.Is(err, store.ErrBadCursor):
+		renderProblem(w, http.StatusBadRequest, "Admin events", "cursor: "+err.Error())
+		return
+	case err != nil:
+		renderProblem(w, http.StatusInternalServerError, "Admin events", err.Error())
 		return
 	}
 	page := adminPage{Days: days}
