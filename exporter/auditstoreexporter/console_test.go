@@ -32,11 +32,7 @@ func canonicalLines(t *testing.T, kind record.Kind, lines ...string) plog.Logs {
 		require.NoError(t, err)
 		r, err := record.NormalizeValue(obj, record.Hints{Kind: kind})
 		require.NoError(t, err, line)
-		lr := lrs.AppendEmpty()
-		r.SetLogRecordFields(lr)
-		body := lr.Body().SetEmptyMap()
-		r.CopyTo(body)
-		namer.Name(r, body)
+		appendCanonical(lrs, namer, r)
 	}
 	return ld
 }

@@ -47,15 +47,21 @@ func canonicalLogs(t *testing.T, names ...string) plog.Logs {
 				r, err = record.NormalizeValue(obj, record.Hints{Kind: record.KindDecision})
 			}
 			require.NoError(t, err)
-			lr := lrs.AppendEmpty()
-			r.SetLogRecordFields(lr)
-			body := lr.Body().SetEmptyMap()
-			r.CopyTo(body)
-			namer.Name(r, body)
+			appendCanonical(lrs, namer, r)
 			return nil
 		}))
 	}
 	return ld
+}
+
+// appendCanonical appends r as the processor writes it: a named canonical
+// body with the log record's fields set.
+func appendCanonical(lrs plog.LogRecordSlice, namer *record.Namer, r *record.Record) {
+	lr := lrs.AppendEmpty()
+	r.SetLogRecordFields(lr)
+	body := lr.Body().SetEmptyMap()
+	r.CopyTo(body)
+	namer.Name(r, body)
 }
 
 var allFixtures = []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json"}
