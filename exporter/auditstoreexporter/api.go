@@ -23,6 +23,7 @@ type queryAPI struct {
 	store    *store.Store
 	maxLimit int
 	now      func() time.Time
+	console  bool // serve the console's fragments
 	verified lastVerification
 }
 
@@ -68,7 +69,9 @@ func (a *queryAPI) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/head", a.head)
 	mux.HandleFunc("GET /api/v1/stats", a.stats)
-	a.consoleRoutes(mux)
+	if a.console {
+		a.consoleRoutes(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range knownPaths {
 			if r.URL.Path == p || (strings.HasSuffix(p, "/") && strings.HasPrefix(r.URL.Path, p)) {

@@ -27,6 +27,8 @@ type Config struct {
 	Query confighttp.ServerConfig `mapstructure:"query"`
 	// MaxQueryLimit caps the limit parameter of queries.
 	MaxQueryLimit int `mapstructure:"max_query_limit"`
+	// Console is the read-only web console on the query endpoint.
+	Console ConsoleConfig `mapstructure:"console"`
 	// Signing anchors the hash chain with Ed25519-signed heads.
 	Signing SigningConfig `mapstructure:"signing"`
 	// Synchronous is full (every append on the disk before it is
@@ -40,6 +42,14 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// ConsoleConfig turns the web console on the query endpoint on or off.
+type ConsoleConfig struct {
+	// Enabled serves the console at the query endpoint's root (default
+	// true); off, the endpoint serves the JSON API alone.
+	Enabled bool `mapstructure:"enabled"`
+	_       struct{}
 }
 
 // SigningConfig is the key the store signs its head with, and how often.
@@ -72,6 +82,7 @@ func createDefaultConfig() *Config {
 		RetentionInterval: time.Hour,
 		Query:             query,
 		MaxQueryLimit:     1000,
+		Console:           ConsoleConfig{Enabled: true},
 		Signing:           SigningConfig{EveryRecords: 10000, Interval: time.Minute},
 		Synchronous:       store.SyncFull,
 		TimeoutConfig:     exporterhelper.NewDefaultTimeoutConfig(),

@@ -259,3 +259,16 @@ func TestConsoleIntegrityVerifiesOnDemand(t *testing.T) {
 	status, _, _ := fetch(t, url+"/console/fragment/integrity?verify=later")
 	assert.Equal(t, http.StatusBadRequest, status)
 }
+
+// console.enabled: false leaves the JSON API alone on the endpoint.
+func TestConsoleCanBeTurnedOff(t *testing.T) {
+	_, url, _ := startExporterWith(t, func(c *Config) { c.Console.Enabled = false })
+	for _, page := range []string{"/", "/search", "/console/static/console.js", "/console/fragment/timeline"} {
+		status, h, body := fetch(t, url+page)
+		assert.Equal(t, http.StatusNotFound, status, page)
+		assert.Equal(t, "application/json", h.Get("Content-Type"), page)
+		assert.Contains(t, body, "no such endpoint", page)
+	}
+	status, _ := get(t, url+"/api/v1/stats")
+	assert.Equal(t, http.StatusOK, status)
+}

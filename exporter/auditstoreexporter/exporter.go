@@ -72,14 +72,16 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 		e.set.Logger.Warn("Audit store has no signing key (signing.key_file): its chain is hashed but not anchored, so a cut prefix, a rewritten chain or a rolled-back file cannot be detected")
 	}
 
-	api := &queryAPI{store: st, maxLimit: e.cfg.MaxQueryLimit, now: e.now}
+	api := &queryAPI{store: st, maxLimit: e.cfg.MaxQueryLimit, now: e.now, console: e.cfg.Console.Enabled}
 	e.server, err = e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, api.routes())
 	if err != nil {
 		return fmt.Errorf("auditstore: creating the query server: %w", err)
 	}
 	// The console's shell and static files hold no record: served before the
 	// authenticator, so a browser can load the page that asks for the token.
-	e.server.Handler = withConsoleShell(e.server.Handler)
+	if e.cfg.Console.Enabled {
+		e.server.Handler = withConsoleShell(e.server.Handler)
+	}
 	ln, err := e.cfg.Query.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("auditstore: listening on %s: %w", e.cfg.Query.Endpoint, err)

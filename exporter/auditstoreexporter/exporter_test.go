@@ -74,6 +74,13 @@ func startExporter(t *testing.T) (exporter.Logs, string) {
 
 func startExporterAt(t *testing.T) (exporter.Logs, string, string) {
 	t.Helper()
+	return startExporterWith(t, func(*Config) {})
+}
+
+// startExporterWith starts the exporter on a free port and a temporary
+// database, with set applied to its configuration.
+func startExporterWith(t *testing.T, set func(*Config)) (exporter.Logs, string, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -83,6 +90,7 @@ func startExporterAt(t *testing.T) (exporter.Logs, string, string) {
 	cfg.Path = filepath.Join(t.TempDir(), "audit.db")
 	cfg.Query.Endpoint = addr
 	cfg.QueueConfig.Enabled = false // synchronous: ConsumeLogs returns once stored
+	set(cfg)
 	require.NoError(t, cfg.Validate())
 	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
