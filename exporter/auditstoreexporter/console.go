@@ -11,7 +11,7 @@ import (
 )
 
 // The console: a read-only web view of the store at the query endpoint's
-// root. Every page is one static shell (consoleShell) holding no data; its
+// root. Every page is one static shell (console/shell.html) holding no data; its
 // one script fetches the page's content from /console/fragment/..., a route
 // of the query API behind its authenticator like the JSON API, with the
 // bearer token as a header. The server renders and escapes that content
