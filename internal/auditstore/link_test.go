@@ -83,3 +83,37 @@ func TestRecentSpan(t *testing.T) {
 	assert.Equal(t, t0.Add(2*time.Hour).UnixMilli(), first, "the oldest decision within the hour before the newest")
 	assert.Equal(t, t0.Add(3*time.Hour).UnixMilli(), last, "admin events are not decisions")
 }
+
+// A database from before the timeline's index gets it when opened, in place
+// of the narrower index it replaces, and its records stay verifiable.
+func TestOpenReplacesTheKindTimeIndex(t *testing.T) {
+	ctx := context.Background()
+	s, path := open(t)
+	_, _, err := s.Append(ctx, []Entry{decisionEntry(t, 1, nil), decisionEntry(t, 2, nil)})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec(`DROP INDEX records_kind_time_verdict; CREATE INDEX records_kind_time ON records (event_kind, created_ms, seq)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err = Open(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	var names []string
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_kind%'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		names = append(names, n)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	assert.Equal(t, []string{"records_kind_time_verdict"}, names)
+	rep, err := s.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, rep.Problem)
+	assert.Equal(t, int64(2), rep.Records)
+}
