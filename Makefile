@@ -192,6 +192,7 @@ bench-auditstore:
 	$(GO) test -run '^$$' -bench 'BenchmarkQueryAt1M' -benchtime 2000x -timeout 30m ./internal/auditstore/
 	$(GO) test -run '^$$' -bench 'BenchmarkTimelineAt1M/(all_policies|one_policy)' -benchtime 50x -timeout 30m ./internal/auditstore/
 	$(GO) test -run '^$$' -bench 'BenchmarkTimelineAt1M/verify' -benchtime 1x -timeout 30m ./internal/auditstore/
+	$(GO) test -run '^$$' -bench 'BenchmarkIndexMigrationAt1M' -benchtime 1x -timeout 30m ./internal/auditstore/
 
 # The distribution's own sources are ocb's; vetting them would compile every
 # dependency a second time (vet does not share -trimpath's build cache).
