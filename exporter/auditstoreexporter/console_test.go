@@ -217,19 +217,14 @@ func TestConsoleRecordPageChecksItsLink(t *testing.T) {
 	assert.Contains(t, page, `data-ok="true"`)
 	assert.Contains(t, page, "prev_hash is the hash of seq 3")
 
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.Exec(`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`)
-	require.NoError(t, err)
+	tamper(t, path, `UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`)
 	_, _, page = fetch(t, url+"/console/fragment/records/"+bySeq[4])
 	assert.Contains(t, page, `data-ok="false"`)
 	assert.Contains(t, page, "hash does not match the record")
 	_, _, page = fetch(t, url+"/console/fragment/records/"+bySeq[5])
 	assert.Contains(t, page, `data-ok="true"`, "the next record's own link still holds")
 
-	_, err = db.Exec(`DELETE FROM records WHERE seq = 6`)
-	require.NoError(t, err)
+	tamper(t, path, `DELETE FROM records WHERE seq = 6`)
 	_, _, page = fetch(t, url+"/console/fragment/records/"+bySeq[7])
 	assert.Contains(t, page, `data-ok="false"`)
 	assert.Contains(t, page, "seq 6 is missing")
@@ -245,11 +240,7 @@ func TestConsoleIntegrityVerifiesOnDemand(t *testing.T) {
 	assert.Contains(t, page, `id="verification" data-ok="true" data-anchored="false"`)
 	assert.Contains(t, page, "Not anchored")
 
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.Exec(`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`)
-	require.NoError(t, err)
+	tamper(t, path, `UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`)
 	_, _, page = fetch(t, url+"/console/fragment/integrity")
 	assert.Contains(t, page, `data-ok="true"`, "the last verification, with its time")
 	assert.Contains(t, page, `id="verified-at"`)
@@ -271,4 +262,14 @@ func TestConsoleCanBeTurnedOff(t *testing.T) {
 	}
 	status, _ := get(t, url+"/api/v1/stats")
 	assert.Equal(t, http.StatusOK, status)
+}
+
+// tamper changes the database file behind the running store's back.
+func tamper(t *testing.T, path, stmt string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	require.NoError(t, err)
 }

@@ -2,7 +2,6 @@ package auditstoreexporter
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -286,11 +285,7 @@ func TestVerifyAPIReportsTampering(t *testing.T) {
 		{`UPDATE records SET record = replace(record, '"deny"', '"allow"') WHERE seq = 4`, 4},
 		{`DELETE FROM records WHERE seq = 2`, 2},
 	} {
-		db, err := sql.Open("sqlite", "file:"+path)
-		require.NoError(t, err)
-		_, err = db.Exec(tc.stmt)
-		require.NoError(t, err)
-		require.NoError(t, db.Close())
+		tamper(t, path, tc.stmt)
 		status, rep := get(t, url+"/api/v1/verify")
 		require.Equal(t, http.StatusOK, status)
 		assert.Equal(t, false, rep["ok"], tc.stmt)
