@@ -96,7 +96,7 @@ $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation; }
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
 test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
 	cd test/e2e/duckdb && npm install --no-audit --no-fund --no-save
