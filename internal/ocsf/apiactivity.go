@@ -3,6 +3,7 @@ package ocsf
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -76,7 +77,7 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 	use(record.FieldEventID, record.FieldCreatedAt, record.FieldCorrelationID, record.FieldDecision,
 		record.FieldEnforced, record.FieldReasonCode, record.FieldPolicyID, record.FieldPolicyVersion, record.FieldGateway)
 
-	model, provider := str(canonical, record.FieldModel), str(canonical, record.FieldProvider)
+	model, provider := pdatajson.StringAt(canonical, record.FieldModel), pdatajson.StringAt(canonical, record.FieldProvider)
 	profiles := []string{"security_control"}
 	if model != "" && provider != "" {
 		profiles = append(profiles, "ai_operation")
@@ -93,11 +94,11 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 		status = statusFailure
 	}
 	ev.PutInt("status_id", status)
-	putIf(ev, "status_detail", rec.ReasonCode)
+	pdatajson.PutNonEmpty(ev, "status_detail", rec.ReasonCode)
 
 	// Security Control: what the control did, and under which policy.
 	ev.PutInt("action_id", o.action)
-	putIf(ev, "action", o.actionName)
+	pdatajson.PutNonEmpty(ev, "action", o.actionName)
 	ev.PutInt("disposition_id", o.disposition)
 	ev.PutBool("is_alert", o.alert)
 	writePolicy(ev.PutEmptyMap("policy"), rec, rec.Enforced)
@@ -112,10 +113,10 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 	// The API call: its operation (the route or target the gateway
 	// guarded), the request, and the gateway that served it.
 	api := ev.PutEmptyMap("api")
-	target := str(canonical, record.FieldPolicyTarget)
+	target := pdatajson.StringAt(canonical, record.FieldPolicyTarget)
 	api.PutStr("operation", orUnknown(target))
 	api.PutEmptyMap("request").PutStr("uid", rec.CorrelationID)
-	if gw := str(canonical, record.FieldGateway); gw != "" {
+	if gw := pdatajson.StringAt(canonical, record.FieldGateway); gw != "" {
 		api.PutEmptyMap("service").PutStr("name", gw)
 	}
 	use(record.FieldPolicyTarget)
@@ -126,7 +127,7 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 	resources := ev.PutEmptySlice("resources")
 	addResource(resources, "model", model, "")
 	addResource(resources, "route", target, "")
-	project := str(canonical, record.FieldProjectID)
+	project := pdatajson.StringAt(canonical, record.FieldProjectID)
 	addResource(resources, "project", project, project)
 	if resources.Len() == 0 {
 		ev.Remove("resources")
@@ -150,7 +151,7 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 func writePolicy(m pcommon.Map, rec *record.Record, applied bool) {
 	m.PutStr("uid", rec.PolicyID)
 	m.PutStr("name", rec.PolicyID)
-	putIf(m, "version", rec.PolicyVersion)
+	pdatajson.PutNonEmpty(m, "version", rec.PolicyVersion)
 	m.PutBool("is_applied", applied)
 }
 
@@ -166,7 +167,7 @@ func firewallRule(rec *record.Record) bool {
 func writeFirewallRule(m pcommon.Map, rec *record.Record, canonical pcommon.Map) {
 	m.PutStr("uid", rec.PolicyID)
 	m.PutStr("name", orUnknown(rec.ReasonCode))
-	putIf(m, "version", rec.PolicyVersion)
+	pdatajson.PutNonEmpty(m, "version", rec.PolicyVersion)
 	cats := strs(canonical, record.FieldTriggeredCategories)
 	if len(cats) > 0 {
 		m.PutStr("category", cats[0])
@@ -191,13 +192,13 @@ func writeFirewallRule(m pcommon.Map, rec *record.Record, canonical pcommon.Map)
 // a decision carries no network address, so it is the calling application
 // by name, "unknown" when the record names none.
 func writeCaller(ev, canonical pcommon.Map) {
-	user, key, project := str(canonical, record.FieldPolicyUser), str(canonical, record.FieldAPIKeyID), str(canonical, record.FieldProjectID)
+	user, key, project := pdatajson.StringAt(canonical, record.FieldPolicyUser), pdatajson.StringAt(canonical, record.FieldAPIKeyID), pdatajson.StringAt(canonical, record.FieldProjectID)
 	actor := ev.PutEmptyMap("actor")
 	switch {
 	case user != "":
 		u := actor.PutEmptyMap("user")
 		u.PutStr("uid", user)
-		putIf(u, "credential_uid", key)
+		pdatajson.PutNonEmpty(u, "credential_uid", key)
 	case key != "":
 		actor.PutStr("app_uid", key)
 	}
@@ -213,8 +214,8 @@ func addResource(list pcommon.Slice, typ, name, uid string) {
 	}
 	r := list.AppendEmpty().SetEmptyMap()
 	r.PutStr("type", typ)
-	putIf(r, "name", name)
-	putIf(r, "uid", uid)
+	pdatajson.PutNonEmpty(r, "name", name)
+	pdatajson.PutNonEmpty(r, "uid", uid)
 }
 
 func orUnknown(s string) string {

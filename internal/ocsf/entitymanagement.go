@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -43,9 +44,9 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 	// The resource as the data policy left it: a PII rule may hide its id
 	// or name (a user the action changed).
 	res := resource{
-		typ:  str(canonical, record.FieldResource, record.SubfieldType),
-		id:   str(canonical, record.FieldResource, record.SubfieldID),
-		name: str(canonical, record.FieldResource, record.SubfieldName),
+		typ:  pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldType),
+		id:   pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldID),
+		name: pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldName),
 	}
 	ev.PutStr("message", rec.Action+" "+res.typ+" "+res.id+": "+rec.Outcome)
 	status := int64(statusSuccess)
@@ -54,15 +55,15 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 	}
 	ev.PutInt("status_id", status)
 
-	actorID := str(canonical, record.FieldActor, record.SubfieldID)
+	actorID := pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID)
 	actor := ev.PutEmptyMap("actor")
 	user := actor.PutEmptyMap("user")
 	user.PutStr("uid", orUnknown(actorID))
-	if t, ok := userTypes[str(canonical, record.FieldActor, record.SubfieldType)]; ok {
+	if t, ok := userTypes[pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldType)]; ok {
 		user.PutInt("type_id", t.id)
 		user.PutStr("type", t.name)
 	}
-	if ip := str(canonical, record.FieldActor, record.SubfieldIP); ip != "" {
+	if ip := pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldIP); ip != "" {
 		ev.PutEmptyMap("src_endpoint").PutStr("ip", ip)
 	}
 
@@ -101,13 +102,13 @@ type resource struct{ typ, id, name string }
 func writeEntity(m pcommon.Map, res resource, policyID, version string) {
 	m.PutStr("type", res.typ)
 	m.PutStr("uid", res.id)
-	putIf(m, "name", res.name)
-	putIf(m, "version", version)
+	pdatajson.PutNonEmpty(m, "name", res.name)
+	pdatajson.PutNonEmpty(m, "version", version)
 	if policyID != "" {
 		pol := m.PutEmptyMap("policy")
 		pol.PutStr("uid", policyID)
 		pol.PutStr("name", firstOf(res.name, policyID))
-		putIf(pol, "version", version)
+		pdatajson.PutNonEmpty(pol, "version", version)
 	}
 }
 
@@ -115,7 +116,7 @@ func known(version string) bool { return version != "" && version != record.Unkn
 
 // fromVersion is the version a change started from, when its details say.
 func fromVersion(canonical pcommon.Map) string {
-	if v := str(canonical, record.FieldDetails, "from_version"); known(v) {
+	if v := pdatajson.StringAt(canonical, record.FieldDetails, "from_version"); known(v) {
 		return v
 	}
 	return ""
@@ -124,7 +125,7 @@ func fromVersion(canonical pcommon.Map) string {
 // detailText is the first of the details' text fields that is set.
 func detailText(canonical pcommon.Map, keys ...string) string {
 	for _, k := range keys {
-		if s := str(canonical, record.FieldDetails, k); s != "" {
+		if s := pdatajson.StringAt(canonical, record.FieldDetails, k); s != "" {
 			return s
 		}
 	}

@@ -3,6 +3,7 @@ package ocsf
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -44,7 +45,7 @@ func Finding(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Ma
 	rel.PutInt("type_uid", ClassAPIActivity*100+activityOther)
 
 	ev.PutInt("action_id", o.action)
-	putIf(ev, "action", o.actionName)
+	pdatajson.PutNonEmpty(ev, "action", o.actionName)
 	ev.PutInt("disposition_id", o.disposition)
 	ev.PutBool("is_alert", o.alert)
 	writePolicy(ev.PutEmptyMap("policy"), rec, rec.Enforced)
@@ -52,9 +53,9 @@ func Finding(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Ma
 		writeFirewallRule(ev.PutEmptyMap("firewall_rule"), rec, canonical)
 	}
 	resources := ev.PutEmptySlice("resources")
-	addResource(resources, "model", str(canonical, record.FieldModel), "")
-	addResource(resources, "route", str(canonical, record.FieldPolicyTarget), "")
-	project := str(canonical, record.FieldProjectID)
+	addResource(resources, "model", pdatajson.StringAt(canonical, record.FieldModel), "")
+	addResource(resources, "route", pdatajson.StringAt(canonical, record.FieldPolicyTarget), "")
+	project := pdatajson.StringAt(canonical, record.FieldProjectID)
 	addResource(resources, "project", project, project)
 	if resources.Len() == 0 {
 		ev.Remove("resources")

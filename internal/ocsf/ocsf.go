@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -94,7 +95,7 @@ func header(ev pcommon.Map, rec *record.Record, p Product, category, class, acti
 	prod := md.PutEmptyMap("product")
 	prod.PutStr("name", p.Name)
 	prod.PutStr("vendor_name", p.Vendor)
-	putIf(prod, "version", p.Version)
+	pdatajson.PutNonEmpty(prod, "version", p.Version)
 	if len(profiles) > 0 {
 		list := md.PutEmptySlice("profiles")
 		for _, pr := range profiles {
@@ -127,27 +128,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func putIf(m pcommon.Map, k, v string) {
-	if v != "" {
-		m.PutStr(k, v)
-	}
-}
-
-// str is a string field of canonical (after the data policy).
-func str(canonical pcommon.Map, path ...string) string {
-	v, ok := canonical.Get(path[0])
-	for _, k := range path[1:] {
-		if !ok || v.Type() != pcommon.ValueTypeMap {
-			return ""
-		}
-		v, ok = v.Map().Get(k)
-	}
-	if !ok || v.Type() != pcommon.ValueTypeStr {
-		return ""
-	}
-	return v.Str()
 }
 
 // strs is a list-of-strings field of canonical.

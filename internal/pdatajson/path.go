@@ -23,3 +23,11 @@ func StringAt(m pcommon.Map, path ...string) string {
 	}
 	return ""
 }
+
+// PutNonEmpty puts the string v at k unless v is empty: an absent field
+// stays absent instead of becoming "".
+func PutNonEmpty(m pcommon.Map, k, v string) {
+	if v != "" {
+		m.PutStr(k, v)
+	}
+}

@@ -81,7 +81,13 @@ func (p *policyProcessor) setAttributes(rec *record.Record, canonical pcommon.Ma
 		attrs.PutStr("data_stream.namespace", p.cfg.Elastic.Namespace)
 		// logs_dynamic_id: the document _id, so a replay never duplicates.
 		attrs.PutStr("elasticsearch.document_id", rec.EventID)
-	default: // otlp, ocsf
+	case DestinationOCSF:
+		// For splunk_hec, setOCSFClass keeps only the class and Splunk's
+		// metadata: the OTel attributes would be indexed fields.
+		if !p.cfg.OCSF.SplunkHEC {
+			setOTelAttributes(rec, canonical, attrs)
+		}
+	default:
 		setOTelAttributes(rec, canonical, attrs)
 	}
 }
@@ -89,18 +95,18 @@ func (p *policyProcessor) setAttributes(rec *record.Record, canonical pcommon.Ma
 // setOTelAttributes sets the log attributes of records.md section 3.
 func setOTelAttributes(rec *record.Record, canonical pcommon.Map, attrs pcommon.Map) {
 	attrs.EnsureCapacity(attrs.Len() + 10)
-	putIf(attrs, "policy.id", rec.PolicyID)
-	putIf(attrs, "policy.version", rec.PolicyVersion)
+	pdatajson.PutNonEmpty(attrs, "policy.id", rec.PolicyID)
+	pdatajson.PutNonEmpty(attrs, "policy.version", rec.PolicyVersion)
 	if rec.Kind == record.KindAdmin {
 		attrs.PutStr("admin.action", rec.Action)
 		attrs.PutStr("admin.outcome", rec.Outcome)
-		putIf(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID))
+		pdatajson.PutNonEmpty(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID))
 	} else {
 		attrs.PutStr("policy.decision", rec.Decision)
 		attrs.PutStr("policy.effective_decision", rec.EffectiveDecision)
 		attrs.PutStr("policy.rollout_mode", rec.RolloutMode)
-		putIf(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldPolicyUser))
-		putIf(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, record.FieldModel))
+		pdatajson.PutNonEmpty(attrs, "user.id", pdatajson.StringAt(canonical, record.FieldPolicyUser))
+		pdatajson.PutNonEmpty(attrs, "gen_ai.request.model", pdatajson.StringAt(canonical, record.FieldModel))
 	}
 	attrs.PutStr("correlation.id", rec.CorrelationID)
 	// From the canonical map, after the data policy: the error text quotes
@@ -126,11 +132,11 @@ func (p *policyProcessor) setSplunkFields(rec *record.Record, attrs pcommon.Map)
 		attrs.PutStr(record.FieldDecision, rec.Decision)
 		attrs.PutStr("com.splunk.sourcetype", p.cfg.Splunk.Sourcetype)
 	}
-	putIf(attrs, record.FieldPolicyID, rec.PolicyID)
-	putIf(attrs, record.FieldPolicyVersion, rec.PolicyVersion)
+	pdatajson.PutNonEmpty(attrs, record.FieldPolicyID, rec.PolicyID)
+	pdatajson.PutNonEmpty(attrs, record.FieldPolicyVersion, rec.PolicyVersion)
 	attrs.PutStr(record.FieldCorrelationID, rec.CorrelationID)
-	putIf(attrs, "com.splunk.index", p.cfg.Splunk.Index)
-	putIf(attrs, "com.splunk.source", p.cfg.Splunk.Source)
+	pdatajson.PutNonEmpty(attrs, "com.splunk.index", p.cfg.Splunk.Index)
+	pdatajson.PutNonEmpty(attrs, "com.splunk.source", p.cfg.Splunk.Source)
 }
 
 // setDatadogAttributes gives the Datadog exporter the canonical fields as log
@@ -211,10 +217,4 @@ func tag(b *strings.Builder, name, value string) {
 	b.WriteString(name)
 	b.WriteByte(':')
 	b.WriteString(value)
-}
-
-func putIf(m pcommon.Map, k, v string) {
-	if v != "" {
-		m.PutStr(k, v)
-	}
 }

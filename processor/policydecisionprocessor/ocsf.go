@@ -5,6 +5,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/internal/ocsf"
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -15,17 +16,23 @@ const (
 	attrOCSFTypeUID  = "ocsf.type_uid"
 )
 
+// ocsfFinding is a record's Detection Finding, written beside its event.
+type ocsfFinding struct {
+	body           pcommon.Map
+	class, typeUID int64
+}
+
 // writeOCSF replaces lr's body, the canonical record after the data policy,
 // with its OCSF event, and returns the record's Detection Finding when
 // findings are on and it makes one.
-func (p *policyProcessor) writeOCSF(rec *record.Record, canonical pcommon.Map, lr plog.LogRecord) (pcommon.Map, bool) {
+func (p *policyProcessor) writeOCSF(rec *record.Record, canonical pcommon.Map, lr plog.LogRecord) (ocsfFinding, bool) {
 	ev := pcommon.NewMap()
 	class, typeUID := ocsf.Event(rec, canonical, p.product, ev)
-	var finding pcommon.Map
+	var finding ocsfFinding
 	wants := p.cfg.OCSF.Findings && ocsf.WantsFinding(rec)
 	if wants {
-		finding = pcommon.NewMap()
-		ocsf.Finding(rec, canonical, p.product, finding)
+		finding.body = pcommon.NewMap()
+		finding.class, finding.typeUID = ocsf.Finding(rec, canonical, p.product, finding.body)
 	}
 	ev.MoveTo(lr.Body().SetEmptyMap())
 	p.setOCSFClass(lr.Attributes(), class, typeUID)
@@ -39,8 +46,8 @@ func (p *policyProcessor) setOCSFClass(attrs pcommon.Map, class, typeUID int64) 
 	if p.cfg.OCSF.SplunkHEC {
 		attrs.Clear()
 		attrs.PutStr("com.splunk.sourcetype", "ocsf:"+ocsf.ClassName(class))
-		putIf(attrs, "com.splunk.index", p.cfg.Splunk.Index)
-		putIf(attrs, "com.splunk.source", p.cfg.Splunk.Source)
+		pdatajson.PutNonEmpty(attrs, "com.splunk.index", p.cfg.Splunk.Index)
+		pdatajson.PutNonEmpty(attrs, "com.splunk.source", p.cfg.Splunk.Source)
 	}
 	attrs.PutInt(attrOCSFClassUID, class)
 	attrs.PutInt(attrOCSFTypeUID, typeUID)

@@ -124,10 +124,10 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 						lr.CopyTo(nlr)
 					}
 					if finding, ok := p.write(rec, nlr, canonicalBody); ok {
-						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, ocsf.ClassDetectionFinding)).AppendEmpty()
+						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, finding.class)).AppendEmpty()
 						nlr.CopyTo(flr)
-						finding.MoveTo(flr.Body().SetEmptyMap())
-						p.setOCSFClass(flr.Attributes(), ocsf.ClassDetectionFinding, ocsf.ClassDetectionFinding*100+1)
+						finding.body.MoveTo(flr.Body().SetEmptyMap())
+						p.setOCSFClass(flr.Attributes(), finding.class, finding.typeUID)
 					}
 					counts.record(rec)
 				}
@@ -294,7 +294,7 @@ func errorReason(err error) string {
 // policy), timestamps, trace context, event name and attributes. For
 // destination ocsf with findings, it also returns the record's Detection
 // Finding, when it makes one.
-func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) (finding pcommon.Map, ok bool) {
+func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) (finding ocsfFinding, ok bool) {
 	var canonical pcommon.Map
 	if canonicalBody {
 		canonical = p.keepBody(rec, lr.Body())
@@ -317,7 +317,7 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 	if p.cfg.Destination == DestinationOCSF {
 		return p.writeOCSF(rec, canonical, lr)
 	}
-	return pcommon.Map{}, false
+	return ocsfFinding{}, false
 }
 
 // counters aggregates a batch's per-record events so metrics are recorded
