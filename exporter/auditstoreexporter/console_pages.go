@@ -44,9 +44,8 @@ func recordRowOf(row store.Row) recordRow {
 		Correlation: get(record.FieldCorrelationID),
 	}
 	if out.Kind == record.EventKindAdmin {
-		out.User = get(record.FieldActor, record.SubfieldID)
-		out.Summary = strings.TrimSpace(get(record.FieldAction) + " " + get(record.FieldResource, record.SubfieldType) + " " +
-			get(record.FieldResource, record.SubfieldID) + " (" + get(record.FieldOutcome) + ")")
+		m := adminRowOf(get)
+		out.User, out.Summary = m.Actor, m.Action+" "+m.Resource+" ("+m.Outcome+")"
 	}
 	return out
 }
@@ -168,7 +167,7 @@ func (a *queryAPI) consoleRecord(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, c := range changes {
 			if c.Seq != row.Seq {
-				page.Changes = append(page.Changes, markerOf(c))
+				page.Changes = append(page.Changes, adminRowOf(c.Fields()))
 			}
 		}
 		page.MoreChanges = next != ""
@@ -203,7 +202,7 @@ func (a *queryAPI) consoleAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	page := adminPage{Days: days}
 	for _, row := range rows {
-		page.Events = append(page.Events, markerOf(row))
+		page.Events = append(page.Events, adminRowOf(row.Fields()))
 	}
 	if next != "" {
 		page.Next = template.URL("/admin?" + url.Values{"days": {strconv.Itoa(days)}, "cursor": {next}}.Encode()) // #nosec: url.Values-encoded, relative

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -204,7 +203,6 @@ func attrs(body, pattern string) map[string][]int {
 func TestConsoleRecordPageChecksItsLink(t *testing.T) {
 	exp, url, path := startExporterAt(t)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), canonicalLogs(t, allFixtures...)))
-	decisions := records(t, url+"/api/v1/decisions?limit=1000")
 	bySeq := map[int64]string{}
 	status, body := get(t, url+"/api/v1/decisions?limit=1000")
 	require.Equal(t, http.StatusOK, status)
@@ -212,7 +210,9 @@ func TestConsoleRecordPageChecksItsLink(t *testing.T) {
 		row := r.(map[string]any)
 		bySeq[int64(row["seq"].(float64))] = row["record"].(map[string]any)["event_id"].(string)
 	}
-	require.NotEmpty(t, decisions)
+	for _, seq := range []int64{4, 5, 7} {
+		require.Contains(t, bySeq, seq, "a decision at seq %d", seq)
+	}
 	_, _, page := fetch(t, url+"/console/fragment/records/"+bySeq[4])
 	assert.Contains(t, page, `data-ok="true"`)
 	assert.Contains(t, page, "prev_hash is the hash of seq 3")
@@ -228,7 +228,6 @@ func TestConsoleRecordPageChecksItsLink(t *testing.T) {
 	_, _, page = fetch(t, url+"/console/fragment/records/"+bySeq[7])
 	assert.Contains(t, page, `data-ok="false"`)
 	assert.Contains(t, page, "seq 6 is missing")
-	_ = store.LinkCheck{}
 }
 
 // The integrity page shows the newest whole-chain verification with its

@@ -102,7 +102,7 @@ func (a *queryAPI) consoleTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	var markers []adminMarker
 	for i := len(admin) - 1; i >= 0; i-- { // oldest first, as drawn
-		row := markerOf(admin[i])
+		row := adminRowOf(admin[i].Fields())
 		page.Markers = append(page.Markers, row)
 		at, _ := time.Parse(time.RFC3339Nano, row.Time)
 		markers = append(markers, adminMarker{At: at, Time: row.Time, EventID: row.EventID, Action: row.Action, IsPolicy: row.IsPolicy,
@@ -144,14 +144,12 @@ func (a *queryAPI) defaultRange(r *http.Request, f *store.Filter) (time.Time, er
 	return newest, nil
 }
 
-func markerOf(row store.Row) markerRow {
-	get := row.Fields()
-	resource := get(record.FieldResource, record.SubfieldType) + " " + get(record.FieldResource, record.SubfieldID)
-	action := get(record.FieldAction)
-	kind := get(record.FieldResource, record.SubfieldType)
+// adminRowOf is an admin event as the console lists and marks it.
+func adminRowOf(get store.Getter) markerRow {
+	action, kind := get(record.FieldAction), get(record.FieldResource, record.SubfieldType)
 	return markerRow{
 		EventID: get(record.FieldEventID), Time: get(record.FieldCreatedAt), Actor: get(record.FieldActor, record.SubfieldID),
-		Action: action, Resource: strings.TrimSpace(resource), Outcome: get(record.FieldOutcome),
+		Action: action, Resource: strings.TrimSpace(kind + " " + get(record.FieldResource, record.SubfieldID)), Outcome: get(record.FieldOutcome),
 		Policy:   strings.TrimSpace(get(record.FieldPolicyID) + " " + get(record.FieldPolicyVersion)),
 		IsPolicy: kind == "policy" || kind == "guardrail" || strings.HasPrefix(action, "policy.") || strings.HasPrefix(action, "guardrail."),
 	}

@@ -49,9 +49,8 @@ type Generator struct {
 	step  time.Duration
 	n     int
 	span  time.Duration
-	// The scripted policy edit (Edit): when, and whether it was sent; and
-	// the admin events of the story still to send, oldest first.
-	editAt time.Time
+	// The story (Edit): whether one is told and its edit was sent, and
+	// its admin events still to send, oldest first.
 	edit   editState
 	script []scripted
 }
@@ -84,8 +83,8 @@ const EditActor = "dana@example.com"
 // edit is the span's one policy change and the admin events read as a
 // day's do, not as a batch of hundreds.
 func (g *Generator) Edit(at time.Duration) {
-	g.editAt, g.edit = g.start.Add(at), editPending
-	g.script = []scripted{{at: g.editAt, edit: true}}
+	g.edit = editPending
+	g.script = []scripted{{at: g.start.Add(at), edit: true}}
 	for _, eighth := range []time.Duration{1, 3, 5, 7} {
 		g.script = append(g.script, scripted{at: g.start.Add(g.span * eighth / 8)})
 	}
