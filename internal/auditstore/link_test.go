@@ -2,7 +2,6 @@ package auditstore
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -50,16 +49,11 @@ func TestCheckLink(t *testing.T) {
 	assert.True(t, kept.FromCheckpoint)
 	assert.Equal(t, int64(2), kept.Previous.Seq)
 
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.Exec(`UPDATE records SET prev_hash = 'x' WHERE seq = 5`)
-	require.NoError(t, err)
+	rawDB(t, path, `UPDATE records SET prev_hash = 'x' WHERE seq = 5`)
 	four := check(4)
 	assert.False(t, four.OK, "its successor no longer links to it")
 	assert.Contains(t, four.Problem, "prev_hash does not match the hash of seq 4")
-	_, err = db.Exec(`DELETE FROM records WHERE seq = 5`)
-	require.NoError(t, err)
+	rawDB(t, path, `DELETE FROM records WHERE seq = 5`)
 	six := check(6)
 	assert.False(t, six.OK)
 	assert.Contains(t, six.Problem, "seq 5 is missing")
@@ -92,11 +86,7 @@ func TestOpenReplacesTheKindTimeIndex(t *testing.T) {
 	_, _, err := s.Append(ctx, []Entry{decisionEntry(t, 1, nil), decisionEntry(t, 2, nil)})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	_, err = db.Exec(`DROP INDEX records_kind_time_verdict; CREATE INDEX records_kind_time ON records (event_kind, created_ms, seq)`)
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
+	rawDB(t, path, `DROP INDEX records_kind_time_verdict; CREATE INDEX records_kind_time ON records (event_kind, created_ms, seq)`)
 
 	s, err = Open(ctx, path)
 	require.NoError(t, err)
