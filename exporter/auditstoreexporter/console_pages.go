@@ -217,10 +217,13 @@ type integrityPage struct {
 	Took       string
 	Head       store.Link
 	SignedHead *store.HeadStatement
-	Signature  string
-	KeyID      string
-	PublicKey  string
-	Signing    bool
+	// SignedHeadProblem: the newest signed head does not verify under the
+	// store's key (said, never shown as "nothing signed").
+	SignedHeadProblem string
+	Signature         string
+	KeyID             string
+	PublicKey         string
+	Signing           bool
 }
 
 // integrity: the newest whole-chain verification (run now when asked, or
@@ -248,7 +251,10 @@ func (a *queryAPI) consoleIntegrity(w http.ResponseWriter, r *http.Request) {
 	if signer := a.store.Signer(); signer != nil {
 		page.Signing, page.KeyID, page.PublicKey = true, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey()))
 		if sh := a.store.LastSignedHead(); sh != nil {
-			if st, err := sh.Open(signer.PublicKey()); err == nil {
+			st, err := sh.Open(signer.PublicKey())
+			if err != nil {
+				page.SignedHeadProblem = err.Error()
+			} else {
 				page.SignedHead, page.Signature = &st, sh.Signature
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,10 +15,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // canonicalLines normalises and names inline records of one kind.
@@ -271,4 +274,25 @@ func tamper(t *testing.T, path, stmt string) {
 	defer db.Close()
 	_, err = db.Exec(stmt)
 	require.NoError(t, err)
+}
+
+// A signed head whose signature no longer verifies (the signed_heads table
+// changed on disk) is named on the integrity page, never shown as "nothing
+// signed yet".
+func TestConsoleIntegrityNamesABadSignedHead(t *testing.T) {
+	priv, _, err := signing.GenerateKey()
+	require.NoError(t, err)
+	withKey := func(c *Config) { c.Signing.Key = configopaque.String(priv) }
+	path := filepath.Join(t.TempDir(), "audit.db")
+	t.Run("store and stop", func(t *testing.T) { // its shutdown signs the head
+		exp, _, _ := startExporterWith(t, func(c *Config) { withKey(c); c.Path = path })
+		require.NoError(t, exp.ConsumeLogs(context.Background(), canonicalLogs(t, allFixtures...)))
+	})
+	tamper(t, path, `UPDATE signed_heads SET signature = 'AAAA' WHERE id = (SELECT MAX(id) FROM signed_heads)`)
+
+	_, url, _ := startExporterWith(t, func(c *Config) { withKey(c); c.Path = path })
+	_, _, page := fetch(t, url+"/console/fragment/integrity")
+	assert.Contains(t, page, "The newest signed head does not verify under this store's key")
+	assert.NotContains(t, page, "Nothing signed yet")
+	assert.Contains(t, page, `data-ok="false"`, "and the verification fails")
 }
