@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // LinkCheck is the verification of one record's place in the chain: its
@@ -128,15 +130,15 @@ var ErrNoDecisions = errors.New("no policy decision is stored")
 // (event_kind, created_ms) index: two lookups, not a scan.
 func (s *Store) RecentSpan(ctx context.Context, window int64) (firstMS, lastMS int64, err error) {
 	var last sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(created_ms) FROM records WHERE event_kind = 'policy_decision'`).Scan(&last); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(created_ms) FROM records WHERE event_kind = ?`, record.EventKindDecision).Scan(&last); err != nil {
 		return 0, 0, fmt.Errorf("finding the newest decision: %w", err)
 	}
 	if !last.Valid {
 		return 0, 0, ErrNoDecisions
 	}
 	var first int64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(created_ms) FROM records WHERE event_kind = 'policy_decision' AND created_ms >= ?`,
-		last.Int64-window).Scan(&first); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(created_ms) FROM records WHERE event_kind = ? AND created_ms >= ?`,
+		record.EventKindDecision, last.Int64-window).Scan(&first); err != nil {
 		return 0, 0, fmt.Errorf("finding the oldest decision of the window: %w", err)
 	}
 	return first, last.Int64, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // TimelineBucket counts the policy decisions of one time bucket by verdict:
@@ -28,7 +30,7 @@ func (s *Store) Timeline(ctx context.Context, f Filter, step time.Duration) ([]T
 	if step < time.Millisecond {
 		return nil, errors.New("timeline: a step of at least a millisecond is required")
 	}
-	f.EventKind = "policy_decision"
+	f.EventKind = record.EventKindDecision
 	where, args := f.conditions()
 	stepMS, since := step.Milliseconds(), f.Since.UnixMilli()
 	q := `SELECT (created_ms - ?) / ? AS bucket, decision,
