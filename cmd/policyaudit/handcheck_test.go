@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
@@ -50,10 +49,7 @@ func TestRecomputeALinkByHandAsDocumented(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(dir, "pub.pem"), pubFile)
 
-	path, _ := storeWith(t, 6)
-	st, err := auditstore.Open(ctx, path, auditstore.WithSigner(signer, 0))
-	require.NoError(t, err)
-	require.NoError(t, st.SignHead(ctx, auditstore.SignedForShutdown))
+	path, st := signedStoreWith(t, 6, signer)
 	head, err := json.Marshal(st.LastSignedHead())
 	require.NoError(t, err)
 	row, _, err := st.Get(ctx, "ev-5")

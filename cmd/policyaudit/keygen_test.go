@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
+
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
@@ -33,17 +34,13 @@ func keyPair(t *testing.T) (string, string) {
 }
 
 func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
-	ctx := context.Background()
 	priv, pub := keyPair(t)
 	keyPEM, err := os.ReadFile(priv)
 	require.NoError(t, err)
 	signer, err := signing.ParsePrivateKey(keyPEM)
 	require.NoError(t, err)
 
-	path, _ := storeWith(t, 5)
-	st, err := auditstore.Open(ctx, path, auditstore.WithSigner(signer, 0))
-	require.NoError(t, err)
-	require.NoError(t, st.SignHead(ctx, auditstore.SignedForShutdown))
+	path, st := signedStoreWith(t, 5, signer)
 	head, err := json.Marshal(st.LastSignedHead())
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
@@ -65,4 +62,34 @@ func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
 	code, out = policyaudit("verify", "--public-key", pub, "--signed-head", headFile, path)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "BROKEN at seq 5: the chain ends at seq 4")
+}
+
+// Issue 25: records a killed process appended are named as unvouched once a
+// later process signs, with their own exit status.
+func TestVerifyNamesUnvouchedRecords(t *testing.T) {
+	priv, pub := keyPair(t)
+	keyPEM, err := os.ReadFile(priv)
+	require.NoError(t, err)
+	signer, err := signing.ParsePrivateKey(keyPEM)
+	require.NoError(t, err)
+	path, st := signedStoreWith(t, 5, signer)
+	require.NoError(t, st.Close())
+
+	st, err = auditstore.Open(context.Background(), path, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	appendRecords(t, st, 6, 7)
+	require.NoError(t, st.Close()) // killed: 6 and 7 never signed
+	code, out := policyaudit("verify", "--public-key", pub, path)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "signed head at seq 5; 2 records after it unsigned")
+
+	st, err = auditstore.Open(context.Background(), path, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	appendRecords(t, st, 8, 8)
+	require.NoError(t, st.SignHead(context.Background(), auditstore.SignedForShutdown))
+	require.NoError(t, st.Close())
+	code, out = policyaudit("verify", "--public-key", pub, path)
+	assert.Equal(t, exitUnvouched, code, out)
+	assert.Contains(t, out, "signed head at seq 8; 0 records after it unsigned")
+	assert.Contains(t, out, "UNVOUCHED seq 6 to 7: appended by a process that stopped before signing them")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 func policyaudit(args ...string) (int, string) {
@@ -29,7 +30,24 @@ func storeWith(t *testing.T, n int) (string, auditstore.Link) {
 	st, err := auditstore.Open(context.Background(), path)
 	require.NoError(t, err)
 	defer st.Close()
-	for i := 1; i <= n; i++ {
+	appendRecords(t, st, 1, n)
+	return path, st.Head()
+}
+
+// signedStoreWith is a store of n records appended and signed by signer, as
+// a collector writes and signs at shutdown; the store is left open.
+func signedStoreWith(t *testing.T, n int, signer *signing.Signer) (string, *auditstore.Store) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	st, err := auditstore.Open(context.Background(), path, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	appendRecords(t, st, 1, n)
+	require.NoError(t, st.SignHead(context.Background(), auditstore.SignedForShutdown))
+	return path, st
+}
+
+// appendRecords appends the records numbered from to to.
+func appendRecords(t *testing.T, st *auditstore.Store, from, to int) {
+	for i := from; i <= to; i++ {
 		rec := map[string]any{
 			"schema_version": "1", "event_kind": "policy_decision", "event_id": fmt.Sprintf("ev-%d", i),
 			"created_at": fmt.Sprintf("2026-03-02T09:00:%02d.000Z", i), "correlation_id": fmt.Sprintf("c-%d", i),
@@ -43,7 +61,6 @@ func storeWith(t *testing.T, n int) (string, auditstore.Link) {
 		_, _, err = st.Append(context.Background(), []auditstore.Entry{{Columns: cols, Record: b}})
 		require.NoError(t, err)
 	}
-	return path, st.Head()
 }
 
 const notAnchored = "not anchored: without --public-key a cut prefix, a rewritten chain or a rolled-back file cannot be told from an intact one"

@@ -73,8 +73,18 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stdout, "anchored by key %s: signed head at seq %d; %d records after it unsigned\n", rep.KeyID, rep.SignedHead.Seq, rep.UnsignedRecords)
 	}
-	return 0
+	if len(rep.Unvouched) == 0 {
+		return 0
+	}
+	for _, r := range rep.Unvouched {
+		fmt.Fprintf(stdout, "UNVOUCHED seq %d to %d: appended by a process that stopped before signing them, and no later signature vouches for them; covered only by the links (a crash, or a rewrite by someone with the disk: a signed head kept off the host tells which)\n", r.From, r.To)
+	}
+	return exitUnvouched
 }
+
+// exitUnvouched: the links are intact and every signature verifies, but
+// some records before the newest signed head were never vouched for.
+const exitUnvouched = 3
 
 // verifyOptions reads what the auditor trusts: the public key, a signed head
 // kept elsewhere, an expected head.

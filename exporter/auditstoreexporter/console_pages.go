@@ -216,14 +216,15 @@ type integrityPage struct {
 	Age        string
 	Took       string
 	Head       store.Link
-	SignedHead *store.HeadStatement
-	// SignedHeadProblem: the newest signed head does not verify under the
-	// store's key (said, never shown as "nothing signed").
-	SignedHeadProblem string
-	Signature         string
-	KeyID             string
-	PublicKey         string
-	Signing           bool
+	SignedHead *store.HeadStatement // the newest that verifies under the store's key
+	// StartProblem: at open, the chain did not continue the newest signed
+	// head (a head that does not verify, a rewrite, a cut tail), said,
+	// never shown as "nothing signed".
+	StartProblem string
+	Signature    string
+	KeyID        string
+	PublicKey    string
+	Signing      bool
 }
 
 // integrity: the newest whole-chain verification (run now when asked, or
@@ -250,11 +251,9 @@ func (a *queryAPI) consoleIntegrity(w http.ResponseWriter, r *http.Request) {
 		Took: took.Round(time.Millisecond).String(), Head: a.store.Head()}
 	if signer := a.store.Signer(); signer != nil {
 		page.Signing, page.KeyID, page.PublicKey = true, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey()))
+		page.StartProblem = a.store.StartCheck().Problem
 		if sh := a.store.LastSignedHead(); sh != nil {
-			st, err := sh.Open(signer.PublicKey())
-			if err != nil {
-				page.SignedHeadProblem = err.Error()
-			} else {
+			if st, err := sh.Open(signer.PublicKey()); err == nil {
 				page.SignedHead, page.Signature = &st, sh.Signature
 			}
 		}

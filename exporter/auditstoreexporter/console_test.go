@@ -292,7 +292,7 @@ func TestConsoleIntegrityNamesABadSignedHead(t *testing.T) {
 
 	_, url, _ := startExporterWith(t, func(c *Config) { withKey(c); c.Path = path })
 	_, _, page := fetch(t, url+"/console/fragment/integrity")
-	assert.Contains(t, page, "The newest signed head does not verify under this store's key")
+	assert.Contains(t, page, "its chain did not continue its newest signed head: 1 newer signed heads do not verify under key")
 	assert.NotContains(t, page, "Nothing signed yet")
 	assert.Contains(t, page, `data-ok="false"`, "and the verification fails")
 }

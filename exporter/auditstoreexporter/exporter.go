@@ -68,6 +68,7 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 	if signer != nil {
 		e.set.Logger.Info("Audit store signs its chain head", zap.String("key_id", signer.KeyID()),
 			zap.String("public_key", string(signing.PublicKeyPEM(signer.PublicKey()))))
+		e.logStartCheck(st.StartCheck())
 	} else {
 		e.set.Logger.Warn("Audit store has no signing key (signing.key_file): its chain is hashed but not anchored, so a cut prefix, a rewritten chain or a rolled-back file cannot be detected")
 	}
@@ -109,6 +110,18 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 		e.signPeriodically(bg)
 	}()
 	return nil
+}
+
+// logStartCheck says what the store found unsigned or broken at open; its
+// signatures will not vouch for it, and verification names it.
+func (e *auditStore) logStartCheck(check store.StartCheck) {
+	if check.Problem != "" {
+		e.set.Logger.Error("Audit store chain does not continue its newest signed head; verify names the range", zap.String("problem", check.Problem))
+	}
+	if r := check.Unvouched; r != nil {
+		e.set.Logger.Warn("Audit store found records no signature covers, appended by a process that stopped before signing them (a crash) or written by someone with the disk; they stay unvouched",
+			zap.Int64("from_seq", r.From), zap.Int64("to_seq", r.To))
+	}
 }
 
 // signPeriodically signs the head every signing interval when records

@@ -232,7 +232,7 @@ func TestSignatureByAnotherKey(t *testing.T) {
 	var hash10 string
 	var stored10 int64
 	require.NoError(t, db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 10`).Scan(&hash10, &stored10))
-	sh, _, err := signHead(forger, Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0)
+	sh, _, err := signHead(forger, Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0, 1)
 	require.NoError(t, err)
 	_, err = db.Exec(`UPDATE signed_heads SET statement = ?, signature = ? WHERE seq = 10`, string(sh.Statement), sh.Signature)
 	require.NoError(t, err)

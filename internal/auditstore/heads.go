@@ -19,7 +19,14 @@ const (
 )
 
 // HeadStatement is what a signed head asserts: the chain reached seq with
-// hash, at stored_ms. Its RFC 8785 encoding is what is signed.
+// hash, at stored_ms, and the process that signed it saw the records from
+// vouched_from to seq appended (or found them under an earlier signature).
+// Its RFC 8785 encoding is what is signed.
+//
+// vouched_from is why a restart cannot launder a rewrite: a process signs
+// the whole chain's hash, but vouches only for what it appended itself, so
+// records an earlier process left unsigned (a crash, or someone with the
+// disk) stay named as unvouched however often the head is signed again.
 type HeadStatement struct {
 	Type           string `json:"type"`
 	KeyID          string `json:"key_id"`
@@ -29,6 +36,10 @@ type HeadStatement struct {
 	SignedAt       string `json:"signed_at"`
 	Reason         string `json:"reason"`
 	PurgedBeforeMS int64  `json:"purged_before_ms,omitempty"` // retention: records stored before this time were purged
+	// VouchedFrom is the first seq this signature vouches for; records
+	// before it are vouched for only by earlier signatures. Heads signed
+	// before it existed lack it (0): they vouched for the whole chain.
+	VouchedFrom int64 `json:"vouched_from"`
 }
 
 // HeadStatementType is the type of every head statement.
@@ -42,9 +53,9 @@ type SignedHead struct {
 }
 
 // signHead makes the signed head of a link.
-func signHead(s *signing.Signer, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS int64) (SignedHead, HeadStatement, error) {
+func signHead(s *signing.Signer, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS, vouchedFrom int64) (SignedHead, HeadStatement, error) {
 	st := HeadStatement{Type: HeadStatementType, KeyID: s.KeyID(), Seq: link.Seq, Hash: link.Hash, StoredMS: storedMS,
-		SignedAt: at.UTC().Format(time.RFC3339Nano), Reason: reason, PurgedBeforeMS: purgedBeforeMS}
+		SignedAt: at.UTC().Format(time.RFC3339Nano), Reason: reason, PurgedBeforeMS: purgedBeforeMS, VouchedFrom: vouchedFrom}
 	msg, err := pdatajson.CanonicalJSON(st)
 	if err != nil {
 		return SignedHead{}, st, err

@@ -34,6 +34,10 @@ type Store struct {
 	storedMS   int64 // stored_ms of the head, so it never decreases
 	signedSeq  int64 // seq of the last signed head
 	lastSigned *SignedHead
+	// vouchedFrom is the first seq this process appended: its signatures
+	// vouch for the records from there on, never for those it found.
+	vouchedFrom int64
+	startCheck  StartCheck
 }
 
 // Option configures a Store.
@@ -99,6 +103,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.loadHead(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.signer != nil {
+		if err := s.checkAtStart(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("checking the chain since its last signed head: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -259,7 +269,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 		return 0, 0, fmt.Errorf("committing %d records: %w", len(fresh), err)
 	}
 	s.headSeq, s.headHash, s.storedMS = seq, prev, storedMS
-	if s.signer != nil && s.signEvery > 0 && s.headSeq-s.signedSeq >= s.signEvery {
+	if s.signer != nil && s.signEvery > 0 && s.headSeq-s.signedSeq >= s.signEvery && s.headSeq >= s.vouchedFrom {
 		if err := s.signHeadLocked(ctx, SignedForRecords); err != nil {
 			// The records are stored: a retry stores nothing twice and
 			// signs again.
@@ -365,7 +375,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	}
 	var signed *SignedHead
 	if s.signer != nil {
-		sh, _, err := signHead(s.signer, last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli())
+		sh, _, err := signHead(s.signer, last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli(), s.vouchedFrom)
 		if err != nil {
 			return 0, err
 		}
@@ -388,19 +398,20 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	return n, nil
 }
 
-// SignHead signs the current head (reason: why) unless it is signed already.
+// SignHead signs the current head (reason: why) unless it is signed already
+// or this process appended nothing yet (it has nothing to vouch for).
 // Without a signer it does nothing.
 func (s *Store) SignHead(ctx context.Context, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.signer == nil || s.headSeq == 0 || (s.lastSigned != nil && s.signedSeq == s.headSeq) {
+	if s.signer == nil || s.headSeq < s.vouchedFrom || (s.lastSigned != nil && s.signedSeq == s.headSeq) {
 		return nil
 	}
 	return s.signHeadLocked(ctx, reason)
 }
 
 func (s *Store) signHeadLocked(ctx context.Context, reason string) error {
-	sh, _, err := signHead(s.signer, Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0)
+	sh, _, err := signHead(s.signer, Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0, s.vouchedFrom)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,12 @@ type Report struct {
 	// UnsignedRecords the records after it, which no signature covers yet.
 	SignedHead      *Link `json:"signed_head,omitempty"`
 	UnsignedRecords int64 `json:"unsigned_records"`
+	// Unvouched are ranges before the newest signed head that no signature
+	// vouched for when it was made: appended by a process that stopped
+	// before signing them (a crash), or rewritten by someone with the disk
+	// who then let the store restart. Only the links cover them.
+	Unvouched        []SeqRange `json:"unvouched,omitempty"`
+	UnvouchedRecords int64      `json:"unvouched_records"`
 }
 
 // Chain checks links one by one; the database and exported JSON lines are
@@ -47,6 +53,8 @@ type Chain struct {
 	// expectedOnly marks the seqs in signed that only an expected head, no
 	// signature, names.
 	expectedOnly map[int64]bool
+	// vouched are the ranges the signed heads vouch for.
+	vouched []SeqRange
 }
 
 // NewChain starts a verification at a checkpoint.
@@ -91,6 +99,13 @@ func (c *Chain) Anchor(pub ed25519.PublicKey, heads []SignedHead) bool {
 			return c.fail(st.Seq, "two signed heads at seq %d name different hashes", st.Seq)
 		}
 		c.signed[st.Seq] = st.Hash
+		from := st.VouchedFrom
+		if from == 0 { // signed before heads named what they vouch for
+			from = cp.Seq + 1
+		}
+		if from <= st.Seq {
+			c.vouched = append(c.vouched, SeqRange{From: max(from, cp.Seq+1), To: st.Seq})
+		}
 	}
 	if cp.Seq > 0 && !retained {
 		return c.fail(cp.Seq+1, "the checkpoint at seq %d is not a retention checkpoint signed by key %s: records before seq %d may have been cut", cp.Seq, c.report.KeyID, cp.Seq+1)
@@ -181,6 +196,12 @@ func (c *Chain) Finish() Report {
 	}
 	if c.report.SignedHead != nil {
 		c.report.UnsignedRecords = c.report.Head.Seq - c.report.SignedHead.Seq
+		if c.report.OK {
+			c.report.Unvouched = unvouched(c.report.Checkpoint.Seq+1, c.report.SignedHead.Seq, c.vouched)
+			for _, r := range c.report.Unvouched {
+				c.report.UnvouchedRecords += r.Len()
+			}
+		}
 	} else {
 		c.report.UnsignedRecords = c.report.Head.Seq - c.report.Checkpoint.Seq
 	}
