@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
-
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
 

@@ -28,6 +28,10 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	publicKey := fs.String("public-key", "", "PEM file of the store's Ed25519 public key: checks the signed heads and the retention checkpoint (a cut prefix, a rewritten or rolled-back chain)")
 	signedHead := fs.String("signed-head", "", "JSON file of a signed head kept outside the host (GET /api/v1/head, or the collector's log): the chain must reach it (needs --public-key)")
 	from := fs.String("from", "", "SEQ:HASH the first exported line must follow (default: the first line's own prev_hash)")
+	var fromS3 s3Head
+	fs.StringVar(&fromS3.uri, "from-s3", "", "s3://BUCKET/DIGEST-PREFIX: the chain must reach the newest audit store head the S3 digests there carry (needs --public-key, which must also have signed the digests)")
+	fs.StringVar(&fromS3.endpoint, "s3-endpoint", "", "an S3-compatible endpoint for --from-s3 (path-style addressing)")
+	fs.StringVar(&fromS3.region, "s3-region", "us-east-1", "the region of --from-s3's bucket")
 	var lookup correlationFlags
 	lookup.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -47,6 +51,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var rep auditstore.Report
 	var err error
 	opts, err := verifyOptions(*publicKey, *signedHead, *expectHead)
+	if err == nil && fromS3.uri != "" {
+		err = expectFromS3(ctx, fromS3, &opts, stdout)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "verify:", err)
 		return 2
@@ -115,19 +122,40 @@ func verifyOptions(publicKey, signedHead, expectHead string) (auditstore.VerifyO
 		if err != nil {
 			return opts, fmt.Errorf("--signed-head %s: %w", signedHead, err)
 		}
-		opts.Expect = &auditstore.Link{Seq: st.Seq, Hash: st.Hash}
+		opts.Expect = []auditstore.Link{{Seq: st.Seq, Hash: st.Hash}}
 	}
 	if expectHead != "" {
-		if opts.Expect != nil {
+		if len(opts.Expect) > 0 {
 			return opts, errors.New("--signed-head and --expect-head: give one")
 		}
 		want, err := parseLink(expectHead)
 		if err != nil {
 			return opts, fmt.Errorf("--expect-head: %w", err)
 		}
-		opts.Expect = &want
+		opts.Expect = []auditstore.Link{want}
 	}
 	return opts, nil
+}
+
+// expectFromS3 makes the chain reach the newest head found in S3.
+func expectFromS3(ctx context.Context, h s3Head, opts *auditstore.VerifyOptions, stdout io.Writer) error {
+	switch {
+	case opts.PublicKey == nil:
+		return errors.New("--from-s3 needs --public-key")
+	case len(opts.Expect) > 0:
+		return errors.New("--from-s3, --signed-head and --expect-head: give one")
+	}
+	found, err := h.heads(ctx, opts.PublicKey)
+	if err != nil {
+		return err
+	}
+	newest := found[len(found)-1]
+	for _, f := range found {
+		opts.Expect = append(opts.Expect, auditstore.Link{Seq: f.statement.Seq, Hash: f.statement.Hash})
+	}
+	fmt.Fprintf(stdout, "the chain must match the %d audit store heads the S3 digests carry, up to the head at seq %d signed at %s (digest %s)\n",
+		len(found), newest.statement.Seq, newest.statement.SignedAt, newest.digest)
+	return nil
 }
 
 func isSQLite(path string) bool {
@@ -174,8 +202,8 @@ func verifyLines(paths []string, from string, opts auditstore.VerifyOptions) (au
 	var chain *auditstore.Chain
 	start := func(cp auditstore.Checkpoint) {
 		chain = auditstore.NewChain(cp)
-		if opts.Expect != nil {
-			chain.Expect(*opts.Expect)
+		for _, l := range opts.Expect {
+			chain.Expect(l)
 		}
 	}
 	if from != "" {

@@ -203,6 +203,10 @@ func (v *s3Trail) readDigests(ctx context.Context) (all, inWindow []s3digest.Sig
 			v.problem("digest %s is forged: %v", o.key, err)
 			continue
 		}
+		if where := v.where(signed.Digest); where != "" {
+			v.problem("digest %s was written for %s, not for s3://%s/%s: the trail was copied from elsewhere", o.key, where, v.bucket, v.digestPrefix)
+			continue
+		}
 		all = append(all, signed)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Digest.End < all[j].Digest.End })
@@ -215,6 +219,15 @@ func (v *s3Trail) readDigests(ctx context.Context) (all, inWindow []s3digest.Sig
 		inWindow = append(inWindow, d)
 	}
 	return all, inWindow, nil
+}
+
+// where names the bucket and digest prefix a digest was written for, when
+// they are not the ones verified ("" when they are).
+func (v *s3Trail) where(d s3digest.Digest) string {
+	if d.Bucket == v.bucket && strings.TrimSuffix(d.DigestPrefix, "/") == strings.TrimSuffix(v.digestPrefix, "/") {
+		return ""
+	}
+	return fmt.Sprintf("s3://%s/%s", d.Bucket, d.DigestPrefix)
 }
 
 // checkChain follows each digest's previous link and its times, in the

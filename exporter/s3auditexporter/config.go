@@ -2,9 +2,12 @@ package s3auditexporter
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -56,7 +59,12 @@ type DigestConfig struct {
 	// chain's head, so a restart continues the chain and lists every object
 	// (a persistent volume, like the sending queue's).
 	Directory string `mapstructure:"directory"`
-	_         struct{}
+	// AuditStore is the query endpoint of the collector's audit store
+	// (http://host:port, auth and TLS as on any confighttp client): each
+	// digest then carries the store's newest signed head, a copy the host
+	// cannot rewrite. No endpoint: digests carry none.
+	AuditStore confighttp.ClientConfig `mapstructure:"audit_store"`
+	_          struct{}
 }
 
 func createDefaultConfig() *Config {
@@ -67,11 +75,19 @@ func createDefaultConfig() *Config {
 		Region:          "us-east-1",
 		PrefixAttribute: "policyaudit.s3_prefix",
 		FilePrefix:      "part-",
-		Digest:          DigestConfig{Interval: 5 * time.Minute},
+		Digest:          DigestConfig{Interval: 5 * time.Minute, AuditStore: auditStoreClient()},
 		TimeoutConfig:   exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:     exporterhelper.NewDefaultQueueConfig(),
 		RetryConfig:     retry,
 	}
+}
+
+// auditStoreClient is the default client of the audit store's query API:
+// no endpoint (off), and a short timeout, since a digest waits for it.
+func auditStoreClient() confighttp.ClientConfig {
+	c := confighttp.NewDefaultClientConfig()
+	c.Timeout = 10 * time.Second
+	return c
 }
 
 // Validate fails fast at startup, naming the key at fault.
@@ -100,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Digest.Directory == "" {
 		errs = append(errs, errors.New("digest.directory: must not be empty"))
+	}
+	if e := c.Digest.AuditStore.Endpoint; e != "" && !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+		errs = append(errs, fmt.Errorf("digest.audit_store.endpoint: %q is not an http:// or https:// URL", e))
 	}
 	return errors.Join(errs...)
 }

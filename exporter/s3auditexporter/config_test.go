@@ -34,8 +34,11 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "policy-audit", cfg.Bucket)
 	assert.Equal(t, "eu-west-1", cfg.Region)
 	assert.True(t, cfg.ForcePathStyle)
+	store := auditStoreClient()
+	store.Endpoint = "http://127.0.0.1:4321"
 	assert.Equal(t, DigestConfig{Prefix: "policy-audit/_digest", Interval: time.Minute,
-		KeyConfig: signing.KeyConfig{KeyFile: "/etc/policyaudit/signing/digest-key.pem"}, Directory: "/var/lib/policyaudit/s3digest"}, cfg.Digest)
+		KeyConfig: signing.KeyConfig{KeyFile: "/etc/policyaudit/signing/digest-key.pem"}, Directory: "/var/lib/policyaudit/s3digest",
+		AuditStore: store}, cfg.Digest)
 	assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "an outage is retried without a time limit")
 }
 
@@ -50,6 +53,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		"digest.interval: must be at least 1s",
 		"digest.key_file and digest.key: give one",
 		"digest.directory: must not be empty",
+		`digest.audit_store.endpoint: "127.0.0.1:4321" is not an http:// or https:// URL`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}

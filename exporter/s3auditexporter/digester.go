@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
@@ -33,6 +34,9 @@ type digester struct {
 	prefix string
 	signer *signing.Signer
 	now    func() time.Time
+	// head is the audit store's newest signed head for the next digest
+	// (nil: none configured, or none to be had).
+	head func(context.Context) *auditstore.SignedHead
 
 	mu      sync.Mutex
 	state   chainState
@@ -143,9 +147,16 @@ func (d *digester) record(objs []s3digest.Object) error {
 func (d *digester) emit(ctx context.Context) (int, error) {
 	d.mu.Lock()
 	pending := d.state.Pending
+	d.mu.Unlock()
+	var head *auditstore.SignedHead
+	if pending == nil && d.head != nil {
+		head = d.head(ctx) // outside the lock: records are not held up by the store's answer
+	}
+	d.mu.Lock()
+	pending = d.state.Pending
 	if pending == nil {
 		var err error
-		if pending, err = d.sign(); err != nil {
+		if pending, err = d.sign(head); err != nil {
 			d.mu.Unlock()
 			return 0, err
 		}
@@ -160,7 +171,7 @@ func (d *digester) emit(ctx context.Context) (int, error) {
 }
 
 // sign makes the next digest and saves it as pending. Called with mu held.
-func (d *digester) sign() (*pendingDigest, error) {
+func (d *digester) sign(head *auditstore.SignedHead) (*pendingDigest, error) {
 	start, err := time.Parse(s3digest.TimeLayout, d.state.Start)
 	if err != nil {
 		return nil, fmt.Errorf("the digest state's start %q: %w", d.state.Start, err)
@@ -171,8 +182,8 @@ func (d *digester) sign() (*pendingDigest, error) {
 	}
 	n := len(d.entries)
 	signed, err := s3digest.Sign(d.signer, s3digest.Key(d.prefix, end), s3digest.Digest{
-		Bucket: d.bucket, Start: d.state.Start, End: end.Format(s3digest.TimeLayout),
-		Objects: listOnce(d.entries[:n]), Previous: d.state.Previous,
+		Bucket: d.bucket, DigestPrefix: d.prefix, Start: d.state.Start, End: end.Format(s3digest.TimeLayout),
+		Objects: listOnce(d.entries[:n]), Previous: d.state.Previous, AuditStoreHead: head,
 	})
 	if err != nil {
 		return nil, err

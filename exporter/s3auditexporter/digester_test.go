@@ -81,7 +81,7 @@ func TestDigestChainSurvivesACrashAndAKeyRotation(t *testing.T) {
 	require.NoError(t, d.record([]s3digest.Object{{Key: "k2", SHA256: "11", Records: 1}}))
 	clock = clock.Add(5 * time.Minute)
 	d.mu.Lock()
-	pending, err := d.sign()
+	pending, err := d.sign(nil)
 	d.mu.Unlock()
 	require.NoError(t, err)
 	require.NoError(t, d.close())

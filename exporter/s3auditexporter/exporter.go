@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/exporter/s3auditexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/s3client"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 )
@@ -97,6 +98,13 @@ func (e *s3Audit) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("s3audit: %w", err)
 	}
+	if e.cfg.Digest.AuditStore.Endpoint != "" {
+		client, err := e.cfg.Digest.AuditStore.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+		if err != nil {
+			return fmt.Errorf("s3audit: digest.audit_store: %w", err)
+		}
+		e.digester.head = e.auditStoreHead(newStoreHead(client, e.cfg.Digest.AuditStore.Endpoint))
+	}
 	e.set.Logger.Info("S3 digests are signed", zap.String("key_id", signer.KeyID()),
 		zap.String("digest_prefix", e.cfg.Digest.Prefix), zap.Duration("interval", e.cfg.Digest.Interval))
 	bg, cancel := context.WithCancel(context.Background())
@@ -107,6 +115,19 @@ func (e *s3Audit) start(ctx context.Context, host component.Host) error {
 		e.digestPeriodically(bg)
 	}()
 	return nil
+}
+
+// auditStoreHead reads the store's head for a digest; when the store does
+// not answer, the digest is written without it (the objects must still be
+// listed) and the log says so.
+func (e *s3Audit) auditStoreHead(h *storeHead) func(context.Context) *auditstore.SignedHead {
+	return func(ctx context.Context) *auditstore.SignedHead {
+		sh, err := h.fetch(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.set.Logger.Warn("This S3 digest carries no audit store head: the store did not answer", zap.Error(err))
+		}
+		return sh
+	}
 }
 
 // digestPeriodically writes a digest every interval, also when nothing was

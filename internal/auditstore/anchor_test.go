@@ -59,7 +59,10 @@ func verifyOffline(t *testing.T, path string, pub *signing.Signer, expect *Link)
 	s, err := Open(context.Background(), path)
 	require.NoError(t, err)
 	defer s.Close()
-	opts := VerifyOptions{Expect: expect}
+	opts := VerifyOptions{}
+	if expect != nil {
+		opts.Expect = []Link{*expect}
+	}
 	if pub != nil {
 		opts.PublicKey = pub.PublicKey()
 	}

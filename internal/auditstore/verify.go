@@ -213,9 +213,9 @@ type VerifyOptions struct {
 	// PublicKey checks the signed heads and the checkpoint; nil leaves the
 	// verification unanchored.
 	PublicKey ed25519.PublicKey
-	// Expect is a head the chain must reach (from a signed head kept
-	// elsewhere); nil: the running store's own head, or none offline.
-	Expect *Link
+	// Expect are heads the chain must reach and match (signed heads kept
+	// elsewhere); none: the running store's own head, or none offline.
+	Expect []Link
 }
 
 // Verify walks the whole chain from the checkpoint, checking it against the
@@ -260,8 +260,8 @@ func (s *Store) verify(ctx context.Context, opts VerifyOptions, ownHead bool) (R
 			return chain.Finish(), nil
 		}
 	}
-	if opts.Expect != nil {
-		chain.Expect(*opts.Expect)
+	for _, l := range opts.Expect {
+		chain.Expect(l)
 	}
 	if ownHead {
 		chain.Expect(head)

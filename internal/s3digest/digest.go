@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
@@ -50,13 +51,21 @@ type Previous struct {
 
 // Digest lists the objects written in [Start, End).
 type Digest struct {
-	Type     string    `json:"type"`
-	KeyID    string    `json:"key_id"`
-	Bucket   string    `json:"bucket"`
-	Start    string    `json:"start"` // RFC 3339, UTC, milliseconds
-	End      string    `json:"end"`
-	Objects  []Object  `json:"objects"`
-	Previous *Previous `json:"previous"` // nil: the first digest of a chain
+	Type   string `json:"type"`
+	KeyID  string `json:"key_id"`
+	Bucket string `json:"bucket"`
+	// DigestPrefix is where the digest chain lives: with Bucket, what makes
+	// a trail copied elsewhere fail to verify as that place's own.
+	DigestPrefix string    `json:"digest_prefix"`
+	Start        string    `json:"start"` // RFC 3339, UTC, milliseconds
+	End          string    `json:"end"`
+	Objects      []Object  `json:"objects"`
+	Previous     *Previous `json:"previous"` // nil: the first digest of a chain
+	// AuditStoreHead is the newest signed head of the collector's audit
+	// store when the digest was made: a copy the host cannot rewrite, which
+	// catches a rollback, a cut tail or a countersigned rewrite of the
+	// store (policyaudit verify --from-s3). Absent when none is configured.
+	AuditStoreHead *auditstore.SignedHead `json:"audit_store_head,omitempty"`
 }
 
 // TimeLayout formats a digest's start and end.

@@ -129,6 +129,25 @@ func TestS3DigestsNameEveryTampering(t *testing.T) {
 	code, out = verifyS3(t, s3, harness.NewSigningKey(t).PublicKeyFile)
 	assert.Equal(t, 1, code, "another key verifies nothing: %s", out)
 
+	// Issue 25, part 3: the whole trail copied into another bucket, or under
+	// another prefix of this one, does not verify as that place's own.
+	t.Run("copied elsewhere", func(t *testing.T) {
+		_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "elsewhere")
+		require.NoError(t, err)
+		_, err = s3.AWS(t, "s3", "cp", "--recursive", "s3://policy-audit/policy-audit/", "s3://elsewhere/policy-audit/")
+		require.NoError(t, err)
+		code, out := verifyS3Trail(t, s3, []string{"--bucket", "elsewhere", "--prefix", "policy-audit"}, key.PublicKeyFile)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, "was written for s3://policy-audit/policy-audit/_digest, not for s3://elsewhere/policy-audit/_digest: the trail was copied from elsewhere")
+		_, err = s3.AWS(t, "s3", "cp", "--recursive", "s3://policy-audit/policy-audit/", "s3://policy-audit/copy/")
+		require.NoError(t, err)
+		code, out = verifyS3Trail(t, s3, []string{"--bucket", "policy-audit", "--prefix", "copy"}, key.PublicKeyFile)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, "not for s3://policy-audit/copy/_digest")
+		_, err = s3.AWS(t, "s3", "rm", "--recursive", "s3://policy-audit/copy/")
+		require.NoError(t, err)
+	})
+
 	// The tampering.
 	deleted, modified := objects[0], objects[1]
 	_, err = s3.AWS(t, "s3", "rm", "s3://policy-audit/"+deleted)
