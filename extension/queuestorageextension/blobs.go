@@ -16,6 +16,9 @@ type blobDir struct {
 	path  string
 	fsync bool
 	next  atomic.Uint64
+	// sync makes a file's content, or a directory's names, durable; a
+	// test replaces it to see the order of syncs and commits.
+	sync func(*os.File) error
 }
 
 // openBlobDir opens (creating) the directory, removes the files the
@@ -30,7 +33,7 @@ func openBlobDir(path string, fsync bool, referenced map[string]bool) (*blobDir,
 	if err != nil {
 		return nil, err
 	}
-	d := &blobDir{path: path, fsync: fsync}
+	d := &blobDir{path: path, fsync: fsync, sync: (*os.File).Sync}
 	var highest uint64
 	for _, e := range entries {
 		n, perr := strconv.ParseUint(e.Name(), 16, 64)
@@ -57,7 +60,7 @@ func (d *blobDir) write(value []byte) (string, error) {
 	}
 	_, err = f.Write(value)
 	if err == nil && d.fsync {
-		err = f.Sync()
+		err = d.sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -78,7 +81,7 @@ func (d *blobDir) syncDir() error {
 	if err != nil {
 		return err
 	}
-	err = dir.Sync()
+	err = d.sync(dir)
 	if cerr := dir.Close(); err == nil {
 		err = cerr
 	}

@@ -222,3 +222,48 @@ func TestAValueNamingAPathOutsideIsRefused(t *testing.T) {
 	require.NoError(t, c.Set(ctx, "k", []byte("small")))
 	assert.FileExists(t, outside)
 }
+
+// Issue 26, bug 4: the README's power-loss row rests on the order file sync,
+// directory sync, commit: a committed transaction must never name a value
+// file whose content or name had not reached the disk. Each sync is seen
+// through the blob directory's hook, with whether the database already
+// names the value at that moment.
+func TestValueFilesAreSyncedBeforeTheCommitNamesThem(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.FSync = true
+	_, sc := newTestClient(t, cfg)
+	c := sc.(*client)
+	committed := func(key string) bool {
+		var named bool
+		require.NoError(t, c.db.View(func(tx *bbolt.Tx) error {
+			named = tx.Bucket(bucket).Get([]byte(key)) != nil
+			return nil
+		}))
+		return named
+	}
+	var events []string
+	c.blobs.sync = func(f *os.File) error {
+		info, err := f.Stat()
+		require.NoError(t, err)
+		kind := "file"
+		if info.IsDir() {
+			kind = "dir"
+		}
+		events = append(events, fmt.Sprintf("%s sync, committed=%t/%t", kind, committed("a"), committed("b")))
+		return f.Sync()
+	}
+	large := bytes.Repeat([]byte("request "), 100)
+	require.NoError(t, c.Batch(ctx, storage.SetOperation("a", large), storage.SetOperation("b", large)))
+	assert.Equal(t, []string{
+		"file sync, committed=false/false",
+		"file sync, committed=false/false",
+		"dir sync, committed=false/false",
+	}, events, "both files, then their directory, all before the commit")
+	assert.True(t, committed("a") && committed("b"), "then the commit")
+
+	events = nil
+	c.blobs.fsync = false // fsync: false syncs nothing
+	require.NoError(t, c.Set(ctx, "c", large))
+	assert.Empty(t, events)
+}

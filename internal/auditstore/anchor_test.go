@@ -74,32 +74,37 @@ func verifyOffline(t *testing.T, path string, pub *signing.Signer, expect *Link)
 // rewrite plays an attacker with the disk but not the key: change the record
 // at seq and recompute every later link so the chain is consistent again.
 func rewrite(t *testing.T, path string, seq int64) {
+	e := decisionEntry(t, 999, nil)
+	rawDB(t, path, `UPDATE records SET event_id = '`+e.EventID+`', created_ms = `+itoa(e.CreatedMS)+`, correlation_id = '`+e.CorrelationID+`' WHERE seq = `+itoa(seq))
+	relink(t, path, seq, func(l *storedLink) {
+		if l.seq == seq {
+			l.record = e.Record
+		}
+	})
+}
+
+// relink changes the links from seq on with change (a record, a stored
+// time) and recomputes every hash from there, so the links agree again.
+func relink(t *testing.T, path string, seq int64, change func(*storedLink)) {
 	db, err := sql.Open("sqlite", "file:"+path)
 	require.NoError(t, err)
 	defer db.Close()
 	rows, err := db.Query(`SELECT seq, stored_ms, record, prev_hash FROM records WHERE seq >= ? ORDER BY seq`, seq)
 	require.NoError(t, err)
-	type row struct {
-		seq, storedMS    int64
-		record, prevHash string
-	}
-	var all []row
+	var all []storedLink
 	for rows.Next() {
-		var r row
-		require.NoError(t, rows.Scan(&r.seq, &r.storedMS, &r.record, &r.prevHash))
-		all = append(all, r)
+		var l storedLink
+		var record string
+		require.NoError(t, rows.Scan(&l.seq, &l.storedMS, &record, &l.prevHash))
+		l.record = []byte(record)
+		all = append(all, l)
 	}
 	require.NoError(t, rows.Close())
 	prev := all[0].prevHash
-	for i, r := range all {
-		if i == 0 {
-			e := decisionEntry(t, 999, nil)
-			r.record = string(e.Record)
-			_, err := db.Exec(`UPDATE records SET event_id = ?, created_ms = ?, correlation_id = ? WHERE seq = ?`, e.EventID, e.CreatedMS, e.CorrelationID, r.seq)
-			require.NoError(t, err)
-		}
-		h := linkHash(r.seq, r.storedMS, prev, []byte(r.record))
-		_, err := db.Exec(`UPDATE records SET record = ?, prev_hash = ?, hash = ? WHERE seq = ?`, r.record, prev, h, r.seq)
+	for _, l := range all {
+		change(&l)
+		h := linkHash(l.seq, l.storedMS, prev, l.record)
+		_, err := db.Exec(`UPDATE records SET record = ?, stored_ms = ?, prev_hash = ?, hash = ? WHERE seq = ?`, string(l.record), l.storedMS, prev, h, l.seq)
 		require.NoError(t, err)
 		prev = h
 	}
@@ -123,6 +128,29 @@ func TestCutPrefixWithForgedCheckpoint(t *testing.T) {
 	assert.False(t, rep.OK)
 	assert.Equal(t, int64(6), rep.FirstBad, rep.Problem)
 	assert.Contains(t, rep.Problem, "not a retention checkpoint signed by key")
+}
+
+// Issue 26, bug 1: the prefix cut at a routine signed head (signed every
+// so many records, not by retention), its seq and hash copied into the
+// checkpoint. The head's signature is genuine; only its kind tells that no
+// purge happened there.
+func TestCutPrefixAtARoutineSignedHead(t *testing.T) {
+	signer := newSigner(t)
+	s, path, _ := anchoredStore(t, signer)
+	var hash4 string
+	var stored4 int64
+	require.NoError(t, s.db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 4`).Scan(&hash4, &stored4))
+	var reason string
+	require.NoError(t, s.db.QueryRow(`SELECT json_extract(statement, '$.reason') FROM signed_heads WHERE seq = 4`).Scan(&reason))
+	require.Equal(t, SignedForRecords, reason, "a routine head is signed at seq 4")
+	require.NoError(t, s.Close())
+	rawDB(t, path, `DELETE FROM records WHERE seq <= 4`,
+		`INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, 4, '`+hash4+`', `+itoa(stored4)+`)`)
+
+	rep := verifyOffline(t, path, signer, nil)
+	assert.False(t, rep.OK)
+	assert.Equal(t, int64(5), rep.FirstBad, rep.Problem)
+	assert.Contains(t, rep.Problem, "the checkpoint at seq 4 is not a retention checkpoint signed by key")
 }
 
 // A legitimate purge stays verifiable: retention signs its checkpoint.
@@ -176,6 +204,30 @@ func TestBackdatedStoredTime(t *testing.T) {
 		assert.False(t, rep.OK)
 		assert.Equal(t, int64(4), rep.FirstBad, rep.Problem)
 	}
+}
+
+// Issue 26, bug 2: records 4-6 backdated to before record 3 with every
+// link recomputed, so no hash gives it away: what someone with the disk does
+// to records no signed head covers yet, or to an unanchored store, to make
+// retention delete them early. Verification names the time going back, and
+// retention refuses to purge across it.
+func TestBackdatedStoredTimeWithConsistentLinks(t *testing.T) {
+	s, path, now := anchoredStore(t, nil)
+	relink(t, path, 4, func(l *storedLink) {
+		if l.seq <= 6 {
+			l.storedMS = t0.Add(-24 * time.Hour).UnixMilli()
+		}
+	})
+	_, err := s.Purge(context.Background(), now.Add(-24*time.Hour))
+	assert.ErrorContains(t, err, "retention refused: the chain is broken at seq 4: stored_ms goes back in time from seq 3")
+	var left int64
+	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
+	assert.Equal(t, int64(10), left, "nothing was purged")
+	require.NoError(t, s.Close())
+	rep := verifyOffline(t, path, nil, nil)
+	assert.False(t, rep.OK)
+	assert.Equal(t, int64(4), rep.FirstBad)
+	assert.Equal(t, "stored_ms goes back in time from seq 3", rep.Problem)
 }
 
 // Rows changed, deleted, inserted or reordered are named with the first bad

@@ -332,13 +332,18 @@ func TestKongLogShapes(t *testing.T) {
 // with two guardrails each, fewer objects than the limit but more records,
 // are refused whole with a 413.
 func TestRecordLimitCountsWhatPayloadsBecome(t *testing.T) {
-	call := strings.Split(strings.TrimSpace(string(fixture(t, "litellm-calls.ndjson"))), "\n")[1] // two guardrails
+	calls := strings.Split(strings.TrimSpace(string(fixture(t, "litellm-calls.ndjson"))), "\n")
+	single, call := calls[0], calls[1] // one guardrail, two guardrails
 	cfg := createDefaultConfig()
 	cfg.MaxRecordsPerRequest = 10
 	sink := new(consumertest.LogsSink)
 	url := startReceiver(t, cfg, sink)
 	a := post(t, url+pathLiteLLM, "application/json", "", []byte(strings.Repeat(call+"\n", 6)))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status, a.body)
+	// Exactly one record over the limit, from six objects: the boundary.
+	a = post(t, url+pathLiteLLM, "application/json", "", []byte(strings.Repeat(call+"\n", 5)+single+"\n"))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, a.status, a.body)
+	assert.Contains(t, a.body["error"], "more than 10 records from one request")
 	assert.Empty(t, sink.AllLogs(), "nothing accepted")
 	a = post(t, url+pathLiteLLM, "application/json", "", []byte(strings.Repeat(call+"\n", 5)))
 	assert.Equal(t, http.StatusOK, a.status, a.body)
