@@ -14,7 +14,7 @@ LITELLM_VERSION := 1.105.0
 LITELLM  := $(BIN)/litellm/bin/litellm
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run demo chromium screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore
+.PHONY: all build run demo chromium screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
 
 all: build
 
@@ -61,6 +61,12 @@ fuzz-corpus:
 		src=$$($(GO) env GOCACHE)/fuzz/github.com/policyaudit/policyaudit/$$pkg/$$name; \
 		mkdir -p $$pkg/testdata/fuzz/$$name && cp -n $$src/* $$pkg/testdata/fuzz/$$name/ 2>/dev/null; \
 		echo "$$pkg/testdata/fuzz/$$name: $$(ls $$pkg/testdata/fuzz/$$name | wc -l) inputs"; done
+
+## mutants: plant, one at a time, the bugs listed in test/mutants behind the
+## README's guarantees and require each package's tests to catch them (about
+## a minute; CI runs it).
+mutants: $(VERSITYGW)
+	VERSITYGW_BIN=$(VERSITYGW) $(GO) run ./test/mutants
 
 ## test-unit: the tests that need no binary (nor the peers).
 test-unit:

@@ -1,0 +1,133 @@
+// Command mutants plants, one at a time, small bugs in the code behind the
+// README's guarantees and runs the tests of the package that holds each; a
+// bug the tests do not catch survives, and the command fails naming it.
+// `make mutants` runs it (CI too): a guarantee whose tests stop guarding it
+// shows up here rather than in a review.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// mutant is one planted bug: the first and only occurrence of from in file
+// becomes to; pkg's tests (run: a -run pattern, or all) must then fail.
+type mutant struct {
+	name, file, from, to, pkg, run string
+}
+
+var mutants = []mutant{
+	// Issue 26's four, and the S3 digest's hash.
+	{"checkpoint of any kind passes for a retention checkpoint", "internal/auditstore/verify.go",
+		"retained = retained || st.Reason == SignedForRetention", "retained = true", "./internal/auditstore", ""},
+	{"stored time may go back", "internal/auditstore/verify.go",
+		"case storedMS < c.storedMS:", "case false && storedMS < c.storedMS:", "./internal/auditstore", ""},
+	{"one record over the limit is accepted", "receiver/policygatewayreceiver/handler.go",
+		"lrs.Len()+len(recs) > r.limits.MaxRecords {", "lrs.Len()+len(recs) > r.limits.MaxRecords+1 {", "./receiver/policygatewayreceiver", ""},
+	{"value files' directory not synced before the commit", "extension/queuestorageextension/client.go",
+		"if len(names) > 0 {\n\t\tif err := c.blobs.syncDir()", "if false && len(names) > 0 {\n\t\tif err := c.blobs.syncDir()", "./extension/queuestorageextension", ""},
+	{"value files not synced", "extension/queuestorageextension/blobs.go",
+		"if err == nil && d.fsync {", "if err == nil && false && d.fsync {", "./extension/queuestorageextension", ""},
+	{"digest lists the hash of the gzip bytes", "exporter/s3auditexporter/objects.go",
+		"o.name(filePrefix, sha256.Sum256(o.lines), \"jsonl.gz\")", "o.name(filePrefix, sha256.Sum256(append([]byte{0x1f, 0x8b}, o.lines...)), \"jsonl.gz\")", "./exporter/s3auditexporter", ""},
+	// Issue 25: a restart must not vouch for what it found.
+	{"a restart signs a head it did not append to", "internal/auditstore/store.go",
+		"s.headSeq < s.vouchedFrom ||", "s.headSeq == 0 ||", "./internal/auditstore", ""},
+	{"a restart vouches from the start of the chain", "internal/auditstore/vouch.go",
+		"s.vouchedFrom = s.headSeq + 1", "s.vouchedFrom = 1", "./internal/auditstore", ""},
+	{"verification ignores vouched_from", "internal/auditstore/verify.go",
+		"if from == 0 { // signed before heads named what they vouch for", "if true { // signed before heads named what they vouch for", "./internal/auditstore", ""},
+	{"a forged newest head is served as the store's own", "internal/auditstore/vouch.go",
+		"s.lastSigned, s.signedSeq = nil, cp.Seq", "s.signedSeq = cp.Seq", "./internal/auditstore", ""},
+	{"unvouched records exit 0", "cmd/policyaudit/verify.go",
+		"return exitUnvouched", "return 0", "./cmd/policyaudit", ""},
+	{"verify s3 takes a trail copied from another bucket", "cmd/policyaudit/verify_s3.go",
+		"if d.Bucket == v.bucket && ", "if true && ", "./cmd/policyaudit", ""},
+	{"digests carry no store head", "exporter/s3auditexporter/digester.go",
+		"AuditStoreHead: head,", "AuditStoreHead: nil,", "./exporter/s3auditexporter", ""},
+	{"retention purges without checking the links", "internal/auditstore/store.go",
+		"if err := checkPrefix(ctx, tx, last.Seq); err != nil {", "if err := checkPrefix(ctx, tx, 0); err != nil {", "./internal/auditstore", ""},
+}
+
+func main() {
+	root, err := os.Getwd()
+	if err != nil {
+		fail(err)
+	}
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	var survived []string
+	for _, m := range mutants {
+		select {
+		case <-interrupted:
+			fail(fmt.Errorf("interrupted"))
+		default:
+		}
+		caught, took, err := try(root, m)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", m.name, err))
+		}
+		verdict := "caught"
+		if !caught {
+			verdict = "SURVIVED"
+			survived = append(survived, m.name)
+		}
+		fmt.Printf("%-9s %-60s %s (%s)\n", verdict, m.name, m.pkg, took.Round(100*time.Millisecond))
+	}
+	fmt.Printf("%d mutants, %d caught, %d survived\n", len(mutants), len(mutants)-len(survived), len(survived))
+	if len(survived) > 0 {
+		os.Exit(1)
+	}
+}
+
+// try plants m, runs its package's tests and restores the file, whatever
+// happens.
+func try(root string, m mutant) (caught bool, took time.Duration, err error) {
+	path := filepath.Join(root, m.file)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return false, 0, err
+	}
+	if n := bytes.Count(orig, []byte(m.from)); n != 1 {
+		return false, 0, fmt.Errorf("%s holds %q %d times, not once: the list is out of date", m.file, m.from, n)
+	}
+	mutated := bytes.Replace(orig, []byte(m.from), []byte(m.to), 1)
+	if err := os.WriteFile(path, mutated, 0o644); err != nil {
+		return false, 0, err
+	}
+	defer func() {
+		if rerr := os.WriteFile(path, orig, 0o644); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	args := []string{"test", "-count=1", m.pkg}
+	if m.run != "" {
+		args = append(args, "-run", m.run)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	runErr := cmd.Run()
+	took = time.Since(start)
+	if runErr == nil {
+		return false, took, nil
+	}
+	if strings.Contains(out.String(), "[build failed]") || strings.Contains(out.String(), "[setup failed]") {
+		return false, took, fmt.Errorf("the mutant does not compile:\n%s", out.String())
+	}
+	return true, took, nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "mutants:", err)
+	os.Exit(2)
+}
