@@ -9,7 +9,7 @@
 //	policyaudit pubkey KEY.pem
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
-//	policyaudit normalize [--dialect decisions|audit|opa|litellm|kong] [PAYLOAD]
+//	policyaudit normalize [--dialect NAME] [PAYLOAD]
 package main
 
 import (
@@ -23,20 +23,23 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage:
-  policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH] FILE.db
+var usage = `usage:
+  policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH | --from-s3 s3://BUCKET/PREFIX] FILE.db
   policyaudit verify [--from SEQ:HASH] [--public-key PUB.pem --signed-head HEAD.json] FILE.jsonl...
   policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
   policyaudit export FILE.db
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
-  policyaudit normalize [--dialect decisions|audit|opa|litellm|kong] [FILE]
+  policyaudit normalize [--dialect NAME] [FILE]
 
 verify prints "ok" and the chain's head, or the first broken record, and
 exits 1 when the chain is broken. With --public-key it also checks the
 store's signed heads and its retention checkpoint (a cut prefix, a rewritten
-chain, another key's signature); with --signed-head (a head kept off the
-host) the chain must reach it (a cut tail, a rolled-back file).
+chain, another key's signature), and exits 3 when records before the newest
+signed head were never vouched for by a signature (a crash before signing,
+or a rewrite); with --signed-head, or --from-s3 (the heads the S3 digests
+carry), the chain must reach and match heads kept off the host (a cut
+tail, a rolled-back file, a rewrite countersigned by a restart).
 
 keygen writes an Ed25519 signing key for the audit store (signing.key_file)
 and prints its public key; pubkey prints the public key of a key file.
@@ -50,7 +53,8 @@ normalize prints, as JSON lines, the canonical records a payload (a file, or
 standard input) becomes at the receiver's endpoint for its dialect, with the
 IDs the processor derives without an id_key; it exits 1, with the receiver's
 error, for a payload the receiver would refuse. The processor's data policy
-(prompt text removed, PII rules) applies after it.`
+(prompt text removed, PII rules) applies after it. Its dialects:
+  ` + dialectUsage()
 
 // run is main without the process: exit code 0 ok, 1 broken chain, 2 usage
 // or I/O error.

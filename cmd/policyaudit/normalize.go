@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
@@ -22,14 +24,14 @@ import (
 func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dialect := fs.String("dialect", "decisions", "the endpoint's dialect: decisions (/v1/decisions), audit (/v1/audit), opa (/v1/opa/logs), litellm (/v1/litellm), kong (/v1/kong)")
+	dialect := fs.String("dialect", "decisions", "the payload's dialect: "+dialectUsage())
 	asOCSF := fs.Bool("ocsf", false, "print each record as the OCSF 1.8.0 event destination ocsf writes (and its Detection Finding, for an enforced deny or escalation)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	d, ok := record.ParseDialect(*dialect)
+	d, ok := dialects.ByName(*dialect)
 	if !ok {
-		fmt.Fprintf(stderr, "normalize: unknown dialect %q (decisions, audit, opa, litellm, kong)\n", *dialect)
+		fmt.Fprintf(stderr, "normalize: unknown dialect %q (%s)\n", *dialect, dialects.Names())
 		return 2
 	}
 	var body []byte
@@ -53,7 +55,7 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	product := ocsf.Product{Name: "policyaudit", Vendor: "policyaudit"}
 	var out []byte
 	err = jsonbody.Split(body, false, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
-		recs, err := record.NormalizeDialect(nil, d, obj)
+		recs, err := d.Normalize(nil, obj, record.Hints{})
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos, err)
 		}
@@ -84,4 +86,17 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// dialectUsage names each dialect with its endpoint, or what it is.
+func dialectUsage() string {
+	parts := make([]string, len(dialects.All))
+	for i, d := range dialects.All {
+		where := d.Path
+		if where == "" {
+			where = d.Doc
+		}
+		parts[i] = d.Name + " (" + where + ")"
+	}
+	return strings.Join(parts, ", ")
 }

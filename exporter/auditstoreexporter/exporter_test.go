@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/metadata"
-	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
@@ -35,20 +35,13 @@ func canonicalLogs(t *testing.T, names ...string) plog.Logs {
 	for _, name := range names {
 		body, err := os.ReadFile(filepath.Join(fixtureDir, name))
 		require.NoError(t, err)
-		require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
-			var r *record.Record
-			switch name {
-			case "admin-audit.ndjson":
-				r, err = record.NormalizeValue(obj, record.Hints{Kind: record.KindAdmin})
-			case "opa-decision-logs.json":
-				r, err = record.NormalizeOPA(obj.Interface().(map[string]any))
-			default:
-				r, err = record.NormalizeValue(obj, record.Hints{Kind: record.KindDecision})
-			}
-			require.NoError(t, err)
+		d, ok := dialects.OfFixture(name)
+		require.True(t, ok, name)
+		recs, err := dialects.NormalizeBody(d, body)
+		require.NoError(t, err)
+		for _, r := range recs {
 			appendCanonical(lrs, namer, r)
-			return nil
-		}))
+		}
 	}
 	return ld
 }

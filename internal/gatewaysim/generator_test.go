@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/opa"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -28,7 +30,10 @@ func TestGeneratedRecordsNormalise(t *testing.T) {
 		var err error
 		switch d {
 		case OPA:
-			rec, err = record.NormalizeOPA(raw)
+			var recs []*record.Record
+			recs, err = opa.Normalize(nil, jsonbody.FromAny(raw), record.Hints{})
+			require.Len(t, recs, 1)
+			rec = recs[0]
 		case Admin:
 			rec, err = record.Normalize(raw, record.Hints{Kind: record.KindAdmin})
 		default:

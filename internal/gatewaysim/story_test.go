@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/opa"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -36,9 +38,9 @@ func TestEditTightensOnePolicyAtItsTime(t *testing.T) {
 			var events []map[string]any
 			require.NoError(t, json.Unmarshal(r.body, &events))
 			for _, e := range events {
-				rec, err := record.NormalizeOPA(e)
+				var err error
+				recs, err = opa.Normalize(recs, jsonbody.FromAny(e), record.Hints{})
 				require.NoError(t, err)
-				recs = append(recs, rec)
 			}
 			continue
 		}

@@ -10,6 +10,9 @@ type TraceContext struct {
 
 // parseTraceparent reads a W3C traceparent header value:
 // version-traceid-parentid-flags, with all-zero IDs invalid.
+// ParseTraceparent reads a W3C traceparent header.
+func ParseTraceparent(s string) (TraceContext, bool) { return parseTraceparent(s) }
+
 func parseTraceparent(s string) (TraceContext, bool) {
 	parts := strings.Split(strings.TrimSpace(strings.ToLower(s)), "-")
 	if len(parts) < 4 || len(parts[0]) != 2 || parts[0] == "ff" {
@@ -22,6 +25,9 @@ func parseTraceparent(s string) (TraceContext, bool) {
 }
 
 // isHexID reports whether s is n lower-case hex digits, not all zero.
+// IsHexID reports whether s is n lowercase hex digits, not all zero.
+func IsHexID(s string, n int) bool { return isHexID(s, n) }
+
 func isHexID(s string, n int) bool {
 	if len(s) != n {
 		return false

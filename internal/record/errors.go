@@ -13,6 +13,12 @@ func (e *FieldError) Error() string {
 	return e.Field + ": " + e.Msg
 }
 
+// FieldErrorf is the error of a field, for the dialects that reshape a
+// payload before normalising it.
+func FieldErrorf(field, reason, format string, args ...any) *FieldError {
+	return fieldErr(field, reason, format, args...)
+}
+
 func fieldErr(field, reason, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Reason: reason, Msg: fmt.Sprintf(format, args...)}
 }

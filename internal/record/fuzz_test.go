@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/opa"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
@@ -50,7 +51,7 @@ func FuzzNormalize(f *testing.F) {
 					t.Fatalf("normalising is not idempotent:\n%v\n%v", m.AsRaw(), m2.AsRaw())
 				}
 			}
-			_, _ = record.NormalizeOPA(obj.Interface().(map[string]any))
+			_, _ = opa.Normalize(nil, obj, record.Hints{})
 			return nil
 		})
 	})
@@ -80,7 +81,7 @@ func FuzzReadCanonical(f *testing.F) {
 	f.Add(uint8(2), "extra", "{}", false)
 	var bodies []pcommon.Map
 	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json"} {
-		for _, r := range normalizeFixture(f, name, fixtures[name]) {
+		for _, r := range normalizeFixture(f, name) {
 			m := pcommon.NewMap()
 			r.CopyTo(m)
 			bodies = append(bodies, m)

@@ -268,6 +268,9 @@ func plainValue(v any) any {
 	return v
 }
 
+// TypeName names a decoded JSON value's type, as errors say it.
+func TypeName(v any) string { return typeName(v) }
+
 func typeName(v any) string {
 	switch v.(type) {
 	case nil:

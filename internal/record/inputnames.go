@@ -95,8 +95,6 @@ var (
 	inClassification    = names("classification", "data_classification", "tags")
 	inGateway           = names("gateway", "service.name")
 	inAdminShapedFields = names("actor", "admin", "resource", "operation")
-	inOPAResult         = names("result")
-	inOPAShapedFields   = names("decision_id", "bundles", "path")
 
 	// Admin events.
 	inActor       = names("actor", "user", "admin")

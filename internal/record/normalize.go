@@ -36,12 +36,9 @@ func Normalize(raw map[string]any, h Hints) (*Record, error) {
 func NormalizeValue(obj jsonbody.Value, h Hints) (*Record, error) {
 	n := normalizer{hints: h}
 	n.in.index(obj.Items)
-	kind, opa, err := n.inferKind()
+	kind, err := n.inferKind()
 	if err != nil {
 		return &Record{Kind: KindDecision}, err
-	}
-	if opa {
-		n.in.index(opaInput(obj))
 	}
 	if kind == KindAdmin {
 		return n.admin()
@@ -49,72 +46,50 @@ func NormalizeValue(obj jsonbody.Value, h Hints) (*Record, error) {
 	return n.decision()
 }
 
-// NormalizeOPA maps one OPA decision-log event to a canonical policy decision.
-func NormalizeOPA(event map[string]any) (*Record, error) {
-	n := normalizer{hints: Hints{Kind: KindDecision}}
-	n.in.index(jsonbody.FromAny(flattenOPA(event)).Items)
-	return n.decision()
-}
-
-// opaInput is an OPA event in the flat dialect (flattenOPA).
-func opaInput(event jsonbody.Value) []jsonbody.Member {
-	m, _ := event.Interface().(map[string]any)
-	return jsonbody.FromAny(flattenOPA(m)).Items
-}
-
 // inferKind decides the event kind: the transport's, an explicit event_kind,
-// the log record's event name, the shape of an OPA decision event, or the
-// fields only admin events have; otherwise a policy decision.
-func (n *normalizer) inferKind() (Kind, bool, error) {
+// the log record's event name, or the fields only admin events have;
+// otherwise a policy decision. (An OPA decision-log event is recognised
+// before, by its dialect.)
+func (n *normalizer) inferKind() (Kind, error) {
 	h := n.hints
 	if ek, ok := n.in.lookup(inEventKind[0]); ok {
 		switch {
 		case ek.Kind == jsonbody.String && ek.Str == EventKindDecision:
 			if h.Kind == KindAdmin {
-				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as an admin audit event", ek.Str)
+				return 0, fieldErr("event_kind", ReasonUnknownKind, "%q posted as an admin audit event", ek.Str)
 			}
-			return KindDecision, false, nil
+			return KindDecision, nil
 		case ek.Kind == jsonbody.String && ek.Str == EventKindAdmin:
 			if h.Kind == KindDecision {
-				return 0, false, fieldErr("event_kind", ReasonUnknownKind, "%q posted as a policy decision", ek.Str)
+				return 0, fieldErr("event_kind", ReasonUnknownKind, "%q posted as a policy decision", ek.Str)
 			}
-			return KindAdmin, false, nil
+			return KindAdmin, nil
 		default:
-			return 0, false, fieldErr("event_kind", ReasonUnknownKind, "unknown event kind %v", ek.Interface())
+			return 0, fieldErr("event_kind", ReasonUnknownKind, "unknown event kind %v", ek.Interface())
 		}
 	}
 	if h.Kind != KindUnknown {
-		return h.Kind, h.Kind == KindDecision && n.isOPAEvent(), nil
+		return h.Kind, nil
 	}
 	switch h.EventName {
 	case EventNameAdmin:
-		return KindAdmin, false, nil
+		return KindAdmin, nil
 	case EventNameDecision:
-		return KindDecision, n.isOPAEvent(), nil
-	}
-	if n.isOPAEvent() {
-		return KindDecision, true, nil
+		return KindDecision, nil
 	}
 	for _, id := range inAdminShapedFields {
 		if n.in.present(id) {
-			return KindAdmin, false, nil
+			return KindAdmin, nil
 		}
 	}
-	return KindDecision, false, nil
+	return KindDecision, nil
 }
 
-// isOPAEvent reports whether the input has the shape of an OPA decision-log
-// event: a result, and a decision ID, bundles or a path.
-func (n *normalizer) isOPAEvent() bool {
-	if !n.in.present(inOPAResult[0]) {
-		return false
-	}
-	for _, id := range inOPAShapedFields {
-		if n.in.present(id) {
-			return true
-		}
-	}
-	return false
+// HasEventKind reports whether obj names its event kind (a non-null
+// event_kind): such an object is the contract's own, in no other dialect.
+func HasEventKind(obj jsonbody.Value) bool {
+	v, ok := obj.Lookup(FieldEventKind)
+	return ok && v.Kind != jsonbody.Null
 }
 
 // normalizer holds the state of one record's normalisation. err keeps the

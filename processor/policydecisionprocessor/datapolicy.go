@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -29,18 +30,6 @@ type dataPolicy struct {
 type piiRule struct {
 	path []string
 	mode string
-}
-
-// bodyFields name prompt and completion content; they are removed from extra
-// (and from the input an OPA policy saw) unless body logging is on.
-var bodyFields = []string{
-	"prompt", "prompts", "completion", "completions", "messages", "content",
-	"input_text", "output_text", "request_body", "response_body", "response",
-	"gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
-	// LiteLLM's guardrail fields that quote the prompt, and the content
-	// Kong's guardrail plugins log when they block (log_blocked_content).
-	"guardrail_request", "guardrail_response", "match_details", "guardrail_classification",
-	"input_faulty_prompt", "output_faulty_response",
 }
 
 func newDataPolicy(cfg *Config) *dataPolicy {
@@ -83,14 +72,7 @@ func (d *dataPolicy) apply(m pcommon.Map) {
 }
 
 func removeBodyFields(m pcommon.Map) {
-	m.RemoveIf(func(k string, _ pcommon.Value) bool {
-		for _, b := range bodyFields {
-			if k == b {
-				return true
-			}
-		}
-		return false
-	})
+	m.RemoveIf(func(k string, _ pcommon.Value) bool { return dialects.BodyFields[k] })
 }
 
 // scrubSecrets replaces anything that looks like a credential: the API key

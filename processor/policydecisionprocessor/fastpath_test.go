@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadata"
@@ -32,13 +33,10 @@ func receiverLogs(t *testing.T, name string, h record.Hints) plog.Logs {
 	for i := 0; i < in.Len(); i++ {
 		raw, err := jsonbody.DecodeObject([]byte(in.At(i).Body().Str()), jsonbody.DefaultLimits)
 		require.NoError(t, err)
-		var rec *record.Record
-		if _, opa := raw.Lookup("decision_id"); h.Kind == record.KindUnknown && opa {
-			rec, err = record.NormalizeOPA(raw.Interface().(map[string]any))
-		} else {
-			rec, err = record.NormalizeValue(raw, h)
-		}
+		recs, _, err := dialects.Normalize(nil, raw, h)
 		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		rec := recs[0]
 		lr := lrs.AppendEmpty()
 		rec.CopyTo(lr.Body().SetEmptyMap())
 		rec.SetLogRecordFields(lr)

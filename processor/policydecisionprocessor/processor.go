@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/record"
@@ -209,22 +210,21 @@ func (p *policyProcessor) normalizeRaw(dst []*record.Record, lr plog.LogRecord, 
 	var rec *record.Record
 	raw, err := decodeBody(lr.Body())
 	if err == nil {
-		if d := record.DetectDialect(raw); d != record.DialectDecisions {
-			recs, derr := record.NormalizeDialect(dst, d, raw)
-			if derr == nil {
-				return recs
-			}
-			// Not the raw body: a gateway's payload holds the prompt.
-			err = derr
-			rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
+		recs, gateway, nerr := dialects.Normalize(dst, raw, hints)
+		if nerr == nil {
+			return recs
+		}
+		err = nerr
+		if !gateway && len(recs) > len(dst) {
+			// The contract's normaliser filled the record as far as the
+			// input allows: flagged, it keeps what it could read.
+			rec = recs[len(recs)-1]
 		} else {
-			rec, err = record.NormalizeValue(raw, hints)
+			// Not the raw body: a gateway's payload holds the prompt.
+			rec = &record.Record{Kind: record.KindDecision, PolicyVersion: record.UnknownPolicyVersion}
 		}
 	} else {
 		rec = rawBodyRecord(lr)
-	}
-	if err == nil {
-		return append(dst, rec)
 	}
 
 	reason := errorReason(err)

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.uber.org/zap"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/kongaudit"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -208,10 +209,10 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 		rec.CopyTo(lr.Body().SetEmptyMap())
 	}
 	for _, e := range newRequests {
-		add(record.KongAuditRequest(e))
+		add(kongaudit.KongAuditRequest(e))
 	}
 	for _, e := range newObjects {
-		add(record.KongAuditObject(e, byRequest[stringOf(e["request_id"])]))
+		add(kongaudit.KongAuditObject(e, byRequest[stringOf(e["request_id"])]))
 	}
 	if len(unmapped) > 0 {
 		// Kong's own entries: one that does not map is reported once a

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/decisions"
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
-	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkDecisionsEndpoint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := r.handler(record.DialectDecisions)
+	h := r.handler(&decisions.Dialect)
 	b.SetBytes(int64(body.Len() / batch))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
@@ -38,7 +38,7 @@ func FuzzEndpoints(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", map[bool]string{false: "application/json", true: "application/x-ndjson"}[ndjson])
 		rec := httptest.NewRecorder()
-		r.handler(record.Dialect(s%5)).ServeHTTP(rec, req)
+		r.handler(dialects.All[int(s)%len(dialects.All)]).ServeHTTP(rec, req)
 
 		var answer errorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {

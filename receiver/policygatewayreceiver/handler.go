@@ -13,11 +13,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/policyaudit/policyaudit/internal/dialect"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/receiver/policygatewayreceiver/internal/metadata"
 )
-
-const scopeName = "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
 
 // errorBody is the JSON answer to a refused request. Line (NDJSON, 1-based)
 // or Index (JSON array, 0-based) and Field name the record and field at fault.
@@ -30,7 +30,7 @@ type errorBody struct {
 	Accepted int    `json:"accepted"`
 }
 
-func (r *policyGatewayReceiver) handler(d record.Dialect) http.Handler {
+func (r *policyGatewayReceiver) handler(d *dialect.Dialect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -78,17 +78,17 @@ func (r *policyGatewayReceiver) handler(d record.Dialect) http.Handler {
 }
 
 // decode turns a body into logs, refusing it whole at the first bad record.
-func (r *policyGatewayReceiver) decode(d record.Dialect, body []byte, ndjson bool) (plog.Logs, int, *jsonbody.Error) {
+func (r *policyGatewayReceiver) decode(d *dialect.Dialect, body []byte, ndjson bool) (plog.Logs, int, *jsonbody.Error) {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(scopeName)
+	sl.Scope().SetName(metadata.ScopeName)
 	lrs := sl.LogRecords()
 	observed := pcommon.NewTimestampFromTime(time.Now())
 
 	recs := make([]*record.Record, 0, 4)
 	err := jsonbody.Split(body, ndjson, r.limits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		var nerr error
-		recs, nerr = record.NormalizeDialect(recs[:0], d, obj)
+		recs, nerr = d.Normalize(recs[:0], obj, record.Hints{})
 		if nerr == nil && r.limits.MaxRecords > 0 && lrs.Len()+len(recs) > r.limits.MaxRecords {
 			// A gateway payload can give several records: the limit is on
 			// what the request becomes, not only on what it holds.

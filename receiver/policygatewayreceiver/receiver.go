@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -15,17 +16,8 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
+	"github.com/policyaudit/policyaudit/internal/dialects"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
-	"github.com/policyaudit/policyaudit/internal/record"
-)
-
-// Endpoint paths.
-const (
-	pathDecisions = "/v1/decisions"
-	pathAudit     = "/v1/audit"
-	pathOPALogs   = "/v1/opa/logs"
-	pathLiteLLM   = "/v1/litellm"
-	pathKong      = "/v1/kong"
 )
 
 type policyGatewayReceiver struct {
@@ -68,13 +60,16 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*polic
 // is bound, so a port conflict fails the collector's start.
 func (r *policyGatewayReceiver) Start(ctx context.Context, host component.Host) error {
 	mux := http.NewServeMux()
-	mux.Handle(pathDecisions, r.handler(record.DialectDecisions))
-	mux.Handle(pathAudit, r.handler(record.DialectAudit))
-	mux.Handle(pathOPALogs, r.handler(record.DialectOPA))
-	mux.Handle(pathLiteLLM, r.handler(record.DialectLiteLLM))
-	mux.Handle(pathKong, r.handler(record.DialectKong))
+	var paths []string
+	for _, d := range dialects.All {
+		if d.Path != "" {
+			mux.Handle(d.Path, r.handler(d))
+			paths = append(paths, d.Path)
+		}
+	}
+	notFound := "no such endpoint; use " + strings.Join(paths[:len(paths)-1], ", ") + " or " + paths[len(paths)-1]
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, errorBody{Error: "no such endpoint; use " + pathDecisions + ", " + pathAudit + ", " + pathOPALogs + ", " + pathLiteLLM + " or " + pathKong})
+		writeError(w, http.StatusNotFound, errorBody{Error: notFound})
 	})
 
 	var err error

@@ -52,6 +52,9 @@ var mutants = []mutant{
 		"if d.Bucket == v.bucket && ", "if true && ", "./cmd/policyaudit", ""},
 	{"digests carry no store head", "exporter/s3auditexporter/digester.go",
 		"AuditStoreHead: head,", "AuditStoreHead: nil,", "./exporter/s3auditexporter", ""},
+	// Issue 27: the prompt fields a dialect declares are dropped.
+	{"a LiteLLM field quoting the prompt is kept", "internal/dialect/litellm/litellm.go",
+		`BodyFields: []string{"guardrail_request", `, `BodyFields: []string{`, "./processor/policydecisionprocessor", "TestLiteLLMPromptFieldsAreBodies"},
 	{"retention purges without checking the links", "internal/auditstore/store.go",
 		"if err := checkPrefix(ctx, tx, last.Seq); err != nil {", "if err := checkPrefix(ctx, tx, 0); err != nil {", "./internal/auditstore", ""},
 }

@@ -1,4 +1,4 @@
-package record_test
+package kong_test
 
 import (
 	"encoding/json"
@@ -9,18 +9,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/kong"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 // Each row of docs/records.md's Kong verdict table, on its fixture entry
 // (testdata/fixtures/kong-http-log.json, by index).
 func TestKongVerdictTable(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join(fixtureDir, "kong-http-log.json"))
+	body, err := os.ReadFile(filepath.Join(testfixtures.Dir, "kong-http-log.json"))
 	require.NoError(t, err)
 	var entries []map[string]any
 	require.NoError(t, json.Unmarshal(body, &entries))
 	recsOf := func(i int) []*record.Record {
-		recs, err := record.NormalizeKong(entries[i])
+		recs, err := kong.NormalizeEntry(entries[i])
 		require.NoError(t, err)
 		return recs
 	}
@@ -69,7 +71,7 @@ func TestKongVerdictTable(t *testing.T) {
 // The earlier layout, each AI plugin's object keyed by its own name at the
 // ai level, reads the same.
 func TestKongEarlierLayout(t *testing.T) {
-	recs, err := record.NormalizeKong(map[string]any{
+	recs, err := kong.NormalizeEntry(map[string]any{
 		"started_at": 1795420800000.0, "request": map[string]any{"id": "r-old"},
 		"ai": map[string]any{
 			"ai-proxy":          map[string]any{"meta": map[string]any{"request_model": "gpt-4o", "provider_name": "openai"}, "usage": map[string]any{"total_tokens": 12.0}},

@@ -1,20 +1,17 @@
-package record
+// Package opa is the dialect of Open Policy Agent's decision logs: OPA's
+// decision_logs plugin posts gzip JSON arrays of events to
+// /v1/opa/logs; an event posted to /v1/decisions, or arriving through OTLP
+// or filelog, is recognised by its shape (Shaped).
+package opa // import "github.com/policyaudit/policyaudit/internal/dialect/opa"
 
 import (
 	"sort"
 	"strings"
-)
 
-// isOPAEvent reports whether raw has the shape of an OPA decision-log event.
-func isOPAEvent(raw map[string]any) bool {
-	if _, ok := raw["result"]; !ok {
-		return false
-	}
-	_, hasID := raw["decision_id"]
-	_, hasBundles := raw["bundles"]
-	_, hasPath := raw["path"]
-	return hasID || hasBundles || hasPath
-}
+	"github.com/policyaudit/policyaudit/internal/dialect"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/record"
+)
 
 // opaInputNames are the keys of an OPA event's input that name canonical
 // fields (the gateway's own request attributes). The rest of input stays
@@ -107,7 +104,7 @@ func bundleRevision(v any) string {
 	parts := make([]string, 0, len(names))
 	for _, name := range names {
 		b, _ := bundles[name].(map[string]any)
-		rev, _ := scalarString(b["revision"])
+		rev, _ := record.ScalarString(b["revision"])
 		if rev == "" {
 			continue
 		}
@@ -126,4 +123,37 @@ func hasAny(m map[string]any, keys ...string) bool {
 		}
 	}
 	return false
+}
+
+// Dialect is OPA's decision-log events.
+var Dialect = dialect.Dialect{
+	Name:      "opa",
+	Path:      "/v1/opa/logs",
+	Doc:       "Open Policy Agent decision-log events",
+	Normalize: Normalize,
+	Fixtures:  []string{"opa-decision-logs.json"},
+}
+
+// Shaped reports whether obj has the shape of an OPA decision-log event: a
+// result, and a decision ID, bundles or a path.
+func Shaped(obj jsonbody.Value) bool {
+	if _, ok := obj.Lookup("result"); !ok {
+		return false
+	}
+	for _, k := range []string{"decision_id", "bundles", "path"} {
+		if _, ok := obj.Lookup(k); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Normalize maps one OPA decision-log event to a canonical policy decision:
+// the event is reshaped into the flat dialect (flattenOPA) and normalised as
+// a decision, with the transport's trace context and time.
+func Normalize(dst []*record.Record, obj jsonbody.Value, hints record.Hints) ([]*record.Record, error) {
+	event, _ := obj.Interface().(map[string]any)
+	hints.Kind = record.KindDecision
+	rec, err := record.NormalizeValue(jsonbody.FromAny(flattenOPA(event)), hints)
+	return append(dst, rec), err // on error, the record as far as the input allows
 }

@@ -1,4 +1,4 @@
-package record_test
+package litellm_test
 
 import (
 	"os"
@@ -8,20 +8,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/litellm"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
 // liteLLMCalls normalises testdata/fixtures/litellm-calls.ndjson and
 // returns the records of each call, by litellm_call_id.
 func liteLLMCalls(t *testing.T) map[string][]*record.Record {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(fixtureDir, "litellm-calls.ndjson"))
+	body, err := os.ReadFile(filepath.Join(testfixtures.Dir, "litellm-calls.ndjson"))
 	require.NoError(t, err)
 	out := map[string][]*record.Record{}
 	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
 		m := obj.Interface().(map[string]any)
-		recs, err := record.NormalizeLiteLLM(m)
+		recs, err := litellm.NormalizePayload(m)
 		require.NoError(t, err, pos)
 		out[m["litellm_call_id"].(string)] = recs
 		return nil
@@ -76,7 +78,7 @@ func TestLiteLLMVerdictTable(t *testing.T) {
 
 // An unknown status refuses the payload, naming the guardrail.
 func TestLiteLLMUnknownStatus(t *testing.T) {
-	_, err := record.NormalizeLiteLLM(map[string]any{
+	_, err := litellm.NormalizePayload(map[string]any{
 		"litellm_call_id": "c", "startTime": 1795430400.5, "status": "success",
 		"guardrail_information": []any{map[string]any{"guardrail_name": "g", "guardrail_status": "maybe"}},
 	})
@@ -87,11 +89,11 @@ func TestLiteLLMUnknownStatus(t *testing.T) {
 
 // A guardrail edit joins to the decisions under it by policy_id.
 func TestLiteLLMAuditJoinsItsGuardrail(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join(fixtureDir, "litellm-audit.ndjson"))
+	body, err := os.ReadFile(filepath.Join(testfixtures.Dir, "litellm-audit.ndjson"))
 	require.NoError(t, err)
 	var admins []*record.Record
 	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
-		recs, err := record.NormalizeLiteLLM(obj.Interface().(map[string]any))
+		recs, err := litellm.NormalizePayload(obj.Interface().(map[string]any))
 		require.NoError(t, err)
 		admins = append(admins, recs...)
 		return nil
@@ -110,19 +112,19 @@ func TestLiteLLMAuditJoinsItsGuardrail(t *testing.T) {
 	assert.Empty(t, rotate.PolicyID)
 }
 
-// One call cannot become more records than record.MaxGuardrailsPerCall.
+// One call cannot become more records than litellm.MaxGuardrailsPerCall.
 func TestLiteLLMGuardrailsPerCallAreBounded(t *testing.T) {
-	guards := make([]any, record.MaxGuardrailsPerCall+1)
+	guards := make([]any, litellm.MaxGuardrailsPerCall+1)
 	for i := range guards {
 		guards[i] = map[string]any{"guardrail_name": "g", "guardrail_status": "success"}
 	}
 	call := map[string]any{"litellm_call_id": "c", "startTime": 1795420800.5, "status": "success", "guardrail_information": guards}
-	_, err := record.NormalizeLiteLLM(call)
+	_, err := litellm.NormalizePayload(call)
 	var fe *record.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "guardrail_information", fe.Field)
-	call["guardrail_information"] = guards[:record.MaxGuardrailsPerCall]
-	recs, err := record.NormalizeLiteLLM(call)
+	call["guardrail_information"] = guards[:litellm.MaxGuardrailsPerCall]
+	recs, err := litellm.NormalizePayload(call)
 	require.NoError(t, err)
-	assert.Len(t, recs, record.MaxGuardrailsPerCall)
+	assert.Len(t, recs, litellm.MaxGuardrailsPerCall)
 }

@@ -1,18 +1,55 @@
-package record
+// Package litellm is the dialect of LiteLLM's logging payloads
+// (docs/records.md, "LiteLLM"): a StandardLoggingPayload per LLM call, from
+// its generic_api callback, holds the verdicts of the guardrails that ran in
+// guardrail_information; a StandardAuditLogPayload is one change an
+// administrator made. Each is flattened into the flat dialect and
+// normalised like any record, so the same validation, limits and extra
+// handling apply.
+package litellm // import "github.com/policyaudit/policyaudit/internal/dialect/litellm"
 
 import (
-	"encoding/json"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/dialect"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
-// LiteLLM's logging payloads (docs/records.md, "LiteLLM"): a
-// StandardLoggingPayload per LLM call, from its generic_api callback, holds
-// the verdicts of the guardrails that ran in guardrail_information; a
-// StandardAuditLogPayload is one change an administrator made. Each is
-// flattened into the flat dialect and normalised like any record, so the
-// same validation, limits and extra handling apply.
+// Dialect is LiteLLM's logging and audit payloads.
+var Dialect = dialect.Dialect{
+	Name:   "litellm",
+	Path:   "/v1/litellm",
+	Doc:    "LiteLLM's generic_api logging payloads (one record per guardrail) and audit payloads",
+	Detect: Detect,
+	Normalize: func(dst []*record.Record, obj jsonbody.Value, _ record.Hints) ([]*record.Record, error) {
+		m, _ := obj.Interface().(map[string]any)
+		recs, err := NormalizePayload(m)
+		return append(dst, recs...), err
+	},
+	// The guardrail fields that quote the prompt.
+	BodyFields: []string{"guardrail_request", "guardrail_response", "match_details", "guardrail_classification"},
+	Fixtures:   []string{"litellm-calls.ndjson", "litellm-audit.ndjson"},
+}
+
+// Detect recognises LiteLLM's logging payload (guardrail_information beside
+// LiteLLM's call ID) and its audit payload (table_name and changed_by).
+func Detect(obj jsonbody.Value) bool {
+	var guards, callID, table, changedBy bool
+	for i := range obj.Items {
+		switch obj.Items[i].Key {
+		case "guardrail_information":
+			guards = true
+		case "litellm_call_id":
+			callID = true
+		case "table_name":
+			table = true
+		case "changed_by":
+			changedBy = true
+		}
+	}
+	return guards && callID || table && changedBy
+}
 
 // The guardrail statuses LiteLLM reports, and what each means here.
 const (
@@ -36,24 +73,24 @@ func isLiteLLMAudit(p map[string]any) bool {
 	return table && by
 }
 
-// NormalizeLiteLLM turns one LiteLLM payload into canonical records: one
+// NormalizePayload turns one LiteLLM payload into canonical records: one
 // decision per guardrail evaluation of a call (none when no guardrail ran),
 // or one admin event for an audit payload.
-func NormalizeLiteLLM(p map[string]any) ([]*Record, error) {
+func NormalizePayload(p map[string]any) ([]*record.Record, error) {
 	if isLiteLLMAudit(p) {
-		rec, err := Normalize(flattenLiteLLMAudit(p), Hints{Kind: KindAdmin})
+		rec, err := record.Normalize(flattenLiteLLMAudit(p), record.Hints{Kind: record.KindAdmin})
 		if err != nil {
 			return nil, err
 		}
-		return []*Record{rec}, nil
+		return []*record.Record{rec}, nil
 	}
 	flats, err := flattenLiteLLMCall(p)
 	if err != nil {
 		return nil, err
 	}
-	recs := make([]*Record, 0, len(flats))
+	recs := make([]*record.Record, 0, len(flats))
 	for _, f := range flats {
-		rec, err := Normalize(f, Hints{Kind: KindDecision})
+		rec, err := record.Normalize(f, record.Hints{Kind: record.KindDecision})
 		if err != nil {
 			return nil, err
 		}
@@ -73,12 +110,12 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 	case map[string]any: // older releases: one guardrail, not a list
 		guards = []any{g}
 	default:
-		return nil, fieldErr("guardrail_information", ReasonInvalidType, "must be a list of objects, got %s", typeName(g))
+		return nil, record.FieldErrorf("guardrail_information", record.ReasonInvalidType, "must be a list of objects, got %s", record.TypeName(g))
 	}
 	if len(guards) > MaxGuardrailsPerCall {
 		// Each becomes a record: a body of tiny entries must not become
 		// more records than memory holds.
-		return nil, fieldErr("guardrail_information", ReasonInvalidValue, "%d guardrails on one call, more than %d", len(guards), MaxGuardrailsPerCall)
+		return nil, record.FieldErrorf("guardrail_information", record.ReasonInvalidValue, "%d guardrails on one call, more than %d", len(guards), MaxGuardrailsPerCall)
 	}
 	meta, _ := p["metadata"].(map[string]any)
 	callFailed := p["status"] == liteLLMCallFailure
@@ -86,7 +123,7 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 	for i, v := range guards {
 		g, ok := v.(map[string]any)
 		if !ok {
-			return nil, fieldErr("guardrail_information["+strconv.Itoa(i)+"]", ReasonInvalidType, "must be an object, got %s", typeName(v))
+			return nil, record.FieldErrorf("guardrail_information["+strconv.Itoa(i)+"]", record.ReasonInvalidType, "must be an object, got %s", record.TypeName(v))
 		}
 		status, _ := g["guardrail_status"].(string)
 		if status == liteLLMNotRun {
@@ -94,7 +131,7 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 		}
 		verdict, ok := liteLLMVerdict(status, g, p, callFailed)
 		if !ok {
-			return nil, fieldErr("guardrail_information["+strconv.Itoa(i)+"].guardrail_status", ReasonUnknownVerdict,
+			return nil, record.FieldErrorf("guardrail_information["+strconv.Itoa(i)+"].guardrail_status", record.ReasonUnknownVerdict,
 				"unknown guardrail status %q (accepted: success, guardrail_flagged, guardrail_intervened, guardrail_failed_to_respond, not_run)", status)
 		}
 		out = append(out, liteLLMDecision(p, g, meta, verdict, status))
@@ -110,23 +147,23 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 func liteLLMVerdict(status string, g, p map[string]any, callFailed bool) (string, bool) {
 	switch status {
 	case liteLLMSuccess:
-		return DecisionAllow, true
+		return record.DecisionAllow, true
 	case liteLLMFlagged:
-		return DecisionEscalate, true
+		return record.DecisionEscalate, true
 	case liteLLMIntervened:
 		switch {
-		case maskedEntities(g["masked_entity_count"]) > 0:
-			return DecisionRedact, true
+		case dialect.MaskedEntities(g["masked_entity_count"]) > 0:
+			return record.DecisionRedact, true
 		case callFailed && clientError(p["error_information"]):
-			return DecisionDeny, true
+			return record.DecisionDeny, true
 		default:
-			return DecisionModify, true
+			return record.DecisionModify, true
 		}
 	case liteLLMFailed:
 		if callFailed {
-			return DecisionDeny, true
+			return record.DecisionDeny, true
 		}
-		return DecisionAllow, true
+		return record.DecisionAllow, true
 	}
 	return "", false
 }
@@ -137,20 +174,20 @@ func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[stri
 		"decision":     verdict,
 		"decision_raw": status,
 		"gateway":      liteLLMGateway,
-		"rollout_mode": RolloutEnforced,
+		"rollout_mode": record.RolloutEnforced,
 	}
 	if status == liteLLMFlagged {
 		// Flagged for review, not stopped: the call went on.
-		f["effective_decision"] = DecisionAllow
+		f["effective_decision"] = record.DecisionAllow
 	}
-	setFirst(f, "created_at", g["start_time"], p["startTime"])
-	setFirst(f, "policy_id", nonEmpty(g["guardrail_id"]), g["guardrail_name"])
-	setFirst(f, "policy_user", nonEmpty(meta["user_api_key_alias"]), nonEmpty(p["end_user"]))
-	setFirst(f, "api_key_id", nonEmpty(meta["user_api_key_hash"]))
-	setFirst(f, "project_id", nonEmpty(meta["user_api_key_project_id"]), nonEmpty(meta["user_api_key_team_id"]))
-	setFirst(f, "model", nonEmpty(p["model"]))
-	setFirst(f, "provider", nonEmpty(p["custom_llm_provider"]))
-	setFirst(f, "triggered_categories", categories(g["violation_categories"]))
+	dialect.SetFirst(f, "created_at", g["start_time"], p["startTime"])
+	dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["guardrail_id"]), g["guardrail_name"])
+	dialect.SetFirst(f, "policy_user", dialect.NonEmpty(meta["user_api_key_alias"]), dialect.NonEmpty(p["end_user"]))
+	dialect.SetFirst(f, "api_key_id", dialect.NonEmpty(meta["user_api_key_hash"]))
+	dialect.SetFirst(f, "project_id", dialect.NonEmpty(meta["user_api_key_project_id"]), dialect.NonEmpty(meta["user_api_key_team_id"]))
+	dialect.SetFirst(f, "model", dialect.NonEmpty(p["model"]))
+	dialect.SetFirst(f, "provider", dialect.NonEmpty(p["custom_llm_provider"]))
+	dialect.SetFirst(f, "triggered_categories", dialect.Categories(g["violation_categories"]))
 	if stage := liteLLMStage(g["guardrail_mode"]); stage != "" {
 		f["stage"] = stage
 	}
@@ -158,13 +195,13 @@ func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[stri
 	// trace_id is not W3C), else LiteLLM's call ID correlates.
 	if headers, ok := meta["requester_custom_headers"].(map[string]any); ok {
 		if tp, ok := headers["traceparent"].(string); ok {
-			if _, valid := parseTraceparent(tp); valid {
+			if _, valid := record.ParseTraceparent(tp); valid {
 				f["traceparent"] = tp
 			}
 		}
 	}
 	if _, ok := f["traceparent"]; !ok {
-		setFirst(f, "correlation_id", nonEmpty(p["litellm_call_id"]), nonEmpty(p["id"]))
+		dialect.SetFirst(f, "correlation_id", dialect.NonEmpty(p["litellm_call_id"]), dialect.NonEmpty(p["id"]))
 	}
 	// Kept under extra: what identifies the guardrail and the call.
 	for _, k := range []string{"guardrail_name", "guardrail_provider", "guardrail_mode", "guardrail_action", "policy_template",
@@ -178,7 +215,7 @@ func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[stri
 	if v, ok := g["classification"]; ok && v != nil {
 		f["guardrail_classification"] = v // not the record's own classification
 	}
-	if v := nonEmpty(meta["user_api_key_team_id"]); v != nil && f["project_id"] != v {
+	if v := dialect.NonEmpty(meta["user_api_key_team_id"]); v != nil && f["project_id"] != v {
 		f["team_id"] = v
 	}
 	for k, name := range map[string]string{"litellm_call_id": "litellm_call_id", "model_group": "model_group", "trace_id": "litellm_trace_id", "status": "call_status"} {
@@ -186,7 +223,7 @@ func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[stri
 			f[name] = v
 		}
 	}
-	if v := nonEmpty(meta["user_api_key_org_id"]); v != nil {
+	if v := dialect.NonEmpty(meta["user_api_key_org_id"]); v != nil {
 		f["org_id"] = v
 	}
 	return f
@@ -196,18 +233,18 @@ func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[stri
 // <table>.<action> on the table's object, by changed_by. A change of a
 // guardrail names it as the policy, so decisions under it join to it.
 func flattenLiteLLMAudit(p map[string]any) map[string]any {
-	table := strings.ToLower(stringOf(p["table_name"]))
+	table := strings.ToLower(dialect.StringOf(p["table_name"]))
 	f := map[string]any{
-		"action":   table + "." + strings.ToLower(stringOf(p["action"])),
+		"action":   table + "." + strings.ToLower(dialect.StringOf(p["action"])),
 		"actor":    p["changed_by"],
 		"resource": map[string]any{"type": table, "id": p["object_id"]},
 		"outcome":  "success",
 		"gateway":  liteLLMGateway,
 	}
-	setFirst(f, "event_id", nonEmpty(p["id"]))
-	setFirst(f, "created_at", p["updated_at"])
+	dialect.SetFirst(f, "event_id", dialect.NonEmpty(p["id"]))
+	dialect.SetFirst(f, "created_at", p["updated_at"])
 	if table == liteLLMGuardrails {
-		setFirst(f, "policy_id", nonEmpty(p["object_id"]))
+		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(p["object_id"]))
 	}
 	details := map[string]any{}
 	for _, k := range []string{"before_value", "updated_values"} {
@@ -218,7 +255,7 @@ func flattenLiteLLMAudit(p map[string]any) map[string]any {
 	if len(details) > 0 {
 		f["details"] = details
 	}
-	if v := nonEmpty(p["changed_by_api_key"]); v != nil {
+	if v := dialect.NonEmpty(p["changed_by_api_key"]); v != nil {
 		f["changed_by_api_key"] = v
 	}
 	return f
@@ -253,74 +290,12 @@ func liteLLMStage(mode any) string {
 	return stage
 }
 
-// maskedEntities adds up masked_entity_count: a number, or counts by entity type.
-func maskedEntities(v any) float64 {
-	switch x := v.(type) {
-	case json.Number:
-		f, _ := x.Float64()
-		return f
-	case float64:
-		return x
-	case map[string]any:
-		total := 0.0
-		for _, c := range x {
-			total += maskedEntities(c)
-		}
-		return total
-	}
-	return 0
-}
-
 // clientError reports whether a call's error_information carries a 4xx code.
 func clientError(v any) bool {
 	info, ok := v.(map[string]any)
 	if !ok {
 		return false
 	}
-	code := stringOf(info["error_code"])
+	code := dialect.StringOf(info["error_code"])
 	return len(code) == 3 && code[0] == '4'
-}
-
-// categories are violation_categories as a list of names (a map's keys
-// when given as scores by category).
-func categories(v any) any {
-	if m, ok := v.(map[string]any); ok {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		return sortedNames(keys)
-	}
-	return v
-}
-
-// sortedNames is a list of names, sorted, as an input list value.
-func sortedNames(names []string) []any {
-	sort.Strings(names)
-	list := make([]any, len(names))
-	for i, s := range names {
-		list[i] = s
-	}
-	return list
-}
-
-func setFirst(f map[string]any, key string, values ...any) {
-	for _, v := range values {
-		if v != nil {
-			f[key] = v
-			return
-		}
-	}
-}
-
-func nonEmpty(v any) any {
-	if s, ok := v.(string); ok && s == "" {
-		return nil
-	}
-	return v
-}
-
-func stringOf(v any) string {
-	s, _ := scalarString(v)
-	return s
 }

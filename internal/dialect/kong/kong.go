@@ -1,48 +1,90 @@
-package record
+// Package kong is the dialect of Kong Gateway's log serializer
+// (docs/records.md, "Kong"): one JSON object per proxied request, from the
+// http-log plugin (one object, or an array when it batches) or file-log (one
+// a line). The AI Gateway's guardrail plugins each add an object under
+// ai.proxy.<plugin>; the PII sanitizer adds ai.sanitizer. Each becomes one
+// flat decision, normalised like any record.
+package kong // import "github.com/policyaudit/policyaudit/internal/dialect/kong"
 
 import (
 	"strings"
+
+	"github.com/policyaudit/policyaudit/internal/dialect"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
-// Kong's log serializer (docs/records.md, "Kong"): one JSON object per
-// proxied request, from the http-log plugin (one object, or an array when
-// it batches) or file-log (one a line). The AI Gateway's guardrail plugins
-// each add an object under ai.proxy.<plugin>; the PII sanitizer adds
-// ai.sanitizer. Each becomes one flat decision, normalised like any record.
+// Dialect is Kong's log serializer objects.
+var Dialect = dialect.Dialect{
+	Name:   "kong",
+	Path:   "/v1/kong",
+	Doc:    "Kong Gateway's http-log or file-log objects (AI Gateway guardrails and sanitizer)",
+	Detect: Detect,
+	Normalize: func(dst []*record.Record, obj jsonbody.Value, _ record.Hints) ([]*record.Record, error) {
+		m, _ := obj.Interface().(map[string]any)
+		recs, err := NormalizeEntry(m)
+		return append(dst, recs...), err
+	},
+	// The content Kong's guardrail plugins log when they block
+	// (log_blocked_content).
+	BodyFields: []string{"input_faulty_prompt", "output_faulty_response"},
+	Fixtures:   []string{"kong-http-log.json"},
+}
 
-// kongGuards are the guardrail plugins whose objects Kong 3.14 logs under
+// Detect recognises Kong's log serializer: started_at and a request
+// object, with Kong's latencies or an ai object.
+func Detect(obj jsonbody.Value) bool {
+	var started, request, kongObject bool
+	for i := range obj.Items {
+		m := &obj.Items[i]
+		isObject := m.Value.Kind == jsonbody.Object
+		switch m.Key {
+		case "started_at":
+			started = true
+		case "request":
+			request = isObject
+		case "ai", "latencies":
+			kongObject = kongObject || isObject
+		}
+	}
+	return started && request && kongObject
+}
+
+// Guards are the guardrail plugins whose objects Kong 3.14 logs under
 // ai.proxy, in the order their records are written.
-var kongGuards = []string{"aws-guardrails", "azure-content-safety", "custom-guardrail", "gcp-model-armor", "lakera-guard"}
+var Guards = []string{"aws-guardrails", "azure-content-safety", "custom-guardrail", "gcp-model-armor", "lakera-guard"}
 
+// Gateway is the gateway name Kong's records carry; Sanitizer the policy
+// of the PII sanitizer's.
 const (
-	kongGateway   = "kong"
-	kongSanitizer = "ai-sanitizer"
+	Gateway   = "kong"
+	Sanitizer = "ai-sanitizer"
 )
 
-// NormalizeKong turns one Kong log object into canonical records: one
+// NormalizeEntry turns one Kong log object into canonical records: one
 // decision per guardrail plugin that logged (none for a request no
 // guardrail judged).
-func NormalizeKong(obj map[string]any) ([]*Record, error) {
+func NormalizeEntry(obj map[string]any) ([]*record.Record, error) {
 	ai, _ := obj["ai"].(map[string]any)
 	if ai == nil {
 		return nil, nil
 	}
 	proxy, _ := ai["proxy"].(map[string]any)
 	meta, _ := kongSection(ai, proxy, "proxy", "meta")
-	var recs []*Record
-	for _, name := range kongGuards {
+	var recs []*record.Record
+	for _, name := range Guards {
 		guard, ok := kongSection(ai, proxy, name, "")
 		if !ok {
 			continue
 		}
-		rec, err := Normalize(kongDecision(obj, meta, name, guard, ai), Hints{Kind: KindDecision})
+		rec, err := record.Normalize(kongDecision(obj, meta, name, guard, ai), record.Hints{Kind: record.KindDecision})
 		if err != nil {
 			return nil, err
 		}
 		recs = append(recs, rec)
 	}
 	if s, ok := ai["sanitizer"].(map[string]any); ok {
-		rec, err := Normalize(kongSanitized(obj, meta, s), Hints{Kind: KindDecision})
+		rec, err := record.Normalize(kongSanitized(obj, meta, s), record.Hints{Kind: record.KindDecision})
 		if err != nil {
 			return nil, err
 		}
@@ -54,16 +96,16 @@ func NormalizeKong(obj map[string]any) ([]*Record, error) {
 // kongDecision is one guardrail plugin's verdict on a request: masked
 // content redacts, a block reason on either side denies, neither allows.
 func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) map[string]any {
-	inReason, outReason := stringOf(g["input_block_reason"]), stringOf(g["output_block_reason"])
+	inReason, outReason := dialect.StringOf(g["input_block_reason"]), dialect.StringOf(g["output_block_reason"])
 	inMasked, outMasked := g["input_masked"] == true, g["output_masked"] == true
 	f := kongCommon(obj, meta)
 	switch {
 	case inMasked || outMasked:
-		f["decision"], f["decision_raw"] = DecisionRedact, "masked"
+		f["decision"], f["decision_raw"] = record.DecisionRedact, "masked"
 	case inReason != "" || outReason != "":
-		f["decision"], f["decision_raw"] = DecisionDeny, "blocked"
+		f["decision"], f["decision_raw"] = record.DecisionDeny, "blocked"
 	default:
-		f["decision"], f["decision_raw"] = DecisionAllow, "allowed"
+		f["decision"], f["decision_raw"] = record.DecisionAllow, "allowed"
 	}
 	switch {
 	case inMasked || inReason != "":
@@ -78,17 +120,17 @@ func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) m
 	f["policy_id"] = name
 	switch name {
 	case "aws-guardrails":
-		setFirst(f, "policy_id", nonEmpty(g["guardrails_id"]), name)
-		setFirst(f, "policy_version", nonEmpty(g["guardrails_version"]))
+		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["guardrails_id"]), name)
+		dialect.SetFirst(f, "policy_version", dialect.NonEmpty(g["guardrails_version"]))
 	case "gcp-model-armor":
-		setFirst(f, "policy_id", nonEmpty(g["template_id"]), name)
-		f["triggered_categories"] = splitList(inReason, outReason)
+		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["template_id"]), name)
+		f["triggered_categories"] = dialect.SplitList(inReason, outReason)
 	case "lakera-guard":
-		setFirst(f, "policy_id", nonEmpty(g["lakera_project_id"]), name)
+		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["lakera_project_id"]), name)
 		f["triggered_categories"] = lakeraDetectors(g["input_block_detail"], g["output_block_detail"])
 	case "azure-content-safety":
 		if audit, ok := ai["audit"].(map[string]any); ok {
-			f["triggered_categories"] = categories(audit["azure_content_safety"])
+			f["triggered_categories"] = dialect.Categories(audit["azure_content_safety"])
 		}
 	}
 	detail := map[string]any{"plugin": name}
@@ -102,7 +144,7 @@ func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) m
 	f["kong_guard"] = detail
 	// The blocked text itself (config.log_blocked_content): removed unless body_logging is on.
 	for _, k := range []string{"input_faulty_prompt", "output_faulty_response"} {
-		if v := nonEmpty(g[k]); v != nil {
+		if v := dialect.NonEmpty(g[k]); v != nil {
 			f[k] = v
 		}
 	}
@@ -113,21 +155,21 @@ func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) m
 // sanitised, by entity type; the originals it logs are never read.
 func kongSanitized(obj, meta, s map[string]any) map[string]any {
 	f := kongCommon(obj, meta)
-	f["policy_id"], f["stage"] = kongSanitizer, "request"
-	f["decision"], f["decision_raw"] = DecisionAllow, "nothing sanitized"
-	if maskedEntities(s["pii_sanitized"]) > 0 {
-		f["decision"], f["decision_raw"] = DecisionRedact, "sanitized"
+	f["policy_id"], f["stage"] = Sanitizer, "request"
+	f["decision"], f["decision_raw"] = record.DecisionAllow, "nothing sanitized"
+	if dialect.MaskedEntities(s["pii_sanitized"]) > 0 {
+		f["decision"], f["decision_raw"] = record.DecisionRedact, "sanitized"
 	}
 	var types []string
 	if items, ok := s["sanitized_items"].([]any); ok {
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
-				types = append(types, stringOf(m["entity_type"]))
+				types = append(types, dialect.StringOf(m["entity_type"]))
 			}
 		}
 	}
-	f["triggered_categories"] = splitList(strings.Join(types, ","))
-	detail := map[string]any{"plugin": kongSanitizer}
+	f["triggered_categories"] = dialect.SplitList(strings.Join(types, ","))
+	detail := map[string]any{"plugin": Sanitizer}
 	for _, k := range []string{"pii_identified", "pii_sanitized", "duration"} {
 		if v, ok := s[k]; ok {
 			detail[k] = v
@@ -142,36 +184,36 @@ func kongSanitized(obj, meta, s map[string]any) map[string]any {
 func kongCommon(obj, meta map[string]any) map[string]any {
 	req, _ := obj["request"].(map[string]any)
 	consumer, _ := obj["consumer"].(map[string]any)
-	f := map[string]any{"gateway": kongGateway, "rollout_mode": RolloutEnforced}
-	setFirst(f, "created_at", obj["started_at"])
-	setFirst(f, "policy_user", nonEmpty(consumer["username"]), nonEmpty(consumer["id"]))
-	setFirst(f, "model", nonEmpty(meta["request_model"]))
-	setFirst(f, "provider", nonEmpty(meta["provider_name"]))
+	f := map[string]any{"gateway": Gateway, "rollout_mode": record.RolloutEnforced}
+	dialect.SetFirst(f, "created_at", obj["started_at"])
+	dialect.SetFirst(f, "policy_user", dialect.NonEmpty(consumer["username"]), dialect.NonEmpty(consumer["id"]))
+	dialect.SetFirst(f, "model", dialect.NonEmpty(meta["request_model"]))
+	dialect.SetFirst(f, "provider", dialect.NonEmpty(meta["provider_name"]))
 	// The request's W3C trace when Kong traces, else the correlation-id
 	// plugin's ID, else Kong's request ID.
-	if tid, ok := obj["trace_id"].(map[string]any); ok && isHexID(stringOf(tid["w3c"]), 32) {
+	if tid, ok := obj["trace_id"].(map[string]any); ok && record.IsHexID(dialect.StringOf(tid["w3c"]), 32) {
 		f["trace_id"] = tid["w3c"]
 	} else {
-		setFirst(f, "correlation_id", nonEmpty(obj["correlation_id"]), nonEmpty(req["id"]))
+		dialect.SetFirst(f, "correlation_id", dialect.NonEmpty(obj["correlation_id"]), dialect.NonEmpty(req["id"]))
 	}
-	if id := nonEmpty(req["id"]); id != nil {
+	if id := dialect.NonEmpty(req["id"]); id != nil {
 		f["kong_request_id"] = id
 	}
 	for k, name := range map[string]string{"workspace": "workspace", "workspace_name": "workspace_name", "source": "kong_source"} {
-		if v := nonEmpty(obj[k]); v != nil {
+		if v := dialect.NonEmpty(obj[k]); v != nil {
 			f[name] = v
 		}
 	}
 	if route, ok := obj["route"].(map[string]any); ok {
-		setFirst(f, "route_id", nonEmpty(route["id"]))
+		dialect.SetFirst(f, "route_id", dialect.NonEmpty(route["id"]))
 	}
 	if service, ok := obj["service"].(map[string]any); ok {
-		setFirst(f, "service_id", nonEmpty(service["id"]))
+		dialect.SetFirst(f, "service_id", dialect.NonEmpty(service["id"]))
 	}
 	if resp, ok := obj["response"].(map[string]any); ok {
-		setFirst(f, "response_status", resp["status"])
+		dialect.SetFirst(f, "response_status", resp["status"])
 	}
-	setFirst(f, "ai_plugin_id", nonEmpty(meta["plugin_id"]))
+	dialect.SetFirst(f, "ai_plugin_id", dialect.NonEmpty(meta["plugin_id"]))
 	return f
 }
 
@@ -204,28 +246,13 @@ func kongSection(ai, proxy map[string]any, plugin, sub string) (map[string]any, 
 // kongModeStage: a plugin guarding only input judges the request, only
 // output the response; BOTH (or no mode) names no one stage.
 func kongModeStage(mode any) string {
-	switch strings.ToUpper(stringOf(mode)) {
+	switch strings.ToUpper(dialect.StringOf(mode)) {
 	case "INPUT":
 		return "request"
 	case "OUTPUT":
 		return "response"
 	}
 	return ""
-}
-
-// splitList is comma-separated reasons as one sorted list of names.
-func splitList(texts ...string) []any {
-	seen := map[string]bool{}
-	var out []string
-	for _, t := range texts {
-		for _, p := range strings.Split(t, ",") {
-			if p = strings.TrimSpace(p); p != "" && !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	return sortedNames(out)
 }
 
 // lakeraDetectors are the detector types Lakera reported as detected.
@@ -235,11 +262,11 @@ func lakeraDetectors(details ...any) []any {
 		items, _ := d.([]any)
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok && m["detected"] == true {
-				if t := stringOf(m["detector_type"]); t != "" {
+				if t := dialect.StringOf(m["detector_type"]); t != "" {
 					names = append(names, t)
 				}
 			}
 		}
 	}
-	return splitList(strings.Join(names, ","))
+	return dialect.SplitList(strings.Join(names, ","))
 }
