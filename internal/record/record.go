@@ -163,3 +163,22 @@ func appendDigits(dst []byte, n, width int) []byte {
 func (r *Record) PartitionDate() string {
 	return r.CreatedAt.UTC().Format("2006-01-02")
 }
+
+// Header is the record reduced to the fields the data policy can never
+// change: its kind, IDs, time, trace context and the routing fields (a PII
+// rule on any of them is refused: the fields of RoleRouting and
+// RoleIdentity). Everything else (users, keys, addresses, free text, the
+// schema error that quotes the input) is read from the canonical map after
+// the policy: a destination shape given the header cannot leak what the
+// policy removed.
+func (r *Record) Header() *Record {
+	return &Record{
+		Kind: r.Kind, EventID: r.EventID, CreatedAt: r.CreatedAt,
+		CorrelationID: r.CorrelationID, CorrelationGenerated: r.CorrelationGenerated,
+		TraceID: r.TraceID, SpanID: r.SpanID,
+		Decision: r.Decision, EffectiveDecision: r.EffectiveDecision, RolloutMode: r.RolloutMode,
+		Enforced: r.Enforced, ReasonCode: r.ReasonCode,
+		Action: r.Action, Outcome: r.Outcome,
+		PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
+	}
+}

@@ -30,6 +30,7 @@ type policyProcessor struct {
 	policy    *dataPolicy
 	namer     *record.Namer
 	product   ocsf.Product // what OCSF events name as their product
+	shape     shape        // how the destination wants each record written
 	// classInPrefix: the partition prefix names each OCSF event's class.
 	classInPrefix bool
 	now           func() time.Time
@@ -40,13 +41,15 @@ func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, 
 	if err != nil {
 		return nil, err
 	}
+	product := ocsf.Product{Name: "policyaudit", Vendor: "policyaudit", Version: set.BuildInfo.Version}
 	return &policyProcessor{
 		cfg:           cfg,
 		logger:        set.Logger,
 		telemetry:     tb,
 		policy:        newDataPolicy(cfg),
 		namer:         record.NewNamer([]byte(cfg.IDKey)),
-		product:       ocsf.Product{Name: "policyaudit", Vendor: "policyaudit", Version: set.BuildInfo.Version},
+		product:       product,
+		shape:         newShape(cfg, product),
 		classInPrefix: cfg.Destination == DestinationOCSF && strings.Contains(cfg.Partition.Prefix, classPlaceholder),
 		now:           time.Now,
 	}, nil
@@ -128,7 +131,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, finding.class)).AppendEmpty()
 						nlr.CopyTo(flr)
 						finding.body.MoveTo(flr.Body().SetEmptyMap())
-						p.setOCSFClass(flr.Attributes(), finding.class, finding.typeUID)
+						finding.indexed.finding(flr.Attributes(), finding.class, finding.typeUID)
 					}
 					counts.record(rec)
 				}
@@ -290,16 +293,16 @@ func errorReason(err error) string {
 	return "invalid"
 }
 
-// write puts the canonical record into lr: body (per layout, after the data
-// policy), timestamps, trace context, event name and attributes. For
-// destination ocsf with findings, it also returns the record's Detection
+// write puts the canonical record into lr: body (per destination, after
+// the data policy), timestamps, trace context, event name and attributes.
+// For destination ocsf with findings, it also returns the record's Detection
 // Finding, when it makes one.
 func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) (finding ocsfFinding, ok bool) {
 	var canonical pcommon.Map
 	if canonicalBody {
-		canonical = p.keepBody(rec, lr.Body())
+		canonical = p.shape.keep(rec.Header(), lr.Body())
 	} else {
-		canonical = p.body(rec, lr.Body())
+		canonical = p.shape.container(rec.Header(), lr.Body())
 		rec.CopyTo(canonical)
 	}
 	// Named after prompts are dropped (no ID may stand for text that never
@@ -309,15 +312,14 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 	p.namer.NameCanonical(rec, canonical)
 	p.policy.apply(canonical)
 
-	rec.SetLogRecordFields(lr)
+	// From here on the record is what leaves the collector: its header,
+	// which no PII rule may change, and the canonical map after the policy.
+	out := rec.Header()
+	out.SetLogRecordFields(lr)
 	if lr.ObservedTimestamp() == 0 {
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
 	}
-	p.setAttributes(rec, canonical, lr.Attributes())
-	if p.cfg.Destination == DestinationOCSF {
-		return p.writeOCSF(rec, canonical, lr)
-	}
-	return ocsfFinding{}, false
+	return p.shape.finish(out, canonical, lr)
 }
 
 // counters aggregates a batch's per-record events so metrics are recorded
