@@ -164,15 +164,16 @@ func (r *Record) PartitionDate() string {
 	return r.CreatedAt.UTC().Format("2006-01-02")
 }
 
-// Header is the record reduced to the fields the data policy can never
-// change: its kind, IDs, time, trace context and the routing fields (a PII
-// rule on any of them is refused: the fields of RoleRouting and
-// RoleIdentity). Everything else (users, keys, addresses, free text, the
-// schema error that quotes the input) is read from the canonical map after
-// the policy: a destination shape given the header cannot leak what the
-// policy removed.
-func (r *Record) Header() *Record {
-	return &Record{
+// HeaderTo sets h to the record reduced to the fields the data policy can
+// never change: its kind, IDs, time, trace context and the routing fields (a
+// PII rule on any of them is refused: the fields of RoleRouting and
+// RoleIdentity), and whether its correlation ID was generated (a flag, not
+// content). Everything else (users, keys, addresses, free text, the schema
+// error that quotes the input) is left empty, to be read from the canonical
+// map after the policy: a destination shape given the header cannot leak
+// what the policy removed. h is the caller's, so a batch reuses one.
+func (r *Record) HeaderTo(h *Record) {
+	*h = Record{
 		Kind: r.Kind, EventID: r.EventID, CreatedAt: r.CreatedAt,
 		CorrelationID: r.CorrelationID, CorrelationGenerated: r.CorrelationGenerated,
 		TraceID: r.TraceID, SpanID: r.SpanID,

@@ -101,6 +101,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	scopes := make(map[partitionKey]plog.LogRecordSlice)
 	var counts counters
 	recs := make([]*record.Record, 0, 4) // reused: no list per record
+	var header record.Record             // reused: no header per record
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -127,7 +128,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 					} else {
 						lr.CopyTo(nlr)
 					}
-					if finding, ok := p.write(rec, nlr, canonicalBody); ok {
+					if finding, ok := p.write(rec, &header, nlr, canonicalBody); ok {
 						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, finding.class)).AppendEmpty()
 						nlr.CopyTo(flr)
 						finding.body.MoveTo(flr.Body().SetEmptyMap())
@@ -294,15 +295,17 @@ func errorReason(err error) string {
 }
 
 // write puts the canonical record into lr: body (per destination, after
-// the data policy), timestamps, trace context, event name and attributes.
+// the data policy), timestamps, trace context, event name and attributes;
+// header is where the record's header is kept meanwhile.
 // For destination ocsf with findings, it also returns the record's Detection
 // Finding, when it makes one.
-func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonicalBody bool) (finding ocsfFinding, ok bool) {
+func (p *policyProcessor) write(rec, header *record.Record, lr plog.LogRecord, canonicalBody bool) (finding ocsfFinding, ok bool) {
+	rec.HeaderTo(header) // the document around the record needs its time and kind
 	var canonical pcommon.Map
 	if canonicalBody {
-		canonical = p.shape.keep(rec.Header(), lr.Body())
+		canonical = p.shape.keep(header, lr.Body())
 	} else {
-		canonical = p.shape.container(rec.Header(), lr.Body())
+		canonical = p.shape.container(header, lr.Body())
 		rec.CopyTo(canonical)
 	}
 	// Named after prompts are dropped (no ID may stand for text that never
@@ -314,12 +317,12 @@ func (p *policyProcessor) write(rec *record.Record, lr plog.LogRecord, canonical
 
 	// From here on the record is what leaves the collector: its header,
 	// which no PII rule may change, and the canonical map after the policy.
-	out := rec.Header()
-	out.SetLogRecordFields(lr)
+	rec.HeaderTo(header) // with the IDs just derived
+	header.SetLogRecordFields(lr)
 	if lr.ObservedTimestamp() == 0 {
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
 	}
-	return p.shape.finish(out, canonical, lr)
+	return p.shape.finish(header, canonical, lr)
 }
 
 // counters aggregates a batch's per-record events so metrics are recorded
