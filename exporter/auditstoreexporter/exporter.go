@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/exporter/auditstoreexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/internal/auditapi"
+	"github.com/policyaudit/policyaudit/internal/auditconsole"
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/plogutil"
@@ -73,15 +75,21 @@ func (e *auditStore) start(ctx context.Context, host component.Host) error {
 		e.set.Logger.Warn("Audit store has no signing key (signing.key_file): its chain is hashed but not anchored, so a cut prefix, a rewritten chain or a rolled-back file cannot be detected")
 	}
 
-	api := &queryAPI{store: st, maxLimit: e.cfg.MaxQueryLimit, now: e.now, console: e.cfg.Console.Enabled}
-	e.server, err = e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, api.routes())
+	api := auditapi.New(st, e.cfg.MaxQueryLimit, e.now)
+	mux := http.NewServeMux()
+	api.Register(mux)
+	if e.cfg.Console.Enabled {
+		auditconsole.New(api).Register(mux)
+	}
+	mux.HandleFunc("/", auditapi.NotFound)
+	e.server, err = e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, mux)
 	if err != nil {
 		return fmt.Errorf("auditstore: creating the query server: %w", err)
 	}
 	// The console's shell and static files hold no record: served before the
 	// authenticator, so a browser can load the page that asks for the token.
 	if e.cfg.Console.Enabled {
-		e.server.Handler = withConsoleShell(e.server.Handler)
+		e.server.Handler = auditconsole.WithShell(e.server.Handler)
 	}
 	ln, err := e.cfg.Query.ToListener(ctx)
 	if err != nil {

@@ -1,4 +1,4 @@
-package auditstoreexporter
+package auditconsole
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/policyaudit/policyaudit/internal/auditapi"
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -63,22 +64,22 @@ type rangeLink struct {
 
 // timeline: the decisions of a range stacked by verdict per bucket, the
 // admin events of the range as markers.
-func (a *queryAPI) consoleTimeline(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, append([]string{"since", "until"}, timelineFilters...)...)
+func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
+	p := auditapi.NewParams(r, append([]string{"since", "until"}, timelineFilters...)...)
 	f := store.Filter{
-		PolicyID: p.str(record.FieldPolicyID), PolicyVersion: p.str(record.FieldPolicyVersion), ProjectID: p.str(record.FieldProjectID),
-		User: p.str("user"), Model: p.str(record.FieldModel), RolloutMode: p.str(record.FieldRolloutMode),
-		Since: p.time("since"), Until: p.time("until"),
+		PolicyID: p.Str(record.FieldPolicyID), PolicyVersion: p.Str(record.FieldPolicyVersion), ProjectID: p.Str(record.FieldProjectID),
+		User: p.Str("user"), Model: p.Str(record.FieldModel), RolloutMode: p.Str(record.FieldRolloutMode),
+		Since: p.Time("since"), Until: p.Time("until"),
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
-		p.errs = append(p.errs, "until: must be after since")
+		p.Add("until: must be after since")
 	}
 	page := timelinePage{Filters: filterFields(p)}
-	if len(p.errs) > 0 {
-		renderProblem(w, http.StatusBadRequest, "Timeline", strings.Join(p.errs, "; "))
+	if p.Problems() != "" {
+		renderProblem(w, http.StatusBadRequest, "Timeline", p.Problems())
 		return
 	}
-	newest, err := a.defaultRange(r, &f)
+	newest, err := c.defaultRange(r, &f)
 	if errors.Is(err, store.ErrNoDecisions) {
 		page.Empty = true
 		renderFragment(w, http.StatusOK, "timeline", page)
@@ -90,12 +91,12 @@ func (a *queryAPI) consoleTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	span := f.Until.Sub(f.Since)
 	step := stepFor(span, maxBuckets)
-	buckets, err := a.store.Timeline(r.Context(), f, step)
+	buckets, err := c.store.Timeline(r.Context(), f, step)
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Timeline", err.Error())
 		return
 	}
-	admin, next, err := a.store.Query(r.Context(), store.Filter{EventKind: record.EventKindAdmin, PolicyID: f.PolicyID, Since: f.Since, Until: f.Until, Limit: maxMarkers})
+	admin, next, err := c.store.Query(r.Context(), store.Filter{EventKind: record.EventKindAdmin, PolicyID: f.PolicyID, Since: f.Since, Until: f.Until, Limit: maxMarkers})
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Timeline", err.Error())
 		return
@@ -123,8 +124,8 @@ func (a *queryAPI) consoleTimeline(w http.ResponseWriter, r *http.Request) {
 // defaultRange completes f's range: without one, the day of decisions up to
 // the newest, narrowed to where decisions are; with one end, a day from it.
 // It returns the newest decision's time, for the range links.
-func (a *queryAPI) defaultRange(r *http.Request, f *store.Filter) (time.Time, error) {
-	firstMS, lastMS, err := a.store.RecentSpan(r.Context(), defaultWindow.Milliseconds())
+func (c *Console) defaultRange(r *http.Request, f *store.Filter) (time.Time, error) {
+	firstMS, lastMS, err := c.store.RecentSpan(r.Context(), defaultWindow.Milliseconds())
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -198,14 +199,14 @@ func totalsOf(buckets []store.TimelineBucket) ([]verdictTotal, int64) {
 	return out, total
 }
 
-func filterFields(p *params) []filterField {
+func filterFields(p *auditapi.Params) []filterField {
 	labels := map[string]string{
 		record.FieldPolicyID: "Policy", record.FieldPolicyVersion: "Policy version", record.FieldProjectID: "Project",
 		"user": "Caller", record.FieldModel: "Model", record.FieldRolloutMode: "Rollout mode",
 	}
 	out := make([]filterField, 0, len(timelineFilters))
 	for _, name := range timelineFilters {
-		f := filterField{Name: name, Label: labels[name], Value: p.str(name)}
+		f := filterField{Name: name, Label: labels[name], Value: p.Str(name)}
 		if name == record.FieldRolloutMode {
 			f.Options = []string{record.RolloutEnforced, record.RolloutShadow, record.RolloutCanary}
 		}

@@ -1,10 +1,11 @@
-package auditstoreexporter
+package auditconsole
 
 import (
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 )
@@ -40,4 +41,13 @@ func TestLayoutChartStacksByVerdict(t *testing.T) {
 	assert.InDelta(t, 2.5*deny.H, allow.H, 0.2, "to scale")
 	assert.InDelta(t, c.Left+c.PlotWidth/2, deny.X, 0.1, "at its time")
 	assert.Equal(t, "20", c.YTicks[4].Label, "20 decisions fit under the top line")
+}
+
+// An admin event half way through the range sits half way along the axis.
+func TestMarkerSitsAtItsTime(t *testing.T) {
+	since := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	c := layoutChart(nil, since, since.Add(time.Hour), time.Minute, []adminMarker{{At: since.Add(30 * time.Minute), EventID: "e"}})
+	require.Len(t, c.Markers, 1)
+	assert.InDelta(t, c.Left+c.PlotWidth/2, c.Markers[0].X, 0.1)
+	assert.InDelta(t, 56+(1000-56-14)/2.0, c.Markers[0].X, 0.1, "the geometry the exporter's timeline test reads")
 }

@@ -1,4 +1,4 @@
-package auditstoreexporter
+package auditconsole
 
 import (
 	"bytes"
@@ -13,20 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/policyaudit/policyaudit/internal/auditapi"
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
-
-// consoleRoutes are the console's content, behind the query API's
-// authenticator like the JSON API.
-func (a *queryAPI) consoleRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /console/fragment/timeline", a.consoleTimeline)
-	mux.HandleFunc("GET /console/fragment/search", a.consoleSearch)
-	mux.HandleFunc("GET /console/fragment/records/{event_id}", a.consoleRecord)
-	mux.HandleFunc("GET /console/fragment/admin", a.consoleAdmin)
-	mux.HandleFunc("GET /console/fragment/integrity", a.consoleIntegrity)
-}
 
 // recordRow is a record in a list.
 type recordRow struct {
@@ -60,13 +51,13 @@ const searchLimit = 50
 
 // search: a record by event ID, or the records of a correlation ID or a
 // caller (policy_user, or an admin's actor ID), newest first.
-func (a *queryAPI) consoleSearch(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "q")
-	if len(p.errs) > 0 {
-		renderProblem(w, http.StatusBadRequest, "Search", strings.Join(p.errs, "; "))
+func (c *Console) search(w http.ResponseWriter, r *http.Request) {
+	p := auditapi.NewParams(r, "q")
+	if p.Problems() != "" {
+		renderProblem(w, http.StatusBadRequest, "Search", p.Problems())
 		return
 	}
-	page := searchPage{Query: strings.TrimSpace(p.str("q"))}
+	page := searchPage{Query: strings.TrimSpace(p.Str("q"))}
 	if page.Query == "" {
 		renderFragment(w, http.StatusOK, "search", page)
 		return
@@ -81,14 +72,14 @@ func (a *queryAPI) consoleSearch(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if row, ok, err := a.store.Get(r.Context(), page.Query); err != nil {
+	if row, ok, err := c.store.Get(r.Context(), page.Query); err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Search", err.Error())
 		return
 	} else if ok {
 		add([]store.Row{row})
 	}
 	for _, f := range []store.Filter{{CorrelationID: page.Query, Limit: searchLimit}, {User: page.Query, Limit: searchLimit}} {
-		rs, next, err := a.store.Query(r.Context(), f)
+		rs, next, err := c.store.Query(r.Context(), f)
 		if err != nil {
 			renderProblem(w, http.StatusInternalServerError, "Search", err.Error())
 			return
@@ -122,13 +113,13 @@ type fieldRow struct{ Name, Value string }
 
 // record: one record, its place in the chain and that link's check, and
 // the admin events that changed its policy before it.
-func (a *queryAPI) consoleRecord(w http.ResponseWriter, r *http.Request) {
-	if p := newParams(r); len(p.errs) > 0 {
-		renderProblem(w, http.StatusBadRequest, "Record", strings.Join(p.errs, "; "))
+func (c *Console) record(w http.ResponseWriter, r *http.Request) {
+	if p := auditapi.NewParams(r); p.Problems() != "" {
+		renderProblem(w, http.StatusBadRequest, "Record", p.Problems())
 		return
 	}
 	id := r.PathValue("event_id")
-	row, ok, err := a.store.Get(r.Context(), id)
+	row, ok, err := c.store.Get(r.Context(), id)
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
 		return
@@ -137,7 +128,7 @@ func (a *queryAPI) consoleRecord(w http.ResponseWriter, r *http.Request) {
 		renderProblem(w, http.StatusNotFound, "Record", "No record has the event ID "+id+".")
 		return
 	}
-	link, _, err := a.store.CheckLink(r.Context(), row.Seq)
+	link, _, err := c.store.CheckLink(r.Context(), row.Seq)
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
 		return
@@ -159,7 +150,7 @@ func (a *queryAPI) consoleRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	if page.PolicyID != "" {
 		created, _ := time.Parse(time.RFC3339Nano, page.Row.Time)
-		changes, next, err := a.store.Query(r.Context(), store.Filter{EventKind: record.EventKindAdmin, PolicyID: page.PolicyID,
+		changes, next, err := c.store.Query(r.Context(), store.Filter{EventKind: record.EventKindAdmin, PolicyID: page.PolicyID,
 			Until: created.Add(time.Millisecond), Limit: 20})
 		if err != nil {
 			renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
@@ -183,15 +174,15 @@ type adminPage struct {
 
 // admin: the admin audit events of the last days, newest first, a page at
 // a time (the /admin/api/v1/audit list).
-func (a *queryAPI) consoleAdmin(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "days", "cursor")
-	days := p.positiveInt("days", 7)
-	f := store.Filter{EventKind: record.EventKindAdmin, Since: a.now().Add(-time.Duration(days) * 24 * time.Hour), Limit: defaultLimit, Cursor: p.str("cursor")}
-	if len(p.errs) > 0 {
-		renderProblem(w, http.StatusBadRequest, "Admin events", strings.Join(p.errs, "; "))
+func (c *Console) admin(w http.ResponseWriter, r *http.Request) {
+	p := auditapi.NewParams(r, "days", "cursor")
+	days := p.PositiveInt("days", 7)
+	f := store.Filter{EventKind: record.EventKindAdmin, Since: c.api.Now().Add(-time.Duration(days) * 24 * time.Hour), Limit: auditapi.DefaultLimit, Cursor: p.Str("cursor")}
+	if p.Problems() != "" {
+		renderProblem(w, http.StatusBadRequest, "Admin events", p.Problems())
 		return
 	}
-	rows, next, err := a.store.Query(r.Context(), f)
+	rows, next, err := c.store.Query(r.Context(), f)
 	switch {
 	case errors.Is(err, store.ErrBadCursor):
 		renderProblem(w, http.StatusBadRequest, "Admin events", "cursor: "+err.Error())
@@ -230,29 +221,29 @@ type integrityPage struct {
 // integrity: the newest whole-chain verification (run now when asked, or
 // when none ran yet), the head and checkpoint, the newest signed head and
 // the key that verifies it.
-func (a *queryAPI) consoleIntegrity(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "verify")
-	if v := p.str("verify"); v != "" && v != "now" {
-		p.errs = append(p.errs, fmt.Sprintf("verify: %q is not now", v))
+func (c *Console) integrity(w http.ResponseWriter, r *http.Request) {
+	p := auditapi.NewParams(r, "verify")
+	if v := p.Str("verify"); v != "" && v != "now" {
+		p.Add(fmt.Sprintf("verify: %q is not now", v))
 	}
-	if len(p.errs) > 0 {
-		renderProblem(w, http.StatusBadRequest, "Integrity", strings.Join(p.errs, "; "))
+	if p.Problems() != "" {
+		renderProblem(w, http.StatusBadRequest, "Integrity", p.Problems())
 		return
 	}
-	rep, at, took, ok := a.lastVerified()
-	if !ok || p.str("verify") == "now" {
-		if _, err := a.verifyChain(r.Context()); err != nil {
+	rep, at, took, ok := c.api.LastVerified()
+	if !ok || p.Str("verify") == "now" {
+		if _, err := c.api.VerifyChain(r.Context()); err != nil {
 			renderProblem(w, http.StatusInternalServerError, "Integrity", err.Error())
 			return
 		}
-		rep, at, took, _ = a.lastVerified()
+		rep, at, took, _ = c.api.LastVerified()
 	}
-	page := integrityPage{Report: rep, CheckedAt: at.UTC().Format(time.RFC3339), Age: a.now().Sub(at).Round(time.Second).String(),
-		Took: took.Round(time.Millisecond).String(), Head: a.store.Head()}
-	if signer := a.store.Signer(); signer != nil {
+	page := integrityPage{Report: rep, CheckedAt: at.UTC().Format(time.RFC3339), Age: c.api.Now().Sub(at).Round(time.Second).String(),
+		Took: took.Round(time.Millisecond).String(), Head: c.store.Head()}
+	if signer := c.store.Signer(); signer != nil {
 		page.Signing, page.KeyID, page.PublicKey = true, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey()))
-		page.StartProblem = a.store.StartCheck().Problem
-		if sh := a.store.LastSignedHead(); sh != nil {
+		page.StartProblem = c.store.StartCheck().Problem
+		if sh := c.store.LastSignedHead(); sh != nil {
 			if st, err := sh.Open(signer.PublicKey()); err == nil {
 				page.SignedHead, page.Signature = &st, sh.Signature
 			}

@@ -1,4 +1,4 @@
-package auditstoreexporter
+package auditconsole
 
 import (
 	"html/template"
