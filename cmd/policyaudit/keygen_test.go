@@ -32,12 +32,18 @@ func keyPair(t *testing.T) (string, string) {
 	return priv, pub
 }
 
-func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
+// keygenSigner is a key pair from keygen: its signer and its public key file.
+func keygenSigner(t *testing.T) (*signing.Signer, string) {
 	priv, pub := keyPair(t)
 	keyPEM, err := os.ReadFile(priv)
 	require.NoError(t, err)
 	signer, err := signing.ParsePrivateKey(keyPEM)
 	require.NoError(t, err)
+	return signer, pub
+}
+
+func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
+	signer, pub := keygenSigner(t)
 
 	path, st := signedStoreWith(t, 5, signer)
 	head, err := json.Marshal(st.LastSignedHead())
@@ -66,15 +72,11 @@ func TestVerifyWithPublicKeyAndSignedHead(t *testing.T) {
 // Issue 25: records a killed process appended are named as unvouched once a
 // later process signs, with their own exit status.
 func TestVerifyNamesUnvouchedRecords(t *testing.T) {
-	priv, pub := keyPair(t)
-	keyPEM, err := os.ReadFile(priv)
-	require.NoError(t, err)
-	signer, err := signing.ParsePrivateKey(keyPEM)
-	require.NoError(t, err)
+	signer, pub := keygenSigner(t)
 	path, st := signedStoreWith(t, 5, signer)
 	require.NoError(t, st.Close())
 
-	st, err = auditstore.Open(context.Background(), path, auditstore.WithSigner(signer, 0))
+	st, err := auditstore.Open(context.Background(), path, auditstore.WithSigner(signer, 0))
 	require.NoError(t, err)
 	appendRecords(t, st, 6, 7)
 	require.NoError(t, st.Close()) // killed: 6 and 7 never signed

@@ -110,18 +110,27 @@ func relink(t *testing.T, path string, seq int64, change func(*storedLink)) {
 	}
 }
 
+// cutPrefix deletes the records up to seq and forges a checkpoint there, with
+// the link's own hash and stored time.
+func cutPrefix(t *testing.T, path string, seq int64) {
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	var hash string
+	var stored int64
+	require.NoError(t, db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = ?`, seq).Scan(&hash, &stored))
+	require.NoError(t, db.Close())
+	rawDB(t, path, `DELETE FROM records WHERE seq <= `+itoa(seq),
+		`INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, `+itoa(seq)+`, '`+hash+`', `+itoa(stored)+`)`)
+}
+
 // Issue 17, attack 2: the start of the chain cut and a checkpoint forged at
 // the cut. Unanchored (what verification was before signed heads) it passes;
 // with the store's public key it is named.
 func TestCutPrefixWithForgedCheckpoint(t *testing.T) {
 	signer := newSigner(t)
 	s, path, _ := anchoredStore(t, signer)
-	var hash5 string
-	var stored5 int64
-	require.NoError(t, s.db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 5`).Scan(&hash5, &stored5))
 	require.NoError(t, s.Close())
-	rawDB(t, path, `DELETE FROM records WHERE seq <= 5`,
-		`INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, 5, '`+hash5+`', `+itoa(stored5)+`)`)
+	cutPrefix(t, path, 5)
 
 	assert.True(t, verifyOffline(t, path, nil, nil).OK, "without the key the cut cannot be seen")
 	rep := verifyOffline(t, path, signer, nil)
@@ -137,15 +146,11 @@ func TestCutPrefixWithForgedCheckpoint(t *testing.T) {
 func TestCutPrefixAtARoutineSignedHead(t *testing.T) {
 	signer := newSigner(t)
 	s, path, _ := anchoredStore(t, signer)
-	var hash4 string
-	var stored4 int64
-	require.NoError(t, s.db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 4`).Scan(&hash4, &stored4))
 	var reason string
 	require.NoError(t, s.db.QueryRow(`SELECT json_extract(statement, '$.reason') FROM signed_heads WHERE seq = 4`).Scan(&reason))
 	require.Equal(t, SignedForRecords, reason, "a routine head is signed at seq 4")
 	require.NoError(t, s.Close())
-	rawDB(t, path, `DELETE FROM records WHERE seq <= 4`,
-		`INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, 4, '`+hash4+`', `+itoa(stored4)+`)`)
+	cutPrefix(t, path, 4)
 
 	rep := verifyOffline(t, path, signer, nil)
 	assert.False(t, rep.OK)

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/internal/dialects"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
@@ -87,20 +88,12 @@ func TestNoRawIdentityReachesAnyShape(t *testing.T) {
 			}
 			out, _ := runProcessor(t, cfg, in)
 			require.Positive(t, out.LogRecordCount())
-			rls := out.ResourceLogs()
-			for i := 0; i < rls.Len(); i++ {
-				sls := rls.At(i).ScopeLogs()
-				for j := 0; j < sls.Len(); j++ {
-					lrs := sls.At(j).LogRecords()
-					for k := 0; k < lrs.Len(); k++ {
-						lr := lrs.At(k)
-						assertNoRaw(t, raw, "body", lr.Body())
-						for key, v := range lr.Attributes().All() {
-							assertNoRaw(t, raw, "attribute "+key, v)
-						}
-					}
+			plogutil.Each(out, func(lr plog.LogRecord) {
+				assertNoRaw(t, raw, "body", lr.Body())
+				for key, v := range lr.Attributes().All() {
+					assertNoRaw(t, raw, "attribute "+key, v)
 				}
-			}
+			})
 		})
 	}
 }
