@@ -21,7 +21,8 @@ type Config struct {
 	QueueConfig                  exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
 	RetryConfig                  configretry.BackOffConfig       `mapstructure:"retry_on_failure"`
 
-	// Exporter is the type of the wrapped exporter: awss3 or elasticsearch.
+	// Exporter is the type of the wrapped exporter: one of the keys of
+	// wrapped (awss3, datadog, elasticsearch).
 	Exporter string `mapstructure:"exporter"`
 	// Settings are the wrapped exporter's configuration, as its README
 	// documents, except its sending_queue, which must stay off: the queue

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -205,4 +206,47 @@ func TestDatadogRecordsOutsideTheIntakeWindowAreUndated(t *testing.T) {
 			assert.Equal(t, created[id], lr.Timestamp().AsTime(), id)
 		}
 	}
+}
+
+// durable drops the wrapped exporter's rejection log by its message (see
+// rejectedMessage): here the exporterhelper of go.mod, under awss3 built as
+// durable builds it (its queue off), fails an export. Unfiltered, it must
+// log exactly that message, or the filter matches nothing after an update
+// of the collector and every failed attempt is logged as rejected data
+// again; filtered, that line is gone and the rest of the log is not.
+func TestRejectionLogIsStillExporterhelpers(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Exporter = "awss3"
+	cfg.Settings = map[string]any{"s3uploader": map[string]any{
+		"s3_bucket": "policy-audit", "endpoint": "http://127.0.0.1:1", "retry_mode": "nop",
+	}}
+	innerCfg, err := cfg.innerConfig()
+	require.NoError(t, err)
+
+	exportOnce := func(logger *zap.Logger) {
+		set := exportertest.NewNopSettings(awss3exporter.NewFactory().Type())
+		set.Logger = logger
+		exp, err := awss3exporter.NewFactory().CreateLogs(context.Background(), set, innerCfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+		require.Error(t, exp.ConsumeLogs(context.Background(), logs(`{"event_id":"e-1"}`)), "nothing listens on port 1")
+	}
+	rejections := func(logged *observer.ObservedLogs) []observer.LoggedEntry {
+		return logged.Filter(func(e observer.LoggedEntry) bool {
+			return e.Level == zap.ErrorLevel && strings.HasPrefix(e.Message, rejectedMessage)
+		}).All()
+	}
+
+	core, logged := observer.New(zap.DebugLevel)
+	exportOnce(zap.New(core))
+	require.Len(t, rejections(logged), 1,
+		"exporterhelper no longer logs a failed export as %q: update rejectedMessage in factory.go to what it logs now: %v",
+		rejectedMessage, logged.All())
+	assert.Contains(t, rejections(logged)[0].ContextMap(), "rejected_items")
+
+	core, filtered := observer.New(zap.DebugLevel)
+	exportOnce(wrappedLogger(zap.New(core)))
+	assert.Empty(t, rejections(filtered), "durable's wrapping drops it")
+	assert.Equal(t, logged.Len()-1, filtered.Len(), "and only it")
 }

@@ -86,8 +86,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	factory := wrapped[c.Exporter]
 	innerSet := set
 	innerSet.ID = component.NewIDWithName(factory.Type(), set.ID.String())
-	innerSet.Logger = set.Logger.With(zap.String("wrapped", innerSet.ID.String())).
-		WithOptions(zap.WrapCore(func(core zapcore.Core) zapcore.Core { return rejectionFilter{core} }))
+	innerSet.Logger = wrappedLogger(set.Logger.With(zap.String("wrapped", innerSet.ID.String())))
 	inner, err := factory.CreateLogs(ctx, innerSet, innerCfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Exporter, err)
@@ -114,13 +113,42 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	)
 }
 
-// rejectionFilter drops the wrapped exporter's "Exporting failed. Rejecting
-// data." error: without its own queue it reports every failed export that
-// way, while this exporter keeps the data and retries (and logs the retry).
+// rejectedMessage starts the error exporterhelper (collector core's, which
+// all three wrapped exporters are built on: exporter/exporterhelper/internal,
+// BaseExporter.Send) logs for every export that fails when the exporter has
+// no queue of its own. Wrapped, the wrapped exporter has none: each failed
+// attempt would be logged as data rejected, while durable keeps the batch in
+// its queue, retries it and logs the retry.
+//
+// The log is matched by its text because nothing else tells it apart:
+//   - neither exporterhelper nor awss3, datadog or elasticsearch has an
+//     option that turns it off;
+//   - the wrapped exporter writes its own errors through the same logger
+//     (elasticsearch's documents refused one by one, datadog's intake
+//     errors), so a higher level, or a named sub-logger set to one, would
+//     hide those too, and the collector's telemetry has no per-logger level;
+//   - the failure is counted already, in otelcol_exporter_send_failed_log_records
+//     under the wrapped exporter's ID (<type>/durable/<name>), and durable's
+//     own retry logs it: only the misleading line goes.
+//
+// So that a rewording in core cannot break the match silently (every failed
+// attempt logged as an error again), TestRejectionLogIsStillExporterhelpers
+// has the real exporterhelper of go.mod fail an export and requires this
+// message from it.
+const rejectedMessage = "Exporting failed. Rejecting data."
+
+// wrappedLogger is the wrapped exporter's logger: logger without the
+// rejection log.
+func wrappedLogger(logger *zap.Logger) *zap.Logger {
+	return logger.WithOptions(zap.WrapCore(func(core zapcore.Core) zapcore.Core { return rejectionFilter{core} }))
+}
+
+// rejectionFilter drops the entries whose message starts with
+// rejectedMessage.
 type rejectionFilter struct{ zapcore.Core }
 
 func (f rejectionFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if strings.HasPrefix(e.Message, "Exporting failed. Rejecting data.") {
+	if strings.HasPrefix(e.Message, rejectedMessage) {
 		return ce
 	}
 	return f.Core.Check(e, ce)

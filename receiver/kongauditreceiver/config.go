@@ -27,6 +27,14 @@ type Config struct {
 	// position lives in memory and a restart reads the whole log again.
 	Storage *component.ID `mapstructure:"storage"`
 
+	// MaxPageBodySize bounds the body of one page of the Admin API, in
+	// bytes: a larger page is refused, not read on.
+	MaxPageBodySize int64 `mapstructure:"max_page_body_size"`
+	// MaxNestingDepth bounds objects and arrays inside one entry of a page.
+	MaxNestingDepth int `mapstructure:"max_nesting_depth"`
+	// MaxStringLength bounds one string of a page, in bytes.
+	MaxStringLength int `mapstructure:"max_string_length"`
+
 	_ struct{}
 }
 
@@ -43,6 +51,15 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > 1000 {
 		errs = append(errs, fmt.Errorf("page_size: must be 1 to 1000, got %d", c.PageSize))
+	}
+	if c.MaxPageBodySize <= 0 {
+		errs = append(errs, fmt.Errorf("max_page_body_size: must be positive, got %d", c.MaxPageBodySize))
+	}
+	if c.MaxNestingDepth < 1 {
+		errs = append(errs, fmt.Errorf("max_nesting_depth: must be at least 1, got %d", c.MaxNestingDepth))
+	}
+	if c.MaxStringLength <= 0 {
+		errs = append(errs, fmt.Errorf("max_string_length: must be positive, got %d", c.MaxStringLength))
 	}
 	return errors.Join(errs...)
 }

@@ -30,6 +30,9 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, def.PollInterval)
 	assert.Equal(t, 100, def.PageSize)
 	assert.Nil(t, def.Storage)
+	assert.Equal(t, int64(64<<20), def.MaxPageBodySize)
+	assert.Equal(t, 32, def.MaxNestingDepth, "the limits of every other input (jsonbody.DefaultLimits)")
+	assert.Equal(t, 64<<10, def.MaxStringLength)
 
 	ws := load("workspace")
 	require.NoError(t, xconfmap.Validate(ws))
@@ -38,10 +41,13 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, ws.PollInterval)
 	require.NotNil(t, ws.Storage)
 	assert.Equal(t, "file_storage/kongaudit", ws.Storage.String())
+	assert.Equal(t, int64(16<<20), ws.MaxPageBodySize)
+	assert.Equal(t, 16, ws.MaxNestingDepth)
+	assert.Equal(t, 256<<10, ws.MaxStringLength)
 
 	err = xconfmap.Validate(load("bad"))
 	require.Error(t, err)
-	for _, key := range []string{"endpoint", "poll_interval", "page_size"} {
+	for _, key := range []string{"endpoint", "poll_interval", "page_size", "max_page_body_size", "max_nesting_depth", "max_string_length"} {
 		assert.Contains(t, err.Error(), key+":")
 	}
 }

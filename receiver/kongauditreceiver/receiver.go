@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,13 +21,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
 	"github.com/policyaudit/policyaudit/internal/dialect/kongaudit"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/receiver/kongauditreceiver/internal/metadata"
 )
-
-const scopeName = "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
 
 // cursorKey is where the position is kept in the storage extension.
 const cursorKey = "cursor"
@@ -41,11 +43,13 @@ const (
 )
 
 type kongAuditReceiver struct {
-	set    receiver.Settings
-	cfg    *Config
-	next   consumer.Logs
-	client *http.Client
-	store  storage.Client
+	set     receiver.Settings
+	cfg     *Config
+	next    consumer.Logs
+	obsrecv *receiverhelper.ObsReport
+	limits  jsonbody.Limits
+	client  *http.Client
+	store   storage.Client
 
 	cursor   cursor
 	cancel   context.CancelFunc
@@ -73,8 +77,23 @@ type position struct {
 // is taken as emitted before (the position keeps no more).
 const lookback = 10 * 60 // seconds
 
-func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) *kongAuditReceiver {
-	return &kongAuditReceiver{set: set, cfg: cfg, next: next}
+// pageLevels are the levels of a page around its entries: the page's object
+// and its data array.
+const pageLevels = 2
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*kongAuditReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &kongAuditReceiver{
+		set: set, cfg: cfg, next: next, obsrecv: obsrecv,
+		limits: jsonbody.Limits{MaxDepth: cfg.MaxNestingDepth + pageLevels, MaxStringLength: cfg.MaxStringLength},
+	}, nil
 }
 
 // Start reads the saved position and polls in the background.
@@ -195,7 +214,7 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(scopeName)
+	sl.Scope().SetName(metadata.ScopeName)
 	observed := pcommon.NewTimestampFromTime(time.Now())
 	var unmapped []error
 	add := func(rec *record.Record, err error) {
@@ -220,9 +239,12 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 		r.set.Logger.Warn("Kong audit entries that do not map to admin events were passed over",
 			zap.Int("entries", len(unmapped)), zap.Error(unmapped[0]))
 	}
-	if sl.LogRecords().Len() > 0 {
-		if err := r.next.ConsumeLogs(ctx, ld); err != nil {
-			return fmt.Errorf("the pipeline refused %d audit events: %w", sl.LogRecords().Len(), err)
+	if n := sl.LogRecords().Len(); n > 0 {
+		obsCtx := r.obsrecv.StartLogsOp(ctx)
+		err := r.next.ConsumeLogs(obsCtx, ld)
+		r.obsrecv.EndLogsOp(obsCtx, "json", n, err)
+		if err != nil {
+			return fmt.Errorf("the pipeline refused %d audit events: %w", n, err)
 		}
 	}
 	r.cursor = cursor{Requests: nextRequests, Objects: nextObjects}
@@ -245,8 +267,8 @@ func (r *kongAuditReceiver) save(ctx context.Context) error {
 
 // page is one page of an Admin API list.
 type page struct {
-	Data []map[string]any `json:"data"`
-	Next *string          `json:"next"`
+	Data []map[string]any
+	Next *string
 }
 
 // list reads every page of a list, following next, and keeps the entries
@@ -303,17 +325,62 @@ func (r *kongAuditReceiver) get(ctx context.Context, u string) (page, error) {
 		return p, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	// One byte past the limit tells a page over it from a page at it.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.cfg.MaxPageBodySize+1))
 	if err != nil {
 		return p, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return p, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body[:min(len(body), 512)]))
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
+	if int64(len(body)) > r.cfg.MaxPageBodySize {
+		return p, fmt.Errorf("%w: the page is larger than max_page_body_size (%d bytes)", errPageOverLimits, r.cfg.MaxPageBodySize)
+	}
+	return decodePage(body, r.limits)
+}
+
+// errPageOverLimits is a page refused whole, not decoded: polling stops
+// there and retries (backing off) until the limits are raised or Kong's
+// audit_log_record_ttl removes the entry at fault.
+var errPageOverLimits = errors.New("a page of the Admin API over the receiver's limits is refused")
+
+// decodePage decodes a page ({data, next, total}) within lim, as every
+// input of the distribution is decoded: jsonbody checks nesting and string
+// length while it scans, before anything is built, and refuses invalid
+// UTF-8. The entries are what encoding/json gives with UseNumber
+// (map[string]any, json.Number), as the kongaudit dialect expects.
+func decodePage(body []byte, lim jsonbody.Limits) (page, error) {
+	var p page
+	v, err := jsonbody.DecodeObject(body, lim)
+	if err != nil {
+		var je *jsonbody.Error
+		if errors.As(err, &je) && je.Reason == jsonbody.ReasonLimit {
+			return p, fmt.Errorf("%w: %s (max_string_length %d; max_nesting_depth %d in an entry, %d levels in the page around it)",
+				errPageOverLimits, je.Msg, lim.MaxStringLength, lim.MaxDepth-pageLevels, lim.MaxDepth)
+		}
 		return p, fmt.Errorf("not a page of the Admin API: %w", err)
+	}
+	if data, ok := v.Lookup("data"); ok && data.Kind != jsonbody.Null {
+		if data.Kind != jsonbody.Array {
+			return p, errors.New("not a page of the Admin API: data is not an array")
+		}
+		p.Data = make([]map[string]any, 0, len(data.Items))
+		for i := range data.Items {
+			e, ok := data.Items[i].Value.Interface().(map[string]any)
+			if !ok {
+				return p, fmt.Errorf("not a page of the Admin API: data[%d] is not an object", i)
+			}
+			p.Data = append(p.Data, e)
+		}
+	}
+	if next, ok := v.Lookup("next"); ok {
+		switch next.Kind {
+		case jsonbody.String:
+			p.Next = &next.Str
+		case jsonbody.Null:
+		default:
+			return p, errors.New("not a page of the Admin API: next is not a string")
+		}
 	}
 	return p, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,11 +18,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/policyaudit/policyaudit/receiver/kongauditreceiver/internal/metadata"
 )
@@ -108,7 +114,8 @@ func startReceiver(t *testing.T, api *httptest.Server, host component.Host, sink
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.ID = component.NewID(metadata.Type) // the same receiver after a restart: the same storage
 	set.Logger = zaptest.NewLogger(t)
-	r := newReceiver(set, cfg, sink)
+	r, err := newReceiver(set, cfg, sink)
+	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 	return r
@@ -220,7 +227,8 @@ func TestUnauthorizedEmitsNothing(t *testing.T) {
 	cfg.Endpoint = srv.URL
 	cfg.PollInterval = 20 * time.Millisecond
 	sink := new(consumertest.LogsSink)
-	r := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), storagetest.NewStorageHost()))
 	require.Eventually(t, func() bool {
 		api.mu.Lock()
@@ -245,7 +253,8 @@ func TestPagingKeepsOnlyTheWindow(t *testing.T) {
 	defer srv.Close()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint, cfg.AdminToken, cfg.PageSize = srv.URL, adminToken, 3
-	r := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
 	r.client = srv.Client()
 	kept, err := r.list(context.Background(), pathRequests, 1795421000-lookback)
 	require.NoError(t, err)
@@ -283,7 +292,8 @@ func TestShutdownPastItsDeadlineKeepsThePosition(t *testing.T) {
 	cfg.Storage = &id
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.ID = component.NewID(metadata.Type)
-	r := newReceiver(set, cfg, slow)
+	r, err := newReceiver(set, cfg, slow)
+	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), host))
 	<-called
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -297,4 +307,135 @@ func TestShutdownPastItsDeadlineKeepsThePosition(t *testing.T) {
 	startReceiver(t, srv, host, sink)
 	time.Sleep(300 * time.Millisecond)
 	assert.Zero(t, sink.LogRecordCount(), "the entries the first receiver took are not emitted again")
+}
+
+// pageServer answers every list with body.
+func pageServer(t *testing.T, body string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func entryJSON(t *testing.T, id string, payload any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"request_id": id, "request_timestamp": 1795420800, "method": "PATCH", "path": "/plugins/p-1",
+		"status": 200, "rbac_user_name": "alice", "payload": payload,
+	})
+	require.NoError(t, err)
+	return string(b)
+}
+
+// A page over the limits (its body, an entry's nesting, a string) is
+// refused whole, before anything of it is decoded; the receiver emits
+// nothing, reports it naming the key to raise, and keeps retrying. The
+// same page within the limits is read.
+func TestPageOverTheLimitsIsRefused(t *testing.T) {
+	deep := `{"a":{"b":{"c":{"d":"e"}}}}` // an entry holding it is 5 levels deep
+	page := func(entries ...string) string {
+		return `{"data":[` + strings.Join(entries, ",") + `],"next":null,"total":` + strconv.Itoa(len(entries)) + `}`
+	}
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = entryJSON(t, fmt.Sprintf("req-%04d", i), "x")
+	}
+	for name, c := range map[string]struct {
+		over, within string
+		key          string
+	}{
+		"string": {
+			over:   page(entryJSON(t, "req-1", strings.Repeat("x", 1025))),
+			within: page(entryJSON(t, "req-1", strings.Repeat("x", 1024))),
+			key:    "max_string_length",
+		},
+		"nesting": {
+			over:   page(strings.Replace(entryJSON(t, "req-1", "x"), `"x"`, deep, 1)),
+			within: page(strings.Replace(entryJSON(t, "req-1", "x"), `"x"`, `{"a":{"b":{"c":"d"}}}`, 1)),
+			key:    "max_nesting_depth",
+		},
+		"body": {
+			over:   page(many...),
+			within: page(many[:10]...),
+			key:    "max_page_body_size",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.MaxPageBodySize, cfg.MaxNestingDepth, cfg.MaxStringLength = 4096, 4, 1024
+			require.Greater(t, len(c.over), 0)
+			read := func(body string) ([]map[string]any, error) {
+				srv := pageServer(t, body)
+				cfg.Endpoint = srv.URL
+				r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+				require.NoError(t, err)
+				r.client = srv.Client()
+				return r.list(context.Background(), pathRequests, 0)
+			}
+			entries, err := read(c.within)
+			require.NoError(t, err)
+			assert.NotEmpty(t, entries)
+
+			entries, err = read(c.over)
+			require.ErrorIs(t, err, errPageOverLimits)
+			assert.ErrorContains(t, err, c.key)
+			assert.Nil(t, entries)
+		})
+	}
+
+	// The receiver: nothing emitted, the refusal reported as it retries.
+	srv := pageServer(t, page(entryJSON(t, "req-1", strings.Repeat("x", 70<<10))))
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint, cfg.PollInterval = srv.URL, 20*time.Millisecond
+	set := receivertest.NewNopSettings(metadata.Type)
+	core, logged := observer.New(zap.WarnLevel)
+	set.Logger = zap.New(core)
+	sink := new(consumertest.LogsSink)
+	r, err := newReceiver(set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool {
+		for _, e := range logged.All() {
+			if err, ok := e.ContextMap()["error"].(string); ok && strings.Contains(err, "max_string_length 65536") {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "the default string limit (64 KiB) refuses a 70 KiB payload, and says so")
+	assert.Zero(t, sink.LogRecordCount())
+}
+
+// Each hand-off to the pipeline is counted by the receiver's obsreport
+// (otelcol_receiver_accepted_log_records, transport http).
+func TestObsReportCountsTheHandOffs(t *testing.T) {
+	api := &adminAPI{}
+	api.add(0, 3, 1795420800)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint, cfg.AdminToken, cfg.PollInterval = srv.URL, adminToken, time.Hour
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	sink := new(consumertest.LogsSink)
+	r, err := newReceiver(set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 6 }, 5*time.Second, 10*time.Millisecond)
+
+	m, err := tel.GetMetric("otelcol_receiver_accepted_log_records")
+	require.NoError(t, err)
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok, "%T", m.Data)
+	require.Len(t, sum.DataPoints, 1)
+	assert.Equal(t, int64(6), sum.DataPoints[0].Value)
+	transport, _ := sum.DataPoints[0].Attributes.Value("transport")
+	assert.Equal(t, "http", transport.AsString())
+	receiverID, _ := sum.DataPoints[0].Attributes.Value("receiver")
+	assert.Equal(t, set.ID.String(), receiverID.AsString())
 }
