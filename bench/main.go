@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench is `make bench`: this distribution (A) and the stock contrib
 // collector doing the same normalisation with OTTL (B), each pinned to one
 // CPU, on the same simulated gateway records, against the limit of decoding

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command gatewaysim is an LLM gateway simulator: it generates realistic
 // policy decisions and admin audit events in every dialect of the record
 // contract (users, projects, models, categories, a verdict mix, shadow,

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command policyaudit is the offline companion of the distribution: it
 // verifies the audit store's hash chain in a database file or in exported
 // JSON lines, exports the chain as JSON lines, and finds a correlation ID in

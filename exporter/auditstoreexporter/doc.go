@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package auditstoreexporter stores canonical policy records in an embedded
 // SQLite database, chained by SHA-256 so that any change to the file is
 // detected, and serves a read-only query API over them: the trail a security

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package azurelogsingestionexporter sends canonical policy records to
 // Microsoft Sentinel / Azure Monitor Logs through the Logs Ingestion API: a
 // data collection rule's stream per event kind, one typed column per

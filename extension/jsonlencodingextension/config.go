@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package jsonlencodingextension
 
 // Config has no settings: a line is a log record's body, nothing more. Fields

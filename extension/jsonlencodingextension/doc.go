@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package jsonlencodingextension is an encoding extension that marshals logs
 // as JSON lines: one line per log record, holding the record's body as plain
 // JSON. The file exporter and the awss3 exporter use it through their

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package queuestorageextension is a storage extension for the exporters'
 // persistent queues: keys and small values in a bbolt database, as
 // file_storage keeps them, and each large value (a queued request) in a

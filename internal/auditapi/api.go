@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package auditapi is the audit store's read-only JSON API: decisions and
 // admin events by the questions security teams ask, one record, the chain's
 // verification and its newest signed head, and decision counts. It serves

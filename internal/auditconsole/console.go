@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package auditconsole is the audit store's read-only web console: a
 // timeline of decisions with the admin events that changed their policies,
 // search, a record with its place in the chain, admin events, and the

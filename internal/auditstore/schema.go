@@ -1,9 +1,11 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package auditstore is the audit store's SQLite database: canonical records in a
 // SHA-256 hash chain anchored by Ed25519-signed heads, indexed for the
 // questions security teams ask, with retention that keeps what remains
 // verifiable.
-package auditstore
-
+package auditstore // import "github.com/policyaudit/policyaudit/internal/auditstore"
 // Each row is one canonical record. seq orders the chain; hash is the link
 // hash (linkHash: seq, stored_ms, prev_hash and the record's RFC 8785 bytes),
 // where prev_hash is the previous row's hash (or the checkpoint's, or

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dialect describes a gateway dialect: one way an LLM gateway (or a
 // policy engine) writes its verdicts or admin events, and everything the
 // collector needs to know about it. Each dialect lives in a package of its

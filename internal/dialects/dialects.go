@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dialects is the list of gateway dialects policyaudit reads: the
 // one place a new dialect is registered. The policygateway receiver's
 // routes and 404 text, the policydecision processor's recognition of

@@ -1,9 +1,11 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package gatewaysim generates realistic LLM gateway traffic in each dialect
 // the record contract names (flat gateway decisions, router verdicts, admin
 // audit events, OPA decision logs) and sends it to a collector: the load of
 // the gateway simulator (cmd/gatewaysim), `make demo` and `make bench`.
-package gatewaysim
-
+package gatewaysim // import "github.com/policyaudit/policyaudit/internal/gatewaysim"
 import (
 	"fmt"
 	"math"

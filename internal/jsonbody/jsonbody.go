@@ -1,9 +1,11 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package jsonbody splits a request body holding JSON records (one object, an
 // array of objects, or NDJSON) into decoded objects, within limits that keep
 // hostile input bounded: nesting depth, string length and record count are
 // checked by a byte scan before anything is decoded.
-package jsonbody
-
+package jsonbody // import "github.com/policyaudit/policyaudit/internal/jsonbody"
 import (
 	"bytes"
 	"encoding/json"

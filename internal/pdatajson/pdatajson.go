@@ -1,8 +1,10 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package pdatajson writes pdata values as plain JSON (not OTLP/JSON): a map
 // becomes an object with its keys in insertion order, a slice an array, bytes a
 // base64 string. It is what a JSON-lines destination wants from a log body.
-package pdatajson
-
+package pdatajson // import "github.com/policyaudit/policyaudit/internal/pdatajson"
 import (
 	"encoding/base64"
 	"math"

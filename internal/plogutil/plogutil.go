@@ -1,6 +1,8 @@
-// Package plogutil walks the log records of plog.Logs.
-package plogutil
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
 
+// Package plogutil walks the log records of plog.Logs.
+package plogutil // import "github.com/policyaudit/policyaudit/internal/plogutil"
 import "go.opentelemetry.io/collector/pdata/plog"
 
 // Each calls fn for every log record of ld, in order.

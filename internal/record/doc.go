@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package record turns policy-decision records and admin audit events, in any
 // of the gateway dialects policyaudit accepts, into the canonical records of
 // the record contract (docs/records.md): one schema per event kind, with
@@ -7,4 +10,4 @@
 // refused with a 400 before anything is acknowledged) and the processor uses it
 // for records that arrive through any other receiver. Normalising a canonical
 // record again yields the same record, so records may pass through both.
-package record
+package record // import "github.com/policyaudit/policyaudit/internal/record"

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package record
 
 // The canonical record's field names (docs/records.md), each written once.

@@ -1,8 +1,10 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package s3client builds the S3 client that the s3audit exporter and the
 // policyaudit command share: the AWS SDK's default credential chain, an
 // optional endpoint (an S3-compatible store) and path-style addressing.
-package s3client
-
+package s3client // import "github.com/policyaudit/policyaudit/internal/s3client"
 import (
 	"context"
 	"fmt"

@@ -1,11 +1,13 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package s3digest defines the signed digests the s3audit exporter writes
 // beside its S3 objects, as CloudTrail writes digest files beside its logs:
 // each digest lists every object written in its interval with the SHA-256 of
 // its uncompressed content, and names the previous digest by key, hash and
 // signature, so deleting, changing or adding an object or a digest is seen
 // by anyone holding the public key (policyaudit verify s3).
-package s3digest
-
+package s3digest // import "github.com/policyaudit/policyaudit/internal/s3digest"
 import (
 	"crypto/ed25519"
 	"crypto/sha256"

@@ -1,8 +1,10 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package signing holds policyaudit's Ed25519 keys: the audit store signs
 // its chain head and the S3 digests with them, and auditors verify with the
 // public key.
-package signing
-
+package signing // import "github.com/policyaudit/policyaudit/internal/signing"
 import (
 	"crypto/ed25519"
 	"crypto/rand"

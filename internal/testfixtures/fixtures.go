@@ -1,8 +1,10 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testfixtures reads the copies of the shared gateway fixtures
 // (testdata/fixtures: every dialect, and bad/ inputs) for tests and as fuzz
 // seeds.
-package testfixtures
-
+package testfixtures // import "github.com/policyaudit/policyaudit/internal/testfixtures"
 import (
 	"os"
 	"path/filepath"

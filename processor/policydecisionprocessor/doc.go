@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package policydecisionprocessor normalises policy-decision records and admin
 // audit events from any receiver into the canonical records of the record
 // contract, applies the PII policy, and sets the routing hints each

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package policygatewayreceiver receives policy-decision records and admin
 // audit events from LLM gateways over HTTP (JSON, JSON arrays, NDJSON, and the
 // OPA decision-log API) and turns each record into one canonical OTLP log

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package deploy checks the image and the Kubernetes manifests of
 // deploy/kubernetes: offline, every form rendered with kustomize and
 // decoded strictly into the Kubernetes API types, its collector config

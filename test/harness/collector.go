@@ -1,9 +1,11 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package harness runs the built distribution and its test peers for the
 // end-to-end and reliability tests: collectors on free ports and temporary
 // directories, versitygw as S3, contrib's splunkhecreceiver as Splunk HEC,
 // and the fixtures to post.
-package harness
-
+package harness // import "github.com/policyaudit/policyaudit/test/harness"
 import (
 	"bufio"
 	"bytes"

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command mutants plants, one at a time, small bugs in the code behind the
 // README's guarantees and runs the tests of the package that holds each; a
 // bug the tests do not catch survives, and the command fails naming it.

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package reliability proves, with the built distribution and real or
 // contract peers, that the shipped sidecar configuration loses nothing it
 // acknowledged: destinations down for a minute and for longer than

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sidecarbench is figure D of `make bench`: the shipped sidecar
 // (config/examples/common.yaml + all.yaml: persistent queues with fsync,
 // every destination and the audit store) inside the sidecar's 256 MiB

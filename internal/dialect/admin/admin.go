@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package admin is the dialect of admin audit events in the record
 // contract's field names (docs/records.md): who changed which policy,
 // guardrail or key, posted to /v1/audit.

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package decisions is the record contract's own dialect (docs/records.md):
 // a gateway that writes its verdicts in the contract's field names, or in
 // the aliases the contract lists (router-style verdicts among them), posts

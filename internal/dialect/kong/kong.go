@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kong is the dialect of Kong Gateway's log serializer
 // (docs/records.md, "Kong"): one JSON object per proxied request, from the
 // http-log plugin (one object, or an array when it batches) or file-log (one

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kongaudit is the dialect of Kong Gateway Enterprise's admin audit
 // log, as its Admin API lists it (docs/records.md, "Kong admin audit log"):
 // /audit/requests has one entry per Admin API request, /audit/objects one

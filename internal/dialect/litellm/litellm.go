@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package litellm is the dialect of LiteLLM's logging payloads
 // (docs/records.md, "LiteLLM"): a StandardLoggingPayload per LLM call, from
 // its generic_api callback, holds the verdicts of the guardrails that ran in

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package opa is the dialect of Open Policy Agent's decision logs: OPA's
 // decision_logs plugin posts gzip JSON arrays of events to
 // /v1/opa/logs; an event posted to /v1/decisions, or arriving through OTLP

@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package azure is a test peer for the azure_logs_ingestion exporter: an
 // HTTPS server playing both Microsoft Entra ID (the token endpoint of the
 // client credentials flow, and the OpenID configuration MSAL reads first)
@@ -20,8 +23,7 @@
 //     (400 with the service's error shape); 204 on success.
 //   - it can throttle (429 with Retry-After, from the first call or part way
 //     through a batch), be down (503), or refuse the identity (403).
-package azure
-
+package azure // import "github.com/policyaudit/policyaudit/test/peers/azure"
 import (
 	"bytes"
 	"compress/gzip"

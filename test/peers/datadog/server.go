@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package datadog is a test peer for the Datadog exporter: an HTTP server
 // that holds the documented contract of the Datadog Logs intake v2
 // (POST /api/v2/logs) and refuses what the intake refuses. Datadog's own
@@ -21,8 +24,7 @@
 //
 // Like the intake, it parses a message that is a JSON object into the log's
 // attributes; the Datadog exporter sends each record that way.
-package datadog
-
+package datadog // import "github.com/policyaudit/policyaudit/test/peers/datadog"
 import (
 	"bytes"
 	"compress/gzip"

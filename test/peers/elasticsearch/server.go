@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package elasticsearch is a test peer for the Elasticsearch exporter: an
 // HTTP server that holds the documented contract of the Elasticsearch _bulk
 // and _search APIs as far as policyaudit uses them, and refuses what a real
@@ -26,8 +29,7 @@
 //
 // Anything malformed at request level is answered 400 and recorded in
 // Violations, so a test can assert the exporter never sent one.
-package elasticsearch
-
+package elasticsearch // import "github.com/policyaudit/policyaudit/test/peers/elasticsearch"
 import (
 	"bufio"
 	"bytes"

@@ -1,8 +1,10 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package peer is what the contract peers share: an HTTP server on
 // 127.0.0.1 that a test can take down, and the record of the contract
 // breaches it saw.
-package peer
-
+package peer // import "github.com/policyaudit/policyaudit/test/peers/internal/peer"
 import (
 	"fmt"
 	"net/http"
