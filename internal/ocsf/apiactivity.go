@@ -36,10 +36,10 @@ const (
 // control's action, the disposition of the request, and whether it is an
 // alert.
 type outcome struct {
-	action      int64
+	action      int32
 	actionName  string // only for Other
-	disposition int64
-	severity    int64
+	disposition int32
+	severity    int32
 	alert       bool
 }
 
@@ -68,10 +68,10 @@ func outcomeOf(rec *record.Record) outcome {
 	return o
 }
 
-// apiActivity writes a policy decision as an API Activity (6003): the
+// apiActivity fills a policy decision as an API Activity (6003): the
 // gateway's API call, its caller, the resources it named, and the policy
 // decision in the Security Control profile.
-func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (int64, int64) {
+func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
 	used := make([]string, 0, 24)
 	use := func(fields ...string) { used = append(used, fields...) }
 	use(record.FieldEventID, record.FieldCreatedAt, record.FieldCorrelationID, record.FieldDecision,
@@ -86,73 +86,64 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, ev pcommo
 		profiles = append(profiles, "trace")
 	}
 	o := outcomeOf(rec)
-	class, typeUID := header(ev, rec, p, categoryApplication, ClassAPIActivity, activityOther, "Policy Decision", o.severity, profiles...)
+	header(row, rec, p, categoryApplication, ClassAPIActivity, activityOther, "Policy Decision", o.severity, profiles...)
 
-	ev.PutStr("message", rec.Decision+" under policy "+rec.PolicyID+" version "+rec.PolicyVersion)
-	status := int64(statusSuccess)
+	row.Message = ptr(rec.Decision + " under policy " + rec.PolicyID + " version " + rec.PolicyVersion)
+	status := int32(statusSuccess)
 	if rec.EffectiveDecision == record.DecisionDeny {
 		status = statusFailure
 	}
-	ev.PutInt("status_id", status)
-	pdatajson.PutNonEmpty(ev, "status_detail", rec.ReasonCode)
+	row.StatusID = &status
+	row.StatusDetail = nonEmpty(rec.ReasonCode)
 
 	// Security Control: what the control did, and under which policy.
-	ev.PutInt("action_id", o.action)
-	pdatajson.PutNonEmpty(ev, "action", o.actionName)
-	ev.PutInt("disposition_id", o.disposition)
-	ev.PutBool("is_alert", o.alert)
-	writePolicy(ev.PutEmptyMap("policy"), rec, rec.Enforced)
-	auth := ev.PutEmptySlice("authorizations").AppendEmpty().SetEmptyMap()
-	auth.PutStr("decision", rec.Decision)
-	writePolicy(auth.PutEmptyMap("policy"), rec, rec.Enforced)
-	if firewallRule(rec) {
+	securityControl(row, rec, o, canonical)
+	row.Authorizations = []Authorization{{Decision: ptr(rec.Decision), Policy: policyOf(rec, rec.Enforced)}}
+	if row.FirewallRule != nil {
 		use(record.FieldTriggeredCategories, record.FieldAllowlistHits, record.FieldDenylistHits)
-		writeFirewallRule(ev.PutEmptyMap("firewall_rule"), rec, canonical)
 	}
 
 	// The API call: its operation (the route or target the gateway
 	// guarded), the request, and the gateway that served it.
-	api := ev.PutEmptyMap("api")
 	target := pdatajson.StringAt(canonical, record.FieldPolicyTarget)
-	api.PutStr("operation", orUnknown(target))
-	api.PutEmptyMap("request").PutStr("uid", rec.CorrelationID)
+	row.API = &API{Operation: orUnknown(target), Request: &APIRequest{UID: rec.CorrelationID}}
 	if gw := pdatajson.StringAt(canonical, record.FieldGateway); gw != "" {
-		api.PutEmptyMap("service").PutStr("name", gw)
+		row.API.Service = &APIService{Name: &gw}
 	}
 	use(record.FieldPolicyTarget)
 
-	writeCaller(ev, canonical)
+	callerOf(row, canonical)
 	use(record.FieldPolicyUser, record.FieldAPIKeyID, record.FieldProjectID)
 
-	resources := ev.PutEmptySlice("resources")
-	addResource(resources, "model", model, "")
-	addResource(resources, "route", target, "")
-	project := pdatajson.StringAt(canonical, record.FieldProjectID)
-	addResource(resources, "project", project, project)
-	if resources.Len() == 0 {
-		ev.Remove("resources")
-	}
+	row.Resources = resourcesOf(canonical)
 	use(record.FieldModel)
 
 	if model != "" && provider != "" {
-		ai := ev.PutEmptyMap("ai_model")
-		ai.PutStr("name", model)
-		ai.PutStr("ai_provider", provider)
+		row.AIModel = &AIModel{Name: model, AIProvider: provider}
 		use(record.FieldProvider)
 	}
 	if rec.TraceID != "" {
-		ev.PutEmptyMap("trace").PutStr("uid", rec.TraceID)
+		row.Trace = &Trace{UID: rec.TraceID}
 		use(record.FieldTraceID)
 	}
-	unmapped(ev, canonical, used)
-	return class, typeUID
+	row.Unmapped = unmapped(canonical, used)
 }
 
-func writePolicy(m pcommon.Map, rec *record.Record, applied bool) {
-	m.PutStr("uid", rec.PolicyID)
-	m.PutStr("name", rec.PolicyID)
-	pdatajson.PutNonEmpty(m, "version", rec.PolicyVersion)
-	m.PutBool("is_applied", applied)
+// securityControl fills the Security Control profile's attributes of an
+// outcome, as an API Activity and a Detection Finding both carry them.
+func securityControl(row *EventRow, rec *record.Record, o outcome, canonical pcommon.Map) {
+	row.ActionID = ptr(o.action)
+	row.Action = nonEmpty(o.actionName)
+	row.DispositionID = ptr(o.disposition)
+	row.IsAlert = ptr(o.alert)
+	row.Policy = policyOf(rec, rec.Enforced)
+	if firewallRule(rec) {
+		row.FirewallRule = firewallRuleOf(rec, canonical)
+	}
+}
+
+func policyOf(rec *record.Record, applied bool) *Policy {
+	return &Policy{UID: ptr(rec.PolicyID), Name: ptr(rec.PolicyID), Version: nonEmpty(rec.PolicyVersion), IsApplied: &applied}
 }
 
 // firewallRule reports whether the decision names what matched: triggered
@@ -161,16 +152,14 @@ func firewallRule(rec *record.Record) bool {
 	return len(rec.TriggeredCategories)+len(rec.AllowlistHits)+len(rec.DenylistHits) > 0
 }
 
-// writeFirewallRule: the rule that matched is the policy's, named by the
+// firewallRuleOf: the rule that matched is the policy's, named by the
 // reason; what matched is listed as category:, denylist: and allowlist:
 // entries.
-func writeFirewallRule(m pcommon.Map, rec *record.Record, canonical pcommon.Map) {
-	m.PutStr("uid", rec.PolicyID)
-	m.PutStr("name", orUnknown(rec.ReasonCode))
-	pdatajson.PutNonEmpty(m, "version", rec.PolicyVersion)
+func firewallRuleOf(rec *record.Record, canonical pcommon.Map) *FirewallRule {
+	fr := &FirewallRule{UID: ptr(rec.PolicyID), Name: ptr(orUnknown(rec.ReasonCode)), Version: nonEmpty(rec.PolicyVersion)}
 	cats := strs(canonical, record.FieldTriggeredCategories)
 	if len(cats) > 0 {
-		m.PutStr("category", cats[0])
+		fr.Category = &cats[0]
 	}
 	var details []string
 	for _, c := range cats {
@@ -182,40 +171,46 @@ func writeFirewallRule(m pcommon.Map, rec *record.Record, canonical pcommon.Map)
 	for _, h := range strs(canonical, record.FieldAllowlistHits) {
 		details = append(details, "allowlist:"+h)
 	}
-	putList(m, "match_details", details)
+	fr.MatchDetails = details
+	return fr
 }
 
-// writeCaller writes the actor and the source of a decision: the user the
+// callerOf fills the actor and the source of a decision: the user the
 // gateway named (after the data policy), the API key as the user's
 // credential (or as the client's identifier when no user is named), and
 // the project as the calling application. OCSF requires a source endpoint;
 // a decision carries no network address, so it is the calling application
 // by name, "unknown" when the record names none.
-func writeCaller(ev, canonical pcommon.Map) {
+func callerOf(row *EventRow, canonical pcommon.Map) {
 	user, key, project := pdatajson.StringAt(canonical, record.FieldPolicyUser), pdatajson.StringAt(canonical, record.FieldAPIKeyID), pdatajson.StringAt(canonical, record.FieldProjectID)
-	actor := ev.PutEmptyMap("actor")
+	actor := &Actor{}
 	switch {
 	case user != "":
-		u := actor.PutEmptyMap("user")
-		u.PutStr("uid", user)
-		pdatajson.PutNonEmpty(u, "credential_uid", key)
+		actor.User = &User{UID: &user, CredentialUID: nonEmpty(key)}
 	case key != "":
-		actor.PutStr("app_uid", key)
+		actor.AppUID = &key
 	}
-	if project != "" || actor.Len() == 0 {
-		actor.PutStr("app_name", orUnknown(project))
+	if project != "" || (actor.User == nil && actor.AppUID == nil) {
+		actor.AppName = ptr(orUnknown(project))
 	}
-	ev.PutEmptyMap("src_endpoint").PutStr("name", orUnknown(project))
+	row.Actor = actor
+	row.SrcEndpoint = &Endpoint{Name: ptr(orUnknown(project))}
 }
 
-func addResource(list pcommon.Slice, typ, name, uid string) {
-	if name == "" && uid == "" {
-		return
+// resourcesOf is the model, the route and the project a record names, as
+// resources; nil when it names none.
+func resourcesOf(canonical pcommon.Map) []Resource {
+	var list []Resource
+	add := func(typ, name, uid string) {
+		if name != "" || uid != "" {
+			list = append(list, Resource{Type: ptr(typ), Name: nonEmpty(name), UID: nonEmpty(uid)})
+		}
 	}
-	r := list.AppendEmpty().SetEmptyMap()
-	r.PutStr("type", typ)
-	pdatajson.PutNonEmpty(r, "name", name)
-	pdatajson.PutNonEmpty(r, "uid", uid)
+	add("model", pdatajson.StringAt(canonical, record.FieldModel), "")
+	add("route", pdatajson.StringAt(canonical, record.FieldPolicyTarget), "")
+	project := pdatajson.StringAt(canonical, record.FieldProjectID)
+	add("project", project, project)
+	return list
 }
 
 func orUnknown(s string) string {

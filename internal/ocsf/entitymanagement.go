@@ -13,7 +13,7 @@ import (
 // (events/iam/entity_management.json); any other verb is Other (99), named
 // after the verb.
 var entityActivity = map[string]struct {
-	id   int64
+	id   int32
 	name string
 }{
 	"create": {1, "Create"}, "read": {2, "Read"}, "update": {3, "Update"}, "delete": {4, "Delete"},
@@ -24,23 +24,23 @@ var entityActivity = map[string]struct {
 
 // userTypes are the user object's type_id of the canonical actor types.
 var userTypes = map[string]struct {
-	id   int64
+	id   int32
 	name string
 }{
 	"user": {1, "User"}, "service": {4, "Service"}, "api_key": {99, "API Key"},
 }
 
-// entityManagement writes an admin event as an Entity Management (3004):
+// entityManagement fills an admin event as an Entity Management (3004):
 // who (actor, from the canonical record after the data policy) did what
 // (the verb) to which entity (the resource; a policy as entity.policy with
 // its version), with what result.
-func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (int64, int64) {
+func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
 	_, verb, _ := strings.Cut(rec.Action, ".")
 	act, ok := entityActivity[verb]
 	if !ok {
 		act.id, act.name = 99, titleCase(verb)
 	}
-	class, typeUID := header(ev, rec, p, categoryIAM, ClassEntityManagement, act.id, act.name, severityInformational)
+	header(row, rec, p, categoryIAM, ClassEntityManagement, act.id, act.name, severityInformational)
 	// The resource as the data policy left it: a PII rule may hide its id
 	// or name (a user the action changed).
 	res := resource{
@@ -48,23 +48,20 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 		id:   pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldID),
 		name: pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldName),
 	}
-	ev.PutStr("message", rec.Action+" "+res.typ+" "+res.id+": "+rec.Outcome)
-	status := int64(statusSuccess)
+	row.Message = ptr(rec.Action + " " + res.typ + " " + res.id + ": " + rec.Outcome)
+	status := int32(statusSuccess)
 	if rec.Outcome != "success" {
 		status = statusFailure
 	}
-	ev.PutInt("status_id", status)
+	row.StatusID = &status
 
-	actorID := pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID)
-	actor := ev.PutEmptyMap("actor")
-	user := actor.PutEmptyMap("user")
-	user.PutStr("uid", orUnknown(actorID))
+	user := &User{UID: ptr(orUnknown(pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldID)))}
 	if t, ok := userTypes[pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldType)]; ok {
-		user.PutInt("type_id", t.id)
-		user.PutStr("type", t.name)
+		user.TypeID, user.Type = ptr(t.id), ptr(t.name)
 	}
+	row.Actor = &Actor{User: user}
 	if ip := pdatajson.StringAt(canonical, record.FieldActor, record.SubfieldIP); ip != "" {
-		ev.PutEmptyMap("src_endpoint").PutStr("ip", ip)
+		row.SrcEndpoint = &Endpoint{IP: &ip}
 	}
 
 	used := []string{record.FieldEventID, record.FieldCreatedAt, record.FieldCorrelationID,
@@ -76,7 +73,7 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 		policyID = rec.PolicyID
 		used = append(used, record.FieldPolicyID)
 	}
-	writeEntity(ev.PutEmptyMap("entity"), res, policyID, fromVersion(canonical))
+	row.Entity = entityOf(res, policyID, fromVersion(canonical))
 	// The version a successful change produced is the result's; otherwise
 	// policy_version stays under unmapped.
 	if rec.Outcome == "success" {
@@ -85,31 +82,23 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, ev p
 			version = rec.PolicyVersion
 			used = append(used, record.FieldPolicyVersion)
 		}
-		writeEntity(ev.PutEmptyMap("entity_result"), res, policyID, version)
+		row.EntityResult = entityOf(res, policyID, version)
 	}
-	if c := detailText(canonical, "comment", "reason", "note"); c != "" {
-		ev.PutStr("comment", c)
-	}
-	unmapped(ev, canonical, used)
-	return class, typeUID
+	row.Comment = nonEmpty(detailText(canonical, "comment", "reason", "note"))
+	row.Unmapped = unmapped(canonical, used)
 }
 
 // resource is the canonical resource an admin action changed.
 type resource struct{ typ, id, name string }
 
-// writeEntity writes the resource at a version (a policy's version before
-// or after the change; "" when not known), a policy also as entity.policy.
-func writeEntity(m pcommon.Map, res resource, policyID, version string) {
-	m.PutStr("type", res.typ)
-	m.PutStr("uid", res.id)
-	pdatajson.PutNonEmpty(m, "name", res.name)
-	pdatajson.PutNonEmpty(m, "version", version)
+// entityOf is the resource at a version (a policy's version before or
+// after the change; "" when not known), a policy also as entity.policy.
+func entityOf(res resource, policyID, version string) *Entity {
+	e := &Entity{Type: ptr(res.typ), UID: ptr(res.id), Name: nonEmpty(res.name), Version: nonEmpty(version)}
 	if policyID != "" {
-		pol := m.PutEmptyMap("policy")
-		pol.PutStr("uid", policyID)
-		pol.PutStr("name", firstOf(res.name, policyID))
-		pdatajson.PutNonEmpty(pol, "version", version)
+		e.Policy = &Policy{UID: &policyID, Name: ptr(firstOf(res.name, policyID)), Version: nonEmpty(version)}
 	}
+	return e
 }
 
 func known(version string) bool { return version != "" && version != record.UnknownPolicyVersion }

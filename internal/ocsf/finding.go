@@ -3,7 +3,6 @@ package ocsf
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -25,40 +24,29 @@ func WantsFinding(rec *record.Record) bool {
 // found (the verdict and its reason), the decision's API Activity as its
 // related event, and the same Security Control outcome.
 func Finding(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (int64, int64) {
+	var row EventRow
+	NewFinding(rec, canonical, p, &row)
+	PutBody(&row, ev)
+	return int64(row.ClassUID), row.TypeUID
+}
+
+// NewFinding fills row with the Detection Finding Finding writes.
+func NewFinding(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
 	o := outcomeOf(rec)
 	const activityCreate = 1
-	class, typeUID := header(ev, rec, p, categoryFindings, ClassDetectionFinding, activityCreate, "Create", o.severity, "security_control")
-	md, _ := ev.Get("metadata")
-	md.Map().PutStr("uid", rec.EventID+findingSuffix)
-	ev.PutStr("message", rec.Decision+" under policy "+rec.PolicyID+" version "+rec.PolicyVersion)
+	header(row, rec, p, categoryFindings, ClassDetectionFinding, activityCreate, "Create", o.severity, "security_control")
+	row.Metadata.UID = ptr(rec.EventID + findingSuffix)
+	row.Message = ptr(rec.Decision + " under policy " + rec.PolicyID + " version " + rec.PolicyVersion)
 	const statusNew = 1
-	ev.PutInt("status_id", statusNew)
+	row.StatusID = ptr[int32](statusNew)
 
-	info := ev.PutEmptyMap("finding_info")
-	info.PutStr("uid", rec.EventID+findingSuffix)
-	info.PutStr("title", "LLM gateway "+rec.Decision+": "+orUnknown(rec.ReasonCode))
-	types := info.PutEmptySlice("types")
-	types.AppendEmpty().SetStr("LLM Policy Decision")
-	info.PutInt("created_time", rec.CreatedAt.UnixMilli())
-	rel := info.PutEmptySlice("related_events").AppendEmpty().SetEmptyMap()
-	rel.PutStr("uid", rec.EventID)
-	rel.PutInt("type_uid", ClassAPIActivity*100+activityOther)
-
-	ev.PutInt("action_id", o.action)
-	pdatajson.PutNonEmpty(ev, "action", o.actionName)
-	ev.PutInt("disposition_id", o.disposition)
-	ev.PutBool("is_alert", o.alert)
-	writePolicy(ev.PutEmptyMap("policy"), rec, rec.Enforced)
-	if firewallRule(rec) {
-		writeFirewallRule(ev.PutEmptyMap("firewall_rule"), rec, canonical)
+	row.FindingInfo = &FindingInfo{
+		UID:           rec.EventID + findingSuffix,
+		Title:         ptr("LLM gateway " + rec.Decision + ": " + orUnknown(rec.ReasonCode)),
+		Types:         []string{"LLM Policy Decision"},
+		CreatedTime:   ptr(rec.CreatedAt.UnixMilli()),
+		RelatedEvents: []RelatedEvent{{UID: rec.EventID, TypeUID: ptr[int64](ClassAPIActivity*100 + activityOther)}},
 	}
-	resources := ev.PutEmptySlice("resources")
-	addResource(resources, "model", pdatajson.StringAt(canonical, record.FieldModel), "")
-	addResource(resources, "route", pdatajson.StringAt(canonical, record.FieldPolicyTarget), "")
-	project := pdatajson.StringAt(canonical, record.FieldProjectID)
-	addResource(resources, "project", project, project)
-	if resources.Len() == 0 {
-		ev.Remove("resources")
-	}
-	return class, typeUID
+	securityControl(row, rec, o, canonical)
+	row.Resources = resourcesOf(canonical)
 }

@@ -11,7 +11,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
@@ -67,58 +66,58 @@ type Product struct {
 // as it leaves; rec gives only what the policy cannot change (the kind,
 // verdicts, rollout, identifiers, time).
 func Event(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (classUID, typeUID int64) {
-	if rec.Kind == record.KindAdmin {
-		return entityManagement(rec, canonical, p, ev)
-	}
-	return apiActivity(rec, canonical, p, ev)
+	var row EventRow
+	NewEvent(rec, canonical, p, &row)
+	PutBody(&row, ev)
+	return int64(row.ClassUID), row.TypeUID
 }
 
-// header writes what every class has: class, category, activity, type,
-// time, severity, status and metadata.
-func header(ev pcommon.Map, rec *record.Record, p Product, category, class, activity int64, activityName string, severity int64, profiles ...string) (int64, int64) {
-	typeUID := class*100 + activity
-	ev.PutInt("category_uid", category)
-	ev.PutInt("class_uid", class)
-	ev.PutInt("activity_id", activity)
-	if activityName != "" {
-		ev.PutStr("activity_name", activityName)
+// NewEvent fills row with the OCSF event of a canonical record, as Event
+// writes it.
+func NewEvent(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
+	if rec.Kind == record.KindAdmin {
+		entityManagement(rec, canonical, p, row)
+		return
 	}
-	ev.PutInt("type_uid", typeUID)
-	ev.PutInt("time", rec.CreatedAt.UnixMilli())
-	ev.PutInt("severity_id", severity)
-	md := ev.PutEmptyMap("metadata")
-	md.PutStr("version", Version)
-	md.PutStr("uid", rec.EventID)
-	md.PutStr("correlation_uid", rec.CorrelationID)
-	md.PutStr("original_time", rec.CreatedAtString())
-	md.PutStr("log_name", rec.Kind.String())
-	prod := md.PutEmptyMap("product")
-	prod.PutStr("name", p.Name)
-	prod.PutStr("vendor_name", p.Vendor)
-	pdatajson.PutNonEmpty(prod, "version", p.Version)
-	if len(profiles) > 0 {
-		list := md.PutEmptySlice("profiles")
-		for _, pr := range profiles {
-			list.AppendEmpty().SetStr(pr)
-		}
+	apiActivity(rec, canonical, p, row)
+}
+
+// header fills what every class has: class, category, activity, type,
+// time, severity and metadata.
+func header(row *EventRow, rec *record.Record, p Product, category, class, activity int32, activityName string, severity int32, profiles ...string) {
+	row.CategoryUID = category
+	row.ClassUID = class
+	row.ActivityID = activity
+	row.ActivityName = nonEmpty(activityName)
+	row.TypeUID = int64(class)*100 + int64(activity)
+	row.Time = rec.CreatedAt.UnixMilli()
+	row.SeverityID = severity
+	row.Metadata = Metadata{
+		Version:        Version,
+		UID:            ptr(rec.EventID),
+		CorrelationUID: ptr(rec.CorrelationID),
+		OriginalTime:   ptr(rec.CreatedAtString()),
+		LogName:        ptr(rec.Kind.String()),
+		Product:        MetadataProduct{Name: ptr(p.Name), VendorName: ptr(p.Vendor), Version: nonEmpty(p.Version)},
+		Profiles:       profiles,
 	}
-	return class, typeUID
 }
 
 // unmapped copies the canonical fields the mapping has no OCSF place for:
 // every field of canonical not in mapped, so a field the record gains later
-// is never lost.
-func unmapped(ev, canonical pcommon.Map, mapped []string) {
+// is never lost. None is the zero Map.
+func unmapped(canonical pcommon.Map, mapped []string) pcommon.Map {
 	var um pcommon.Map
 	for k, v := range canonical.All() {
 		if contains(mapped, k) {
 			continue
 		}
 		if um == (pcommon.Map{}) {
-			um = ev.PutEmptyMap("unmapped")
+			um = pcommon.NewMap()
 		}
 		v.CopyTo(um.PutEmpty(k))
 	}
+	return um
 }
 
 func contains(list []string, s string) bool {
@@ -145,14 +144,16 @@ func strs(canonical pcommon.Map, field string) []string {
 	return out
 }
 
-func putList(m pcommon.Map, k string, values []string) {
-	if len(values) == 0 {
-		return
+// ptr is a pointer to s: an attribute the event always has.
+func ptr[T any](v T) *T { return &v }
+
+// nonEmpty is a pointer to s, or nil (the attribute left out) when s is
+// empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
 	}
-	list := m.PutEmptySlice(k)
-	for _, v := range values {
-		list.AppendEmpty().SetStr(v)
-	}
+	return &s
 }
 
 // titleCase is "Update" for "update": the activity name of a verb OCSF
