@@ -3,20 +3,24 @@ package parquetencodingextension
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
-var eventSchema = parquet.SchemaOf(new(event))
+// eventSchema is the Parquet schema of ocsf.EventRow (its comment says how
+// OCSF's types become columns), under the root name "event" the files had
+// when the extension kept a copy of the row types.
+var eventSchema = parquet.NewSchema("event", parquet.SchemaOf(new(ocsf.EventRow)))
 
 // parquetEncoding implements plog.Marshaler, which is what the file and
 // awss3 exporters look up on the extension named by their `encoding:`.
@@ -50,22 +54,23 @@ func (e *parquetEncoding) MarshalLogs(ld plog.Logs) (_ []byte, err error) {
 			err = consumererror.NewPermanent(fmt.Errorf("parquet: %v", r))
 		}
 	}()
-	rows := make([]event, 0, ld.LogRecordCount())
-	var buf []byte
+	rows := make([]ocsf.EventRow, ld.LogRecordCount())
 	n := 0
 	plogutil.Each(ld, func(lr plog.LogRecord) {
 		if err != nil {
 			return
 		}
-		buf = pdatajson.AppendValue(buf[:0], lr.Body())
-		dec := json.NewDecoder(bytes.NewReader(buf))
-		dec.DisallowUnknownFields()
-		var row event
-		if derr := dec.Decode(&row); derr != nil {
+		// The body as the exporter holds it, read into the row type the
+		// mapping filled: no JSON text in between.
+		row := &rows[n]
+		if derr := ocsf.DecodeBody(lr.Body(), row); derr != nil {
 			err = fmt.Errorf("log record %d is not an OCSF event of destination ocsf: %w", n, derr)
 			return
 		}
-		rows = append(rows, row)
+		// unmapped is free content, which Parquet holds as a JSON column.
+		if row.Unmapped != (pcommon.Map{}) {
+			row.UnmappedJSON = pdatajson.AppendMap(nil, row.Unmapped)
+		}
 		n++
 	})
 	if err != nil {
