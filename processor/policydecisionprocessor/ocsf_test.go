@@ -9,9 +9,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/internal/ocsf"
 	"github.com/policyaudit/policyaudit/internal/ocsf/ocsftest"
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
 // Every record of every fixture, in every dialect, becomes a valid OCSF
@@ -49,6 +53,31 @@ func TestEveryFixtureIsValidOCSF(t *testing.T) {
 	assert.Positive(t, classes[ocsf.ClassAPIActivity])
 	assert.Positive(t, classes[ocsf.ClassEntityManagement])
 	assert.Positive(t, classes[ocsf.ClassDetectionFinding])
+}
+
+// Every event and finding the mapping makes of every fixture reads into
+// ocsf.EventRow (what the Parquet encoder writes) and writes back as the
+// same body, byte for byte: the one definition holds all the mapping
+// writes, so no attribute is refused or lost on the way to Parquet.
+func TestEveryFixtureEventRoundTripsThroughTheRow(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Destination = DestinationOCSF
+	cfg.OCSF.Findings = true
+	n := 0
+	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json",
+		"litellm-calls.ndjson", "litellm-audit.ndjson", "kong-http-log.json", "kong-audit.ndjson"} {
+		got, _ := runProcessor(t, cfg, fixtureLogs(t, name))
+		require.Positive(t, got.LogRecordCount(), name)
+		plogutil.Each(got, func(lr plog.LogRecord) {
+			var row ocsf.EventRow
+			require.NoError(t, ocsf.DecodeBody(lr.Body(), &row), name)
+			back := pcommon.NewMap()
+			ocsf.PutBody(&row, back)
+			assert.Equal(t, string(pdatajson.AppendValue(nil, lr.Body())), string(pdatajson.AppendMap(nil, back)), name)
+			n++
+		})
+	}
+	assert.Positive(t, n)
 }
 
 // For Splunk HEC, the sourcetype names the class (ocsf:<class>, the prefix
