@@ -43,7 +43,7 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, row 
 	header(row, rec, p, categoryIAM, ClassEntityManagement, act.id, act.name, severityInformational)
 	// The resource as the data policy left it: a PII rule may hide its id
 	// or name (a user the action changed).
-	res := resource{
+	res := changed{
 		typ:  pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldType),
 		id:   pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldID),
 		name: pdatajson.StringAt(canonical, record.FieldResource, record.SubfieldName),
@@ -88,12 +88,12 @@ func entityManagement(rec *record.Record, canonical pcommon.Map, p Product, row 
 	row.Unmapped = unmapped(canonical, used)
 }
 
-// resource is the canonical resource an admin action changed.
-type resource struct{ typ, id, name string }
+// changed is the canonical resource an admin action changed.
+type changed struct{ typ, id, name string }
 
 // entityOf is the resource at a version (a policy's version before or
 // after the change; "" when not known), a policy also as entity.policy.
-func entityOf(res resource, policyID, version string) *Entity {
+func entityOf(res changed, policyID, version string) *Entity {
 	e := &Entity{Type: ptr(res.typ), UID: ptr(res.id), Name: nonEmpty(res.name), Version: nonEmpty(version)}
 	if policyID != "" {
 		e.Policy = &Policy{UID: &policyID, Name: ptr(firstOf(res.name, policyID)), Version: nonEmpty(version)}

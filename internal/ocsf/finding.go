@@ -24,17 +24,17 @@ func WantsFinding(rec *record.Record) bool {
 // found (the verdict and its reason), the decision's API Activity as its
 // related event, and the same Security Control outcome.
 func Finding(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (int64, int64) {
-	var row EventRow
-	NewFinding(rec, canonical, p, &row)
+	row := NewFinding(rec, canonical, p)
 	PutBody(&row, ev)
 	return int64(row.ClassUID), row.TypeUID
 }
 
-// NewFinding fills row with the Detection Finding Finding writes.
-func NewFinding(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
+// NewFinding is the Detection Finding of a decision, which Finding writes.
+func NewFinding(rec *record.Record, canonical pcommon.Map, p Product) EventRow {
+	var row EventRow
 	o := outcomeOf(rec)
 	const activityCreate = 1
-	header(row, rec, p, categoryFindings, ClassDetectionFinding, activityCreate, "Create", o.severity, "security_control")
+	header(&row, rec, p, categoryFindings, ClassDetectionFinding, activityCreate, "Create", o.severity, "security_control")
 	row.Metadata.UID = ptr(rec.EventID + findingSuffix)
 	row.Message = ptr(rec.Decision + " under policy " + rec.PolicyID + " version " + rec.PolicyVersion)
 	const statusNew = 1
@@ -47,6 +47,7 @@ func NewFinding(rec *record.Record, canonical pcommon.Map, p Product, row *Event
 		CreatedTime:   ptr(rec.CreatedAt.UnixMilli()),
 		RelatedEvents: []RelatedEvent{{UID: rec.EventID, TypeUID: ptr[int64](ClassAPIActivity*100 + activityOther)}},
 	}
-	securityControl(row, rec, o, canonical)
+	securityControl(&row, rec, o, canonical)
 	row.Resources = resourcesOf(canonical)
+	return row
 }

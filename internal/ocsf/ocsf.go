@@ -4,6 +4,10 @@
 // Management, and, on request, a deny or an escalation also as a Detection
 // Finding. docs/records.md section 13 gives the mapping and why; the tests
 // validate every event against the schema's own files (testdata).
+//
+// An event is an EventRow, the one definition of its shape: the mapping
+// fills it, PutBody writes it as a log body, and the Parquet encoding
+// reads a body back into it (DecodeBody) to write it as a row.
 package ocsf
 
 import (
@@ -66,20 +70,20 @@ type Product struct {
 // as it leaves; rec gives only what the policy cannot change (the kind,
 // verdicts, rollout, identifiers, time).
 func Event(rec *record.Record, canonical pcommon.Map, p Product, ev pcommon.Map) (classUID, typeUID int64) {
-	var row EventRow
-	NewEvent(rec, canonical, p, &row)
+	row := NewEvent(rec, canonical, p)
 	PutBody(&row, ev)
 	return int64(row.ClassUID), row.TypeUID
 }
 
-// NewEvent fills row with the OCSF event of a canonical record, as Event
-// writes it.
-func NewEvent(rec *record.Record, canonical pcommon.Map, p Product, row *EventRow) {
+// NewEvent is the OCSF event of a canonical record, which Event writes.
+func NewEvent(rec *record.Record, canonical pcommon.Map, p Product) EventRow {
+	var row EventRow
 	if rec.Kind == record.KindAdmin {
-		entityManagement(rec, canonical, p, row)
-		return
+		entityManagement(rec, canonical, p, &row)
+	} else {
+		apiActivity(rec, canonical, p, &row)
 	}
-	apiActivity(rec, canonical, p, row)
+	return row
 }
 
 // header fills what every class has: class, category, activity, type,
