@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ocsf writes canonical records as OCSF events (Open Cybersecurity
 // Schema Framework, version 1.8.0): a policy decision as an API Activity
 // with the Security Control profile, an admin event as an Entity
@@ -8,8 +11,7 @@
 // An event is an EventRow, the one definition of its shape: the mapping
 // fills it, PutBody writes it as a log body, and the Parquet encoding
 // reads a body back into it (DecodeBody) to write it as a row.
-package ocsf
-
+package ocsf // import "github.com/policyaudit/policyaudit/internal/ocsf"
 import (
 	"strings"
 

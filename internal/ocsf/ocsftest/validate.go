@@ -1,3 +1,6 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ocsftest validates OCSF events against facts extracted from the
 // schema's own files (internal/ocsf/testdata/ocsf-schema.json, written by
 // testdata/extract.py from ocsf/ocsf-schema at the target version), not
@@ -5,8 +8,7 @@
 // object, required ones present (a profile's only when the event declares
 // the profile), enum values defined, types right, objects' constraints met,
 // and nothing outside the class except under unmapped.
-package ocsftest
-
+package ocsftest // import "github.com/policyaudit/policyaudit/internal/ocsf/ocsftest"
 import (
 	"encoding/json"
 	"fmt"
