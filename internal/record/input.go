@@ -141,6 +141,16 @@ func (in *input) anyChildUsed(parent name) bool {
 	return false
 }
 
+// ValueString renders a string or a number as text, as ScalarString does
+// the same value decoded into a Go value; false for any other value (nil
+// included).
+func ValueString(v *jsonbody.Value) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	return valueString(v)
+}
+
 // valueString renders strings and numbers as strings.
 func valueString(v *jsonbody.Value) (string, bool) {
 	switch v.Kind {
@@ -179,6 +189,10 @@ func valueList(field string, v *jsonbody.Value) ([]string, error) {
 	}
 	return nil, fieldErr(field, ReasonInvalidType, "must be a list of strings, got %s", valueTypeName(v))
 }
+
+// ValueTypeName names a value's type, as errors say it (and as TypeName
+// names the same value decoded into a Go value).
+func ValueTypeName(v *jsonbody.Value) string { return valueTypeName(v) }
 
 func valueTypeName(v *jsonbody.Value) string {
 	switch v.Kind {

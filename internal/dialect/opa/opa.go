@@ -20,7 +20,7 @@ import (
 // fields (the gateway's own request attributes). The rest of input stays
 // under extra.input: it is what the policy was asked, possibly with prompt
 // text, which the processor's body policy removes unless enabled.
-var opaInputNames = []string{
+var opaInputNames = [...]string{
 	"user", "user_id", "policy_user", "caller", "api_key_id", "key_id",
 	"project", "project_id", "policy_project_id", "model", "gen_ai.request.model",
 	"provider", "gen_ai.provider.name", "stage", "phase", "target", "policy_target",
@@ -33,95 +33,102 @@ var opaInputNames = []string{
 // decision_id as event_id, the bundle revision as policy_version, the
 // timestamp and trace context, and the caller fields of input. Every other
 // key is kept for extra.
-func flattenOPA(ev map[string]any) map[string]any {
-	flat := make(map[string]any, len(ev)+8)
-	for k, v := range ev {
-		switch k {
+func flattenOPA(ev *jsonbody.Value) jsonbody.Value {
+	var flat dialect.Object
+	for _, m := range dialect.Members(ev) {
+		switch m.Key {
 		case "result", "input", "bundles", "decision_id":
 		default:
-			flat[k] = v
+			flat.Set(m.Key, m.Value)
 		}
 	}
-	if id, ok := ev["decision_id"]; ok {
-		flat["event_id"] = id
+	if id, ok := dialect.Member(ev, "decision_id"); ok {
+		flat.Set("event_id", *id)
 	}
-	if rev := bundleRevision(ev["bundles"]); rev != "" {
-		flat["policy_version"] = rev
-	} else if b, ok := ev["bundles"]; ok {
-		flat["bundles"] = b
+	bundles, hasBundles := dialect.Member(ev, "bundles")
+	if rev := bundleRevision(bundles); rev != "" {
+		flat.SetString("policy_version", rev)
+	} else if hasBundles {
+		flat.Set("bundles", *bundles)
 	}
 
-	if in, ok := ev["input"].(map[string]any); ok {
-		rest := make(map[string]any, len(in))
-		for k, v := range in {
-			rest[k] = v
-		}
-		for _, k := range opaInputNames {
-			if v, ok := in[k]; ok {
-				if _, taken := flat[k]; !taken {
-					flat[k] = v
-					delete(rest, k)
-				}
+	if in, ok := dialect.Member(ev, "input"); ok && in.Kind == jsonbody.Object {
+		var taken [len(opaInputNames)]bool
+		for i, k := range opaInputNames {
+			if v, ok := in.Lookup(k); ok && !flat.Has(k) {
+				flat.Set(k, *v)
+				taken[i] = true
 			}
 		}
-		if len(rest) > 0 {
-			flat["input"] = rest
+		var rest dialect.Object
+		for _, m := range dialect.Members(in) {
+			if i := inputName(m.Key); i < 0 || !taken[i] {
+				rest.Set(m.Key, m.Value)
+			}
 		}
-	} else if in, ok := ev["input"]; ok {
-		flat["input"] = in
+		if rest.Len() > 0 {
+			flat.Set("input", rest.Value())
+		}
+	} else if ok {
+		flat.Set("input", *in)
 	}
 
-	switch res := ev["result"].(type) {
-	case map[string]any:
-		for k, v := range res {
-			flat[k] = v
-		}
+	switch res := dialect.Get(ev, "result"); {
+	case res == nil:
+	case res.Kind == jsonbody.Object:
+		flat.SetMembers(res)
 		// A policy that answers {"allow": true} decides by that boolean.
-		if allow, ok := res["allow"].(bool); ok && !hasAny(res, "decision", "verdict", "action", "result") {
-			flat["decision"] = allow
-			delete(flat, "allow")
+		if allow := dialect.Get(res, "allow"); allow != nil && allow.Kind == jsonbody.Bool && !hasAny(res, "decision", "verdict", "action", "result") {
+			flat.Set("decision", *allow)
+			flat.Delete("allow")
 		}
-	case nil:
 	default:
-		flat["decision"] = res
+		flat.Set("decision", *res)
 	}
 	// A policy that does not name itself is named by the rule OPA evaluated.
-	if path, ok := ev["path"].(string); ok && !hasAny(flat, "policy_id", "policy") {
-		flat["policy_id"] = path
+	if path := dialect.Get(ev, "path"); path != nil && path.Kind == jsonbody.String && !flat.Has("policy_id") && !flat.Has("policy") {
+		flat.Set("policy_id", *path)
 	}
-	return flat
+	return flat.Value()
+}
+
+// inputName is the index of key in opaInputNames, or -1.
+func inputName(key string) int {
+	for i, k := range opaInputNames {
+		if k == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // bundleRevision is the revision of the only bundle, or of all bundles as
 // name=revision pairs in name order.
-func bundleRevision(v any) string {
-	bundles, ok := v.(map[string]any)
-	if !ok || len(bundles) == 0 {
+func bundleRevision(v *jsonbody.Value) string {
+	bundles := dialect.Members(v)
+	if len(bundles) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(bundles))
-	for name := range bundles {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	parts := make([]string, 0, len(names))
-	for _, name := range names {
-		b, _ := bundles[name].(map[string]any)
-		rev, _ := record.ScalarString(b["revision"])
+	sorted := make([]jsonbody.Member, len(bundles))
+	copy(sorted, bundles)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
+	parts := make([]string, 0, len(sorted))
+	for i := range sorted {
+		rev := dialect.Text(dialect.Get(&sorted[i].Value, "revision"))
 		if rev == "" {
 			continue
 		}
-		if len(bundles) == 1 {
+		if len(sorted) == 1 {
 			return rev
 		}
-		parts = append(parts, name+"="+rev)
+		parts = append(parts, sorted[i].Key+"="+rev)
 	}
 	return strings.Join(parts, ",")
 }
 
-func hasAny(m map[string]any, keys ...string) bool {
+func hasAny(obj *jsonbody.Value, keys ...string) bool {
 	for _, k := range keys {
-		if _, ok := m[k]; ok {
+		if _, ok := obj.Lookup(k); ok {
 			return true
 		}
 	}
@@ -155,8 +162,7 @@ func Shaped(obj jsonbody.Value) bool {
 // the event is reshaped into the flat dialect (flattenOPA) and normalised as
 // a decision, with the transport's trace context and time.
 func Normalize(dst []*record.Record, obj jsonbody.Value, hints record.Hints) ([]*record.Record, error) {
-	event, _ := obj.Interface().(map[string]any)
 	hints.Kind = record.KindDecision
-	rec, err := record.NormalizeValue(jsonbody.FromAny(flattenOPA(event)), hints)
+	rec, err := record.NormalizeValue(flattenOPA(&obj), hints)
 	return append(dst, rec), err // on error, the record as far as the input allows
 }
