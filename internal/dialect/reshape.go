@@ -87,6 +87,14 @@ func (o *Object) SetMembers(obj *jsonbody.Value) {
 	}
 }
 
+// Get is the value key is set to.
+func (o *Object) Get(key string) (*jsonbody.Value, bool) {
+	if i := o.find(key); i >= 0 {
+		return &o.items[i].Value, true
+	}
+	return nil, false
+}
+
 // Has reports whether key is set (to null, too).
 func (o *Object) Has(key string) bool { return o.find(key) >= 0 }
 
@@ -167,6 +175,32 @@ func Text(v *jsonbody.Value) string {
 // IsString reports whether v is the string s.
 func IsString(v *jsonbody.Value, s string) bool {
 	return v != nil && v.Kind == jsonbody.String && v.Str == s
+}
+
+// Same reports whether a and b are the same scalar, as Go's == on the
+// decoded values says it (a float by its value). Where == would panic, two
+// objects or lists are the same only when they are the one value (as a
+// value set from another is, empty ones aside), and bytes by their content.
+func Same(a, b *jsonbody.Value) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case jsonbody.Null:
+		return true
+	case jsonbody.Bool:
+		return a.Bool == b.Bool
+	case jsonbody.Float:
+		x, _ := strconv.ParseFloat(a.Str, 64)
+		y, _ := strconv.ParseFloat(b.Str, 64)
+		return x == y
+	case jsonbody.Object, jsonbody.Array:
+		return len(a.Items) == len(b.Items) && (len(a.Items) == 0 || &a.Items[0] == &b.Items[0])
+	}
+	return a.Str == b.Str
 }
 
 // IsTrue reports whether v is the boolean true.

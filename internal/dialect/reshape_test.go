@@ -48,3 +48,27 @@ func TestObjectKeysOnce(t *testing.T) {
 		assert.Equal(t, want, got.Interface())
 	}
 }
+
+// Same is Go's == on the decoded values, and never panics.
+func TestSame(t *testing.T) {
+	str := func(k jsonbody.Kind, s string) *jsonbody.Value { return &jsonbody.Value{Kind: k, Str: s} }
+	obj := &jsonbody.Value{Kind: jsonbody.Object, Items: []jsonbody.Member{{Key: "a"}}}
+	copied := *obj
+	other := &jsonbody.Value{Kind: jsonbody.Object, Items: []jsonbody.Member{{Key: "a"}}}
+	for _, c := range []struct {
+		a, b *jsonbody.Value
+		same bool
+	}{
+		{str(jsonbody.String, "x"), str(jsonbody.String, "x"), true},
+		{str(jsonbody.String, "7"), str(jsonbody.Number, "7"), false},
+		{str(jsonbody.Number, "7"), str(jsonbody.Number, "7.0"), false}, // json.Number compares its text
+		{str(jsonbody.Float, "-0"), str(jsonbody.Float, "0"), true},
+		{str(jsonbody.Float, "NaN"), str(jsonbody.Float, "NaN"), false},
+		{&jsonbody.Value{Kind: jsonbody.Bool, Bool: true}, &jsonbody.Value{Kind: jsonbody.Bool}, false},
+		{obj, &copied, true},
+		{obj, other, false},
+		{nil, str(jsonbody.String, ""), false},
+	} {
+		assert.Equal(t, c.same, dialect.Same(c.a, c.b), "%+v %+v", c.a, c.b)
+	}
+}

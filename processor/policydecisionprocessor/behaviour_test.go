@@ -21,6 +21,7 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/dialect/kong"
 	"github.com/policyaudit/policyaudit/internal/dialect/litellm"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/plogutil"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/processor/policydecisionprocessor/internal/metadatatest"
@@ -302,7 +303,7 @@ func TestLiteLLMPromptFieldsAreBodies(t *testing.T) {
 			"match_details": []any{map[string]any{"match": "4111 1111 1111 1111"}}, "classification": "pci",
 		}},
 	}
-	recs, err := litellm.NormalizePayload(payload)
+	recs, err := litellm.NormalizePayload(nil, jsonbody.FromAny(payload))
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 

@@ -60,6 +60,9 @@ func TestLiteLLMRepeatedKeysAndOtherTypes(t *testing.T) {
 		{name: "guardrail_information a string", in: `{"litellm_call_id":"c","guardrail_information":[],"guardrail_information":"x"}`, want: "", err: "guardrail_information: must be a list of objects, got a string"},
 		{name: "a guardrail a number", in: `{"litellm_call_id":"c","startTime":1795420800.5,"guardrail_information":[{"guardrail_status":"success"},7]}`, want: "", err: "guardrail_information[1]: must be an object, got a number"},
 		{name: "a status a number", in: `{"litellm_call_id":"c","startTime":1795420800.5,"guardrail_information":{"guardrail_status":5}}`, want: "", err: "guardrail_information[0].guardrail_status: unknown guardrail status \"\" (accepted: success, guardrail_flagged, guardrail_intervened, guardrail_failed_to_respond, not_run)"},
+		// The map-based reading panicked here, comparing the team (a map) with
+		// the project it had become.
+		{name: "a team an object", in: `{"litellm_call_id":"c","startTime":1795420800.5,"metadata":{"user_api_key_team_id":{"a":1}},"guardrail_information":[{"guardrail_name":"g","guardrail_status":"success"}]}`, want: "", err: "project_id: \"project_id\" must be a string, got an object"},
 		{name: "a key alias a boolean", in: `{"litellm_call_id":"c","startTime":1795420800.5,"metadata":{"user_api_key_alias":true},"guardrail_information":[{"guardrail_name":"g","guardrail_status":"success"}]}`, want: "", err: "policy_user: \"policy_user\" must be a string, got a boolean"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -26,9 +26,7 @@ var Dialect = dialect.Dialect{
 	Doc:    "LiteLLM's generic_api logging payloads (one record per guardrail) and audit payloads",
 	Detect: Detect,
 	Normalize: func(dst []*record.Record, obj jsonbody.Value, _ record.Hints) ([]*record.Record, error) {
-		m, _ := obj.Interface().(map[string]any)
-		recs, err := NormalizePayload(m)
-		return append(dst, recs...), err
+		return NormalizePayload(dst, obj)
 	},
 	// The guardrail fields that quote the prompt.
 	BodyFields: []string{"guardrail_request", "guardrail_response", "match_details", "guardrail_classification"},
@@ -70,65 +68,69 @@ const (
 const MaxGuardrailsPerCall = 64
 
 // isLiteLLMAudit reports whether a LiteLLM payload is an admin audit record.
-func isLiteLLMAudit(p map[string]any) bool {
-	_, table := p["table_name"]
-	_, by := p["changed_by"]
+func isLiteLLMAudit(p *jsonbody.Value) bool {
+	_, table := p.Lookup("table_name")
+	_, by := p.Lookup("changed_by")
 	return table && by
 }
 
-// NormalizePayload turns one LiteLLM payload into canonical records: one
-// decision per guardrail evaluation of a call (none when no guardrail ran),
-// or one admin event for an audit payload.
-func NormalizePayload(p map[string]any) ([]*record.Record, error) {
-	if isLiteLLMAudit(p) {
-		rec, err := record.Normalize(flattenLiteLLMAudit(p), record.Hints{Kind: record.KindAdmin})
+// NormalizePayload appends to dst the canonical records of one LiteLLM
+// payload: one decision per guardrail evaluation of a call (none when no
+// guardrail ran), or one admin event for an audit payload. On an error
+// it returns dst as it was.
+func NormalizePayload(dst []*record.Record, p jsonbody.Value) ([]*record.Record, error) {
+	if isLiteLLMAudit(&p) {
+		rec, err := record.NormalizeValue(flattenLiteLLMAudit(&p), record.Hints{Kind: record.KindAdmin})
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return []*record.Record{rec}, nil
+		return append(dst, rec), nil
 	}
-	flats, err := flattenLiteLLMCall(p)
+	flats, err := flattenLiteLLMCall(&p)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	recs := make([]*record.Record, 0, len(flats))
+	n := len(dst)
 	for _, f := range flats {
-		rec, err := record.Normalize(f, record.Hints{Kind: record.KindDecision})
+		rec, err := record.NormalizeValue(f, record.Hints{Kind: record.KindDecision})
 		if err != nil {
-			return nil, err
+			return dst[:n], err
 		}
-		recs = append(recs, rec)
+		dst = append(dst, rec)
 	}
-	return recs, nil
+	return dst, nil
 }
 
 // flattenLiteLLMCall gives one flat decision per guardrail that ran.
-func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
-	var guards []any
-	switch g := p["guardrail_information"].(type) {
-	case nil:
+func flattenLiteLLMCall(p *jsonbody.Value) ([]jsonbody.Value, error) {
+	var guards []jsonbody.Member
+	switch g := dialect.Get(p, "guardrail_information"); {
+	case g == nil:
 		return nil, nil
-	case []any:
-		guards = g
-	case map[string]any: // older releases: one guardrail, not a list
-		guards = []any{g}
+	case g.Kind == jsonbody.Array:
+		guards = g.Items
+	case g.Kind == jsonbody.Object: // older releases: one guardrail, not a list
+		guards = []jsonbody.Member{{Value: *g}}
 	default:
-		return nil, record.FieldErrorf("guardrail_information", record.ReasonInvalidType, "must be a list of objects, got %s", record.TypeName(g))
+		return nil, record.FieldErrorf("guardrail_information", record.ReasonInvalidType, "must be a list of objects, got %s", record.ValueTypeName(g))
 	}
 	if len(guards) > MaxGuardrailsPerCall {
 		// Each becomes a record: a body of tiny entries must not become
 		// more records than memory holds.
 		return nil, record.FieldErrorf("guardrail_information", record.ReasonInvalidValue, "%d guardrails on one call, more than %d", len(guards), MaxGuardrailsPerCall)
 	}
-	meta, _ := p["metadata"].(map[string]any)
-	callFailed := p["status"] == liteLLMCallFailure
-	out := make([]map[string]any, 0, len(guards))
-	for i, v := range guards {
-		g, ok := v.(map[string]any)
-		if !ok {
-			return nil, record.FieldErrorf("guardrail_information["+strconv.Itoa(i)+"]", record.ReasonInvalidType, "must be an object, got %s", record.TypeName(v))
+	meta := dialect.ObjectAt(p, "metadata")
+	callFailed := dialect.IsString(dialect.Get(p, "status"), liteLLMCallFailure)
+	out := make([]jsonbody.Value, 0, len(guards))
+	for i := range guards {
+		g := &guards[i].Value
+		if g.Kind != jsonbody.Object {
+			return nil, record.FieldErrorf("guardrail_information["+strconv.Itoa(i)+"]", record.ReasonInvalidType, "must be an object, got %s", record.ValueTypeName(g))
 		}
-		status, _ := g["guardrail_status"].(string)
+		status := ""
+		if s := dialect.Get(g, "guardrail_status"); s != nil && s.Kind == jsonbody.String {
+			status = s.Str
+		}
 		if status == liteLLMNotRun {
 			continue
 		}
@@ -147,7 +149,7 @@ func flattenLiteLLMCall(p map[string]any) ([]map[string]any, error) {
 // that failed the call with a 4xx denies, any other modifies; a guardrail
 // that failed to respond let the call through when the call succeeded
 // (fail-open) and blocked it when it failed (fail-closed).
-func liteLLMVerdict(status string, g, p map[string]any, callFailed bool) (string, bool) {
+func liteLLMVerdict(status string, g, p *jsonbody.Value, callFailed bool) (string, bool) {
 	switch status {
 	case liteLLMSuccess:
 		return record.DecisionAllow, true
@@ -155,9 +157,9 @@ func liteLLMVerdict(status string, g, p map[string]any, callFailed bool) (string
 		return record.DecisionEscalate, true
 	case liteLLMIntervened:
 		switch {
-		case dialect.MaskedEntities(g["masked_entity_count"]) > 0:
+		case dialect.MaskedCount(dialect.Get(g, "masked_entity_count")) > 0:
 			return record.DecisionRedact, true
-		case callFailed && clientError(p["error_information"]):
+		case callFailed && clientError(dialect.Get(p, "error_information")):
 			return record.DecisionDeny, true
 		default:
 			return record.DecisionModify, true
@@ -171,121 +173,119 @@ func liteLLMVerdict(status string, g, p map[string]any, callFailed bool) (string
 	return "", false
 }
 
+// guardExtra are the keys of a guardrail's object kept under extra: what
+// identifies the guardrail and the call.
+var guardExtra = [...]string{"guardrail_name", "guardrail_provider", "guardrail_mode", "guardrail_action", "policy_template",
+	"masked_entity_count", "end_time", "detection_method", "confidence_score", "risk_score",
+	// What LiteLLM marks as quoting the prompt: removed unless body_logging is on.
+	"guardrail_request", "guardrail_response", "match_details"}
+
+// callExtra are the keys of the call kept under extra, and their names there.
+var callExtra = [...]struct{ key, name string }{
+	{"litellm_call_id", "litellm_call_id"}, {"model_group", "model_group"}, {"trace_id", "litellm_trace_id"}, {"status", "call_status"},
+}
+
 // liteLLMDecision is the flat record of one guardrail evaluation.
-func liteLLMDecision(p, g, meta map[string]any, verdict, status string) map[string]any {
-	f := map[string]any{
-		"decision":     verdict,
-		"decision_raw": status,
-		"gateway":      liteLLMGateway,
-		"rollout_mode": record.RolloutEnforced,
-	}
+func liteLLMDecision(p, g, meta *jsonbody.Value, verdict, status string) jsonbody.Value {
+	var f dialect.Object
+	f.SetString("decision", verdict)
+	f.SetString("decision_raw", status)
+	f.SetString("gateway", liteLLMGateway)
+	f.SetString("rollout_mode", record.RolloutEnforced)
 	if status == liteLLMFlagged {
 		// Flagged for review, not stopped: the call went on.
-		f["effective_decision"] = record.DecisionAllow
+		f.SetString("effective_decision", record.DecisionAllow)
 	}
-	dialect.SetFirst(f, "created_at", g["start_time"], p["startTime"])
-	dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["guardrail_id"]), g["guardrail_name"])
-	dialect.SetFirst(f, "policy_user", dialect.NonEmpty(meta["user_api_key_alias"]), dialect.NonEmpty(p["end_user"]))
-	dialect.SetFirst(f, "api_key_id", dialect.NonEmpty(meta["user_api_key_hash"]))
-	dialect.SetFirst(f, "project_id", dialect.NonEmpty(meta["user_api_key_project_id"]), dialect.NonEmpty(meta["user_api_key_team_id"]))
-	dialect.SetFirst(f, "model", dialect.NonEmpty(p["model"]))
-	dialect.SetFirst(f, "provider", dialect.NonEmpty(p["custom_llm_provider"]))
-	dialect.SetFirst(f, "triggered_categories", dialect.Categories(g["violation_categories"]))
-	if stage := liteLLMStage(g["guardrail_mode"]); stage != "" {
-		f["stage"] = stage
+	f.SetFirst("created_at", dialect.Get(g, "start_time"), dialect.Get(p, "startTime"))
+	f.SetFirst("policy_id", dialect.NonEmptyAt(g, "guardrail_id"), dialect.Get(g, "guardrail_name"))
+	f.SetFirst("policy_user", dialect.NonEmptyAt(meta, "user_api_key_alias"), dialect.NonEmptyAt(p, "end_user"))
+	f.SetFirst("api_key_id", dialect.NonEmptyAt(meta, "user_api_key_hash"))
+	f.SetFirst("project_id", dialect.NonEmptyAt(meta, "user_api_key_project_id"), dialect.NonEmptyAt(meta, "user_api_key_team_id"))
+	f.SetFirst("model", dialect.NonEmptyAt(p, "model"))
+	f.SetFirst("provider", dialect.NonEmptyAt(p, "custom_llm_provider"))
+	f.SetFirst("triggered_categories", dialect.CategoryList(dialect.Get(g, "violation_categories")))
+	if stage := liteLLMStage(dialect.Get(g, "guardrail_mode")); stage != "" {
+		f.SetString("stage", stage)
 	}
 	// The call's trace context when the client sent one (LiteLLM's own
 	// trace_id is not W3C), else LiteLLM's call ID correlates.
-	if headers, ok := meta["requester_custom_headers"].(map[string]any); ok {
-		if tp, ok := headers["traceparent"].(string); ok {
-			if _, valid := record.ParseTraceparent(tp); valid {
-				f["traceparent"] = tp
-			}
+	if tp := dialect.Get(dialect.ObjectAt(meta, "requester_custom_headers"), "traceparent"); tp != nil && tp.Kind == jsonbody.String {
+		if _, valid := record.ParseTraceparent(tp.Str); valid {
+			f.Set("traceparent", *tp)
 		}
 	}
-	if _, ok := f["traceparent"]; !ok {
-		dialect.SetFirst(f, "correlation_id", dialect.NonEmpty(p["litellm_call_id"]), dialect.NonEmpty(p["id"]))
+	if !f.Has("traceparent") {
+		f.SetFirst("correlation_id", dialect.NonEmptyAt(p, "litellm_call_id"), dialect.NonEmptyAt(p, "id"))
 	}
-	// Kept under extra: what identifies the guardrail and the call.
-	for _, k := range []string{"guardrail_name", "guardrail_provider", "guardrail_mode", "guardrail_action", "policy_template",
-		"masked_entity_count", "end_time", "detection_method", "confidence_score", "risk_score",
-		// What LiteLLM marks as quoting the prompt: removed unless body_logging is on.
-		"guardrail_request", "guardrail_response", "match_details"} {
-		if v, ok := g[k]; ok && v != nil {
-			f[k] = v
+	for _, k := range guardExtra {
+		if v := dialect.Get(g, k); v != nil {
+			f.Set(k, *v)
 		}
 	}
-	if v, ok := g["classification"]; ok && v != nil {
-		f["guardrail_classification"] = v // not the record's own classification
+	if v := dialect.Get(g, "classification"); v != nil {
+		f.Set("guardrail_classification", *v) // not the record's own classification
 	}
-	if v := dialect.NonEmpty(meta["user_api_key_team_id"]); v != nil && f["project_id"] != v {
-		f["team_id"] = v
-	}
-	for k, name := range map[string]string{"litellm_call_id": "litellm_call_id", "model_group": "model_group", "trace_id": "litellm_trace_id", "status": "call_status"} {
-		if v, ok := p[k]; ok && v != nil {
-			f[name] = v
+	if v := dialect.NonEmptyAt(meta, "user_api_key_team_id"); v != nil {
+		if project, _ := f.Get("project_id"); !dialect.Same(project, v) {
+			f.Set("team_id", *v)
 		}
 	}
-	if v := dialect.NonEmpty(meta["user_api_key_org_id"]); v != nil {
-		f["org_id"] = v
+	for _, k := range callExtra {
+		if v := dialect.Get(p, k.key); v != nil {
+			f.Set(k.name, *v)
+		}
 	}
-	return f
+	if v := dialect.NonEmptyAt(meta, "user_api_key_org_id"); v != nil {
+		f.Set("org_id", *v)
+	}
+	return f.Value()
 }
 
 // flattenLiteLLMAudit is an admin event for a StandardAuditLogPayload:
 // <table>.<action> on the table's object, by changed_by. A change of a
 // guardrail names it as the policy, so decisions under it join to it.
-func flattenLiteLLMAudit(p map[string]any) map[string]any {
-	table := strings.ToLower(dialect.StringOf(p["table_name"]))
-	f := map[string]any{
-		"action":   table + "." + strings.ToLower(dialect.StringOf(p["action"])),
-		"actor":    p["changed_by"],
-		"resource": map[string]any{"type": table, "id": p["object_id"]},
-		"outcome":  "success",
-		"gateway":  liteLLMGateway,
-	}
-	dialect.SetFirst(f, "event_id", dialect.NonEmpty(p["id"]))
-	dialect.SetFirst(f, "created_at", p["updated_at"])
+func flattenLiteLLMAudit(p *jsonbody.Value) jsonbody.Value {
+	table := strings.ToLower(dialect.Text(dialect.Get(p, "table_name")))
+	var f, resource, details dialect.Object
+	f.SetString("action", table+"."+strings.ToLower(dialect.Text(dialect.Get(p, "action"))))
+	f.Set("actor", dialect.OrNull(dialect.Get(p, "changed_by")))
+	resource.SetString("type", table)
+	resource.Set("id", dialect.OrNull(dialect.Get(p, "object_id")))
+	f.Set("resource", resource.Value())
+	f.SetString("outcome", "success")
+	f.SetString("gateway", liteLLMGateway)
+	f.SetFirst("event_id", dialect.NonEmptyAt(p, "id"))
+	f.SetFirst("created_at", dialect.Get(p, "updated_at"))
 	if table == liteLLMGuardrails {
-		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(p["object_id"]))
+		f.SetFirst("policy_id", dialect.NonEmptyAt(p, "object_id"))
 	}
-	details := map[string]any{}
 	for _, k := range []string{"before_value", "updated_values"} {
-		if v, ok := p[k]; ok && v != nil {
-			details[k] = v
+		if v := dialect.Get(p, k); v != nil {
+			details.Set(k, *v)
 		}
 	}
-	if len(details) > 0 {
-		f["details"] = details
+	if details.Len() > 0 {
+		f.Set("details", details.Value())
 	}
-	if v := dialect.NonEmpty(p["changed_by_api_key"]); v != nil {
-		f["changed_by_api_key"] = v
+	if v := dialect.NonEmptyAt(p, "changed_by_api_key"); v != nil {
+		f.Set("changed_by_api_key", *v)
 	}
-	return f
+	return f.Value()
 }
 
 // liteLLMStage: hooks before the call (and beside it) judge the request,
 // after it the response; logging_only and mixed lists name no one stage.
-func liteLLMStage(mode any) string {
-	if m, ok := mode.(map[string]any); ok { // {tags, default}: the default hook
-		mode = m["default"]
+func liteLLMStage(mode *jsonbody.Value) string {
+	if mode != nil && mode.Kind == jsonbody.Object { // {tags, default}: the default hook
+		mode = dialect.Get(mode, "default")
 	}
-	modes := []any{mode}
-	if l, ok := mode.([]any); ok {
-		modes = l
+	if mode == nil || mode.Kind != jsonbody.Array {
+		return hookStage(mode)
 	}
 	stage := ""
-	for _, m := range modes {
-		s := ""
-		switch m {
-		case "pre_call", "during_call":
-			s = "request"
-		case "post_call":
-			s = "response"
-		default:
-			return ""
-		}
-		if stage != "" && stage != s {
+	for i := range mode.Items {
+		s := hookStage(&mode.Items[i].Value)
+		if s == "" || stage != "" && stage != s {
 			return ""
 		}
 		stage = s
@@ -293,12 +293,22 @@ func liteLLMStage(mode any) string {
 	return stage
 }
 
+// hookStage is the stage a hook judges, or "".
+func hookStage(mode *jsonbody.Value) string {
+	switch {
+	case dialect.IsString(mode, "pre_call"), dialect.IsString(mode, "during_call"):
+		return "request"
+	case dialect.IsString(mode, "post_call"):
+		return "response"
+	}
+	return ""
+}
+
 // clientError reports whether a call's error_information carries a 4xx code.
-func clientError(v any) bool {
-	info, ok := v.(map[string]any)
-	if !ok {
+func clientError(info *jsonbody.Value) bool {
+	if info == nil || info.Kind != jsonbody.Object {
 		return false
 	}
-	code := dialect.StringOf(info["error_code"])
+	code := dialect.Text(dialect.Get(info, "error_code"))
 	return len(code) == 3 && code[0] == '4'
 }

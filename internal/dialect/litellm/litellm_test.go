@@ -25,10 +25,10 @@ func liteLLMCalls(t *testing.T) map[string][]*record.Record {
 	require.NoError(t, err)
 	out := map[string][]*record.Record{}
 	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(pos jsonbody.Position, obj jsonbody.Value) error {
-		m := obj.Interface().(map[string]any)
-		recs, err := litellm.NormalizePayload(m)
+		recs, err := litellm.NormalizePayload(nil, obj)
 		require.NoError(t, err, pos)
-		out[m["litellm_call_id"].(string)] = recs
+		id, _ := obj.Lookup("litellm_call_id")
+		out[id.Str] = recs
 		return nil
 	}))
 	return out
@@ -81,10 +81,10 @@ func TestLiteLLMVerdictTable(t *testing.T) {
 
 // An unknown status refuses the payload, naming the guardrail.
 func TestLiteLLMUnknownStatus(t *testing.T) {
-	_, err := litellm.NormalizePayload(map[string]any{
+	_, err := litellm.NormalizePayload(nil, jsonbody.FromAny(map[string]any{
 		"litellm_call_id": "c", "startTime": 1795430400.5, "status": "success",
 		"guardrail_information": []any{map[string]any{"guardrail_name": "g", "guardrail_status": "maybe"}},
-	})
+	}))
 	var fe *record.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "guardrail_information[0].guardrail_status", fe.Field)
@@ -96,7 +96,7 @@ func TestLiteLLMAuditJoinsItsGuardrail(t *testing.T) {
 	require.NoError(t, err)
 	var admins []*record.Record
 	require.NoError(t, jsonbody.Split(body, true, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
-		recs, err := litellm.NormalizePayload(obj.Interface().(map[string]any))
+		recs, err := litellm.NormalizePayload(nil, obj)
 		require.NoError(t, err)
 		admins = append(admins, recs...)
 		return nil
@@ -122,12 +122,12 @@ func TestLiteLLMGuardrailsPerCallAreBounded(t *testing.T) {
 		guards[i] = map[string]any{"guardrail_name": "g", "guardrail_status": "success"}
 	}
 	call := map[string]any{"litellm_call_id": "c", "startTime": 1795420800.5, "status": "success", "guardrail_information": guards}
-	_, err := litellm.NormalizePayload(call)
+	_, err := litellm.NormalizePayload(nil, jsonbody.FromAny(call))
 	var fe *record.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "guardrail_information", fe.Field)
 	call["guardrail_information"] = guards[:litellm.MaxGuardrailsPerCall]
-	recs, err := litellm.NormalizePayload(call)
+	recs, err := litellm.NormalizePayload(nil, jsonbody.FromAny(call))
 	require.NoError(t, err)
 	assert.Len(t, recs, litellm.MaxGuardrailsPerCall)
 }
