@@ -24,9 +24,7 @@ var Dialect = dialect.Dialect{
 	Doc:    "Kong Gateway's http-log or file-log objects (AI Gateway guardrails and sanitizer)",
 	Detect: Detect,
 	Normalize: func(dst []*record.Record, obj jsonbody.Value, _ record.Hints) ([]*record.Record, error) {
-		m, _ := obj.Interface().(map[string]any)
-		recs, err := NormalizeEntry(m)
-		return append(dst, recs...), err
+		return NormalizeEntry(dst, obj)
 	},
 	// The content Kong's guardrail plugins log when they block
 	// (log_blocked_content).
@@ -64,159 +62,167 @@ const (
 	Sanitizer = "ai-sanitizer"
 )
 
-// NormalizeEntry turns one Kong log object into canonical records: one
-// decision per guardrail plugin that logged (none for a request no
-// guardrail judged).
-func NormalizeEntry(obj map[string]any) ([]*record.Record, error) {
-	ai, _ := obj["ai"].(map[string]any)
+// NormalizeEntry appends to dst the canonical records of one Kong log
+// object: one decision per guardrail plugin that logged (none for a
+// request no guardrail judged). On an error it returns dst as it was.
+func NormalizeEntry(dst []*record.Record, obj jsonbody.Value) ([]*record.Record, error) {
+	ai := dialect.ObjectAt(&obj, "ai")
 	if ai == nil {
-		return nil, nil
+		return dst, nil
 	}
-	proxy, _ := ai["proxy"].(map[string]any)
-	meta, _ := kongSection(ai, proxy, "proxy", "meta")
-	var recs []*record.Record
+	proxy := dialect.ObjectAt(ai, "proxy")
+	meta := kongSection(ai, proxy, "proxy", "meta")
+	n := len(dst)
 	for _, name := range Guards {
-		guard, ok := kongSection(ai, proxy, name, "")
-		if !ok {
+		guard := kongSection(ai, proxy, name, "")
+		if guard == nil {
 			continue
 		}
-		rec, err := record.Normalize(kongDecision(obj, meta, name, guard, ai), record.Hints{Kind: record.KindDecision})
+		rec, err := record.NormalizeValue(kongDecision(&obj, meta, name, guard, ai), record.Hints{Kind: record.KindDecision})
 		if err != nil {
-			return nil, err
+			return dst[:n], err
 		}
-		recs = append(recs, rec)
+		dst = append(dst, rec)
 	}
-	if s, ok := ai["sanitizer"].(map[string]any); ok {
-		rec, err := record.Normalize(kongSanitized(obj, meta, s), record.Hints{Kind: record.KindDecision})
+	if s := dialect.ObjectAt(ai, "sanitizer"); s != nil {
+		rec, err := record.NormalizeValue(kongSanitized(&obj, meta, s), record.Hints{Kind: record.KindDecision})
 		if err != nil {
-			return nil, err
+			return dst[:n], err
 		}
-		recs = append(recs, rec)
+		dst = append(dst, rec)
 	}
-	return recs, nil
+	return dst, nil
 }
+
+// guardDetail are the keys of a guardrail plugin's object kept under
+// extra.kong_guard.
+var guardDetail = [...]string{"mode", "input_block_reason", "output_block_reason", "input_masked", "output_masked",
+	"input_block_source", "output_block_source", "guards_triggered_count", "aws_region", "guardrails_version",
+	"input_processing_latency", "output_processing_latency", "input_block_detail", "output_block_detail"}
 
 // kongDecision is one guardrail plugin's verdict on a request: masked
 // content redacts, a block reason on either side denies, neither allows.
-func kongDecision(obj, meta map[string]any, name string, g, ai map[string]any) map[string]any {
-	inReason, outReason := dialect.StringOf(g["input_block_reason"]), dialect.StringOf(g["output_block_reason"])
-	inMasked, outMasked := g["input_masked"] == true, g["output_masked"] == true
+func kongDecision(obj, meta *jsonbody.Value, name string, g, ai *jsonbody.Value) jsonbody.Value {
+	inReason, outReason := dialect.Text(dialect.Get(g, "input_block_reason")), dialect.Text(dialect.Get(g, "output_block_reason"))
+	inMasked, outMasked := dialect.IsTrue(dialect.Get(g, "input_masked")), dialect.IsTrue(dialect.Get(g, "output_masked"))
 	f := kongCommon(obj, meta)
 	switch {
 	case inMasked || outMasked:
-		f["decision"], f["decision_raw"] = record.DecisionRedact, "masked"
+		f.SetString("decision", record.DecisionRedact)
+		f.SetString("decision_raw", "masked")
 	case inReason != "" || outReason != "":
-		f["decision"], f["decision_raw"] = record.DecisionDeny, "blocked"
+		f.SetString("decision", record.DecisionDeny)
+		f.SetString("decision_raw", "blocked")
 	default:
-		f["decision"], f["decision_raw"] = record.DecisionAllow, "allowed"
+		f.SetString("decision", record.DecisionAllow)
+		f.SetString("decision_raw", "allowed")
 	}
 	switch {
 	case inMasked || inReason != "":
-		f["stage"] = "request"
+		f.SetString("stage", "request")
 	case outMasked || outReason != "":
-		f["stage"] = "response"
+		f.SetString("stage", "response")
 	default:
-		if stage := kongModeStage(g["mode"]); stage != "" {
-			f["stage"] = stage
+		if stage := kongModeStage(dialect.Get(g, "mode")); stage != "" {
+			f.SetString("stage", stage)
 		}
 	}
-	f["policy_id"] = name
+	f.SetString("policy_id", name)
 	switch name {
 	case "aws-guardrails":
-		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["guardrails_id"]), name)
-		dialect.SetFirst(f, "policy_version", dialect.NonEmpty(g["guardrails_version"]))
+		f.SetFirst("policy_id", dialect.NonEmptyAt(g, "guardrails_id"))
+		f.SetFirst("policy_version", dialect.NonEmptyAt(g, "guardrails_version"))
 	case "gcp-model-armor":
-		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["template_id"]), name)
-		f["triggered_categories"] = dialect.SplitList(inReason, outReason)
+		f.SetFirst("policy_id", dialect.NonEmptyAt(g, "template_id"))
+		f.Set("triggered_categories", dialect.SplitNames(inReason, outReason))
 	case "lakera-guard":
-		dialect.SetFirst(f, "policy_id", dialect.NonEmpty(g["lakera_project_id"]), name)
-		f["triggered_categories"] = lakeraDetectors(g["input_block_detail"], g["output_block_detail"])
+		f.SetFirst("policy_id", dialect.NonEmptyAt(g, "lakera_project_id"))
+		f.Set("triggered_categories", lakeraDetectors(dialect.Get(g, "input_block_detail"), dialect.Get(g, "output_block_detail")))
 	case "azure-content-safety":
-		if audit, ok := ai["audit"].(map[string]any); ok {
-			f["triggered_categories"] = dialect.Categories(audit["azure_content_safety"])
+		if audit := dialect.ObjectAt(ai, "audit"); audit != nil {
+			f.Set("triggered_categories", dialect.OrNull(dialect.CategoryList(dialect.Get(audit, "azure_content_safety"))))
 		}
 	}
-	detail := map[string]any{"plugin": name}
-	for _, k := range []string{"mode", "input_block_reason", "output_block_reason", "input_masked", "output_masked",
-		"input_block_source", "output_block_source", "guards_triggered_count", "aws_region", "guardrails_version",
-		"input_processing_latency", "output_processing_latency", "input_block_detail", "output_block_detail"} {
-		if v, ok := g[k]; ok && v != nil && v != "" {
-			detail[k] = v
+	var detail dialect.Object
+	detail.SetString("plugin", name)
+	for _, k := range guardDetail {
+		if v := dialect.NonEmptyAt(g, k); v != nil {
+			detail.Set(k, *v)
 		}
 	}
-	f["kong_guard"] = detail
+	f.Set("kong_guard", detail.Value())
 	// The blocked text itself (config.log_blocked_content): removed unless body_logging is on.
 	for _, k := range []string{"input_faulty_prompt", "output_faulty_response"} {
-		if v := dialect.NonEmpty(g[k]); v != nil {
-			f[k] = v
+		if v := dialect.NonEmptyAt(g, k); v != nil {
+			f.Set(k, *v)
 		}
 	}
-	return f
+	return f.Value()
 }
 
 // kongSanitized is the PII sanitizer's verdict: it redacts what it
 // sanitised, by entity type; the originals it logs are never read.
-func kongSanitized(obj, meta, s map[string]any) map[string]any {
+func kongSanitized(obj, meta, s *jsonbody.Value) jsonbody.Value {
 	f := kongCommon(obj, meta)
-	f["policy_id"], f["stage"] = Sanitizer, "request"
-	f["decision"], f["decision_raw"] = record.DecisionAllow, "nothing sanitized"
-	if dialect.MaskedEntities(s["pii_sanitized"]) > 0 {
-		f["decision"], f["decision_raw"] = record.DecisionRedact, "sanitized"
+	f.SetString("policy_id", Sanitizer)
+	f.SetString("stage", "request")
+	if dialect.MaskedCount(dialect.Get(s, "pii_sanitized")) > 0 {
+		f.SetString("decision", record.DecisionRedact)
+		f.SetString("decision_raw", "sanitized")
+	} else {
+		f.SetString("decision", record.DecisionAllow)
+		f.SetString("decision_raw", "nothing sanitized")
 	}
 	var types []string
-	if items, ok := s["sanitized_items"].([]any); ok {
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				types = append(types, dialect.StringOf(m["entity_type"]))
+	if items := dialect.Get(s, "sanitized_items"); items != nil && items.Kind == jsonbody.Array {
+		for i := range items.Items {
+			if it := &items.Items[i].Value; it.Kind == jsonbody.Object {
+				types = append(types, dialect.Text(dialect.Get(it, "entity_type")))
 			}
 		}
 	}
-	f["triggered_categories"] = dialect.SplitList(strings.Join(types, ","))
-	detail := map[string]any{"plugin": Sanitizer}
+	f.Set("triggered_categories", dialect.SplitNames(strings.Join(types, ",")))
+	var detail dialect.Object
+	detail.SetString("plugin", Sanitizer)
 	for _, k := range []string{"pii_identified", "pii_sanitized", "duration"} {
-		if v, ok := s[k]; ok {
-			detail[k] = v
+		if v, ok := dialect.Member(s, k); ok {
+			detail.Set(k, *v)
 		}
 	}
-	f["kong_guard"] = detail
-	return f
+	f.Set("kong_guard", detail.Value())
+	return f.Value()
 }
+
+// requestExtra are the keys of a request kept under extra, and their names
+// there.
+var requestExtra = [...]struct{ key, name string }{{"workspace", "workspace"}, {"workspace_name", "workspace_name"}, {"source", "kong_source"}}
 
 // kongCommon is what every record of a request shares: time, caller,
 // model, correlation and where Kong routed it.
-func kongCommon(obj, meta map[string]any) map[string]any {
-	req, _ := obj["request"].(map[string]any)
-	consumer, _ := obj["consumer"].(map[string]any)
-	f := map[string]any{"gateway": Gateway, "rollout_mode": record.RolloutEnforced}
-	dialect.SetFirst(f, "created_at", obj["started_at"])
-	dialect.SetFirst(f, "policy_user", dialect.NonEmpty(consumer["username"]), dialect.NonEmpty(consumer["id"]))
-	dialect.SetFirst(f, "model", dialect.NonEmpty(meta["request_model"]))
-	dialect.SetFirst(f, "provider", dialect.NonEmpty(meta["provider_name"]))
+func kongCommon(obj, meta *jsonbody.Value) dialect.Object {
+	req, consumer := dialect.ObjectAt(obj, "request"), dialect.ObjectAt(obj, "consumer")
+	var f dialect.Object
+	f.SetString("gateway", Gateway)
+	f.SetString("rollout_mode", record.RolloutEnforced)
+	f.SetFirst("created_at", dialect.Get(obj, "started_at"))
+	f.SetFirst("policy_user", dialect.NonEmptyAt(consumer, "username"), dialect.NonEmptyAt(consumer, "id"))
+	f.SetFirst("model", dialect.NonEmptyAt(meta, "request_model"))
+	f.SetFirst("provider", dialect.NonEmptyAt(meta, "provider_name"))
 	// The request's W3C trace when Kong traces, else the correlation-id
 	// plugin's ID, else Kong's request ID.
-	if tid, ok := obj["trace_id"].(map[string]any); ok && record.IsHexID(dialect.StringOf(tid["w3c"]), 32) {
-		f["trace_id"] = tid["w3c"]
+	if w3c := dialect.Get(dialect.ObjectAt(obj, "trace_id"), "w3c"); record.IsHexID(dialect.Text(w3c), 32) {
+		f.Set("trace_id", *w3c)
 	} else {
-		dialect.SetFirst(f, "correlation_id", dialect.NonEmpty(obj["correlation_id"]), dialect.NonEmpty(req["id"]))
+		f.SetFirst("correlation_id", dialect.NonEmptyAt(obj, "correlation_id"), dialect.NonEmptyAt(req, "id"))
 	}
-	if id := dialect.NonEmpty(req["id"]); id != nil {
-		f["kong_request_id"] = id
+	f.SetFirst("kong_request_id", dialect.NonEmptyAt(req, "id"))
+	for _, k := range requestExtra {
+		f.SetFirst(k.name, dialect.NonEmptyAt(obj, k.key))
 	}
-	for k, name := range map[string]string{"workspace": "workspace", "workspace_name": "workspace_name", "source": "kong_source"} {
-		if v := dialect.NonEmpty(obj[k]); v != nil {
-			f[name] = v
-		}
-	}
-	if route, ok := obj["route"].(map[string]any); ok {
-		dialect.SetFirst(f, "route_id", dialect.NonEmpty(route["id"]))
-	}
-	if service, ok := obj["service"].(map[string]any); ok {
-		dialect.SetFirst(f, "service_id", dialect.NonEmpty(service["id"]))
-	}
-	if resp, ok := obj["response"].(map[string]any); ok {
-		dialect.SetFirst(f, "response_status", resp["status"])
-	}
-	dialect.SetFirst(f, "ai_plugin_id", dialect.NonEmpty(meta["plugin_id"]))
+	f.SetFirst("route_id", dialect.NonEmptyAt(dialect.ObjectAt(obj, "route"), "id"))
+	f.SetFirst("service_id", dialect.NonEmptyAt(dialect.ObjectAt(obj, "service"), "id"))
+	f.SetFirst("response_status", dialect.Get(dialect.ObjectAt(obj, "response"), "status"))
+	f.SetFirst("ai_plugin_id", dialect.NonEmptyAt(meta, "plugin_id"))
 	return f
 }
 
@@ -225,31 +231,29 @@ func kongCommon(obj, meta map[string]any) map[string]any {
 // own name at the ai level, as earlier releases logged ai-proxy's usage and
 // meta (ai["ai-proxy"].meta; a guard's object, ai["ai-aws-guardrails"], is
 // read the same way by analogy); sub, when set, is a key inside it (meta).
-func kongSection(ai, proxy map[string]any, plugin, sub string) (map[string]any, bool) {
+// It is nil when neither layout has it.
+func kongSection(ai, proxy *jsonbody.Value, plugin, sub string) *jsonbody.Value {
 	if sub != "" {
-		if m, ok := proxy[sub].(map[string]any); ok {
-			return m, true
+		if m := dialect.ObjectAt(proxy, sub); m != nil {
+			return m
 		}
 		for _, key := range []string{"ai-" + plugin, "ai-" + plugin + "-advanced"} {
-			if p, ok := ai[key].(map[string]any); ok {
-				if m, ok := p[sub].(map[string]any); ok {
-					return m, true
-				}
+			if m := dialect.ObjectAt(dialect.ObjectAt(ai, key), sub); m != nil {
+				return m
 			}
 		}
-		return nil, false
+		return nil
 	}
-	if m, ok := proxy[plugin].(map[string]any); ok {
-		return m, true
+	if m := dialect.ObjectAt(proxy, plugin); m != nil {
+		return m
 	}
-	m, ok := ai["ai-"+plugin].(map[string]any)
-	return m, ok
+	return dialect.ObjectAt(ai, "ai-"+plugin)
 }
 
 // kongModeStage: a plugin guarding only input judges the request, only
 // output the response; BOTH (or no mode) names no one stage.
-func kongModeStage(mode any) string {
-	switch strings.ToUpper(dialect.StringOf(mode)) {
+func kongModeStage(mode *jsonbody.Value) string {
+	switch strings.ToUpper(dialect.Text(mode)) {
 	case "INPUT":
 		return "request"
 	case "OUTPUT":
@@ -259,17 +263,19 @@ func kongModeStage(mode any) string {
 }
 
 // lakeraDetectors are the detector types Lakera reported as detected.
-func lakeraDetectors(details ...any) []any {
+func lakeraDetectors(details ...*jsonbody.Value) jsonbody.Value {
 	var names []string
 	for _, d := range details {
-		items, _ := d.([]any)
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok && m["detected"] == true {
-				if t := dialect.StringOf(m["detector_type"]); t != "" {
+		if d == nil || d.Kind != jsonbody.Array {
+			continue
+		}
+		for i := range d.Items {
+			if it := &d.Items[i].Value; it.Kind == jsonbody.Object && dialect.IsTrue(dialect.Get(it, "detected")) {
+				if t := dialect.Text(dialect.Get(it, "detector_type")); t != "" {
 					names = append(names, t)
 				}
 			}
 		}
 	}
-	return dialect.SplitList(strings.Join(names, ","))
+	return dialect.SplitNames(strings.Join(names, ","))
 }

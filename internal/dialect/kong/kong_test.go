@@ -4,7 +4,6 @@
 package kong_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/dialect/kong"
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
@@ -22,10 +22,13 @@ import (
 func TestKongVerdictTable(t *testing.T) {
 	body, err := os.ReadFile(filepath.Join(testfixtures.Dir, "kong-http-log.json"))
 	require.NoError(t, err)
-	var entries []map[string]any
-	require.NoError(t, json.Unmarshal(body, &entries))
+	var entries []jsonbody.Value
+	require.NoError(t, jsonbody.Split(body, false, jsonbody.DefaultLimits, func(_ jsonbody.Position, obj jsonbody.Value) error {
+		entries = append(entries, obj)
+		return nil
+	}))
 	recsOf := func(i int) []*record.Record {
-		recs, err := kong.NormalizeEntry(entries[i])
+		recs, err := kong.NormalizeEntry(nil, entries[i])
 		require.NoError(t, err)
 		return recs
 	}
@@ -74,13 +77,13 @@ func TestKongVerdictTable(t *testing.T) {
 // The earlier layout, each AI plugin's object keyed by its own name at the
 // ai level, reads the same.
 func TestKongEarlierLayout(t *testing.T) {
-	recs, err := kong.NormalizeEntry(map[string]any{
+	recs, err := kong.NormalizeEntry(nil, jsonbody.FromAny(map[string]any{
 		"started_at": 1795420800000.0, "request": map[string]any{"id": "r-old"},
 		"ai": map[string]any{
 			"ai-proxy":          map[string]any{"meta": map[string]any{"request_model": "gpt-4o", "provider_name": "openai"}, "usage": map[string]any{"total_tokens": 12.0}},
 			"ai-aws-guardrails": map[string]any{"guardrails_id": "gr-old", "guardrails_version": "1", "input_block_reason": "Denied topic"},
 		},
-	})
+	}))
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "deny", recs[0].Decision)
