@@ -48,7 +48,7 @@ var Dialect = dialect.Dialect{
 // API path, and whether it succeeded. The request payload may hold
 // credentials: it is kept only as a body (removed unless body_logging).
 func KongAuditRequest(e map[string]any) (*record.Record, error) {
-	method := strings.ToLower(dialect.StringOf(e["method"]))
+	method := strings.ToLower(stringOf(e["method"]))
 	f := map[string]any{
 		"action":         "admin_api." + method,
 		"actor":          kongAuditActor(e),
@@ -59,11 +59,11 @@ func KongAuditRequest(e map[string]any) (*record.Record, error) {
 		"gateway":        kong.Gateway,
 	}
 	for k, name := range map[string]string{"status": "status", "workspace": "workspace", "signature": "signature", "request_source": "request_source", "ttl": "ttl"} {
-		if v := dialect.NonEmpty(e[k]); v != nil {
+		if v := nonEmpty(e[k]); v != nil {
 			f[name] = v
 		}
 	}
-	if v := dialect.NonEmpty(e["payload"]); v != nil {
+	if v := nonEmpty(e["payload"]); v != nil {
 		f["request_body"] = v
 	}
 	return record.Normalize(f, record.Hints{Kind: record.KindAdmin})
@@ -75,16 +75,16 @@ func KongAuditRequest(e map[string]any) (*record.Record, error) {
 // its decisions carry, so a deny joins to the change of its guardrail; the
 // entity itself (plugin configs hold provider credentials) is not carried.
 func KongAuditObject(e map[string]any, by map[string]any) (*record.Record, error) {
-	dao := strings.ToLower(dialect.StringOf(e["dao_name"]))
+	dao := strings.ToLower(stringOf(e["dao_name"]))
 	f := map[string]any{
-		"action":         dao + "." + strings.ToLower(dialect.StringOf(e["operation"])),
+		"action":         dao + "." + strings.ToLower(stringOf(e["operation"])),
 		"resource":       map[string]any{"type": dao, "id": e["entity_key"]},
 		"outcome":        "success",
 		"created_at":     e["request_timestamp"],
 		"correlation_id": e["request_id"],
 		"gateway":        kong.Gateway,
 	}
-	dialect.SetFirst(f, "event_id", dialect.NonEmpty(e["id"]))
+	setFirst(f, "event_id", nonEmpty(e["id"]))
 	f["actor"] = map[string]any{"id": "unknown", "type": "service"}
 	if by != nil {
 		f["actor"] = kongAuditActor(by)
@@ -93,7 +93,7 @@ func KongAuditObject(e map[string]any, by map[string]any) (*record.Record, error
 		f["resource"].(map[string]any)["name"] = name
 		f["policy_id"] = policy
 	}
-	if v := dialect.NonEmpty(e["signature"]); v != nil {
+	if v := nonEmpty(e["signature"]); v != nil {
 		f["signature"] = v
 	}
 	return record.Normalize(f, record.Hints{Kind: record.KindAdmin})
@@ -103,18 +103,18 @@ func KongAuditObject(e map[string]any, by map[string]any) (*record.Record, error
 // called from its client address.
 func kongAuditActor(e map[string]any) map[string]any {
 	a := map[string]any{"type": "user"}
-	dialect.SetFirst(a, "id", dialect.NonEmpty(e["rbac_user_name"]), dialect.NonEmpty(e["rbac_user_id"]))
+	setFirst(a, "id", nonEmpty(e["rbac_user_name"]), nonEmpty(e["rbac_user_id"]))
 	if _, ok := a["id"]; !ok {
 		a["id"], a["type"] = "anonymous", "service"
 	}
-	if ip := dialect.NonEmpty(e["client_ip"]); ip != nil {
+	if ip := nonEmpty(e["client_ip"]); ip != nil {
 		a["ip"] = ip
 	}
 	return a
 }
 
 func kongOutcome(status any) string {
-	if s := dialect.StringOf(status); len(s) == 3 && s[0] < '4' {
+	if s := stringOf(status); len(s) == 3 && s[0] < '4' {
 		return "success"
 	}
 	return "failure"
@@ -134,19 +134,57 @@ func kongGuardEntity(v any) (name, policy string) {
 	if !ok {
 		return "", ""
 	}
-	plugin := strings.TrimPrefix(dialect.StringOf(entity["name"]), "ai-")
+	plugin := strings.TrimPrefix(stringOf(entity["name"]), "ai-")
 	conf, _ := entity["config"].(map[string]any)
 	switch plugin {
 	case "aws-guardrails":
-		return "ai-" + plugin, dialect.FirstString(conf["guardrails_id"], plugin)
+		return "ai-" + plugin, firstString(conf["guardrails_id"], plugin)
 	case "gcp-model-armor":
-		return "ai-" + plugin, dialect.FirstString(conf["template_id"], plugin)
+		return "ai-" + plugin, firstString(conf["template_id"], plugin)
 	case "lakera-guard":
-		return "ai-" + plugin, dialect.FirstString(conf["project_id"], plugin)
+		return "ai-" + plugin, firstString(conf["project_id"], plugin)
 	case "azure-content-safety", "custom-guardrail":
 		return "ai-" + plugin, plugin
 	case "sanitizer":
 		return "ai-sanitizer", kong.Sanitizer
 	}
 	return "", ""
+}
+
+// The receiver pages Kong's entries in as decoded maps (requests and objects
+// joined by request_id), so an entry is read as a map here; these are the
+// helpers that read them (the gateway dialects read jsonbody.Values).
+
+// setFirst sets key to the first value that is not nil, if any.
+func setFirst(f map[string]any, key string, values ...any) {
+	for _, v := range values {
+		if v != nil {
+			f[key] = v
+			return
+		}
+	}
+}
+
+// nonEmpty is v, or nil for an empty string.
+func nonEmpty(v any) any {
+	if s, ok := v.(string); ok && s == "" {
+		return nil
+	}
+	return v
+}
+
+// stringOf is a string or number as text, else "".
+func stringOf(v any) string {
+	s, _ := record.ScalarString(v)
+	return s
+}
+
+// firstString is the first of values that is a non-empty string or number.
+func firstString(values ...any) string {
+	for _, v := range values {
+		if s := stringOf(v); s != "" {
+			return s
+		}
+	}
+	return ""
 }
