@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/opa"
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/internal/record"
@@ -29,6 +30,7 @@ func BenchmarkNormalize(b *testing.B) {
 				}
 			}
 			m := pcommon.NewMap()
+			var dst []*record.Record
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -38,6 +40,10 @@ func BenchmarkNormalize(b *testing.B) {
 				switch d {
 				case gatewaysim.Admin:
 					rec, err = record.NormalizeValue(raw, record.Hints{Kind: record.KindAdmin})
+				case gatewaysim.OPA: // an OPA event is the OPA dialect's to flatten
+					var recs []*record.Record
+					recs, err = opa.Normalize(dst[:0], raw, record.Hints{})
+					dst, rec = recs, recs[0]
 				default:
 					rec, err = record.NormalizeValue(raw, record.Hints{})
 				}
