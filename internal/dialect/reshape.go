@@ -275,14 +275,14 @@ func CategoryList(v *jsonbody.Value) *jsonbody.Value {
 }
 
 // MaskedCount adds up masked_entity_count: a number, or counts by entity
-// type (the last of a repeated type). An integer from a pdata map (Int)
-// counts 0, as it did when the count was read from AsRaw's int64.
+// type (the last of a repeated type), from JSON text or from a pdata map (an
+// OTLP body: Int or Double).
 func MaskedCount(v *jsonbody.Value) float64 {
 	if v == nil {
 		return 0
 	}
 	switch v.Kind {
-	case jsonbody.Number, jsonbody.Float:
+	case jsonbody.Number, jsonbody.Int, jsonbody.Float:
 		f, _ := strconv.ParseFloat(v.Str, 64)
 		return f
 	case jsonbody.Object:

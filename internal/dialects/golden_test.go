@@ -143,3 +143,22 @@ func TestNormalizeDetectsGatewayPayloads(t *testing.T) {
 		}
 	}
 }
+
+// A count that arrives as a pdata integer (an OTLP log body that is a map,
+// not JSON text) counts as the number it is: a LiteLLM guardrail that masked
+// entities redacted, whichever way its payload came.
+func TestMaskedCountsFromOTLPMapBodies(t *testing.T) {
+	body := pcommon.NewMap()
+	require.NoError(t, body.FromRaw(map[string]any{
+		"litellm_call_id": "c-1", "startTime": 1795420800.5, "status": "success",
+		"guardrail_information": []any{map[string]any{
+			"guardrail_name": "pii", "guardrail_status": "guardrail_intervened", "guardrail_mode": "pre_call",
+			"masked_entity_count": map[string]any{"EMAIL_ADDRESS": int64(2)},
+		}},
+	}))
+	recs, gateway, err := dialects.Normalize(nil, record.ValueOfMap(body), record.Hints{})
+	require.NoError(t, err)
+	require.True(t, gateway)
+	require.Len(t, recs, 1)
+	assert.Equal(t, record.DecisionRedact, recs[0].Decision)
+}
