@@ -7,33 +7,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/dialecttest"
 	"github.com/policyaudit/policyaudit/internal/dialect/kong"
-	"github.com/policyaudit/policyaudit/internal/jsonbody"
-	"github.com/policyaudit/policyaudit/internal/pdatajson"
-	"github.com/policyaudit/policyaudit/internal/record"
 )
-
-// normalizeText is what the dialect makes of one JSON object: each
-// record's canonical JSON, a line each, and the error's text.
-func normalizeText(t *testing.T, text string) (string, string) {
-	t.Helper()
-	obj, err := jsonbody.DecodeObject([]byte(text), jsonbody.DefaultLimits)
-	require.NoError(t, err)
-	recs, err := kong.Dialect.Normalize(nil, obj, record.Hints{})
-	var out []byte
-	for _, r := range recs {
-		m := pcommon.NewMap()
-		r.CopyTo(m)
-		out = append(pdatajson.AppendCanonicalMap(out, m), '\n')
-	}
-	if err != nil {
-		return string(out), err.Error()
-	}
-	return string(out), ""
-}
 
 // A repeated key counts once, its last value (as encoding/json decides),
 // in the entry and in every object under it (pii_sanitized's counts among
@@ -61,7 +38,7 @@ func TestKongRepeatedKeysAndOtherTypes(t *testing.T) {
 		{name: "started_at not a time", in: `{"started_at":"yesterday","request":{"id":"r1"},"ai":{"sanitizer":{}}}`, want: "", err: "created_at: \"created_at\" is not an RFC 3339 time or an epoch number: yesterday"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := normalizeText(t, c.in)
+			got, err := dialecttest.NormalizeText(t, &kong.Dialect, c.in)
 			assert.Equal(t, c.want, got)
 			assert.Equal(t, c.err, err)
 		})

@@ -7,33 +7,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/policyaudit/policyaudit/internal/dialect/dialecttest"
 	"github.com/policyaudit/policyaudit/internal/dialect/litellm"
-	"github.com/policyaudit/policyaudit/internal/jsonbody"
-	"github.com/policyaudit/policyaudit/internal/pdatajson"
-	"github.com/policyaudit/policyaudit/internal/record"
 )
-
-// normalizeText is what the dialect makes of one JSON object: each
-// record's canonical JSON, a line each, and the error's text.
-func normalizeText(t *testing.T, text string) (string, string) {
-	t.Helper()
-	obj, err := jsonbody.DecodeObject([]byte(text), jsonbody.DefaultLimits)
-	require.NoError(t, err)
-	recs, err := litellm.Dialect.Normalize(nil, obj, record.Hints{})
-	var out []byte
-	for _, r := range recs {
-		m := pcommon.NewMap()
-		r.CopyTo(m)
-		out = append(pdatajson.AppendCanonicalMap(out, m), '\n')
-	}
-	if err != nil {
-		return string(out), err.Error()
-	}
-	return string(out), ""
-}
 
 // A repeated key counts once, its last value (as encoding/json decides),
 // in the payload and in every object under it (masked_entity_count,
@@ -66,7 +43,7 @@ func TestLiteLLMRepeatedKeysAndOtherTypes(t *testing.T) {
 		{name: "a key alias a boolean", in: `{"litellm_call_id":"c","startTime":1795420800.5,"metadata":{"user_api_key_alias":true},"guardrail_information":[{"guardrail_name":"g","guardrail_status":"success"}]}`, want: "", err: "policy_user: \"policy_user\" must be a string, got a boolean"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := normalizeText(t, c.in)
+			got, err := dialecttest.NormalizeText(t, &litellm.Dialect, c.in)
 			assert.Equal(t, c.want, got)
 			assert.Equal(t, c.err, err)
 		})
