@@ -220,21 +220,29 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 	sl.Scope().SetName(metadata.ScopeName)
 	observed := pcommon.NewTimestampFromTime(time.Now())
 	var unmapped []error
-	add := func(rec *record.Record, err error) {
+	var recs []*record.Record
+	add := func(recs []*record.Record, err error) {
 		if err != nil {
 			unmapped = append(unmapped, err)
 			return
 		}
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetObservedTimestamp(observed)
-		rec.SetLogRecordFields(lr)
-		rec.CopyTo(lr.Body().SetEmptyMap())
+		for _, rec := range recs {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetObservedTimestamp(observed)
+			rec.SetLogRecordFields(lr)
+			rec.CopyTo(lr.Body().SetEmptyMap())
+		}
 	}
 	for _, e := range newRequests {
-		add(kongaudit.KongAuditRequest(e))
+		add(kongaudit.NormalizeRequest(recs[:0], jsonbody.FromAny(e)))
 	}
 	for _, e := range newObjects {
-		add(kongaudit.KongAuditObject(e, byRequest[stringOf(e["request_id"])]))
+		var by *jsonbody.Value
+		if r, ok := byRequest[stringOf(e["request_id"])]; ok {
+			v := jsonbody.FromAny(r)
+			by = &v
+		}
+		add(kongaudit.NormalizeObject(recs[:0], jsonbody.FromAny(e), by))
 	}
 	if len(unmapped) > 0 {
 		// Kong's own entries: one that does not map is reported once a

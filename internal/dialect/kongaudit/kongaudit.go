@@ -9,7 +9,7 @@
 package kongaudit // import "github.com/policyaudit/policyaudit/internal/dialect/kongaudit"
 
 import (
-	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/policyaudit/policyaudit/internal/dialect"
@@ -19,102 +19,111 @@ import (
 )
 
 // Dialect is Kong's admin audit log entries, pulled by the kongaudit
-// receiver (KongAuditRequest, KongAuditObject); an entry alone normalises
-// as a request entry, as `policyaudit normalize` shows it.
+// receiver (NormalizeRequest, NormalizeObject); an entry alone normalises
+// as a request entry, as `policyaudit normalize` shows it, unless it has a
+// dao_name (null included): then as an object change by an unknown actor.
 var Dialect = dialect.Dialect{
 	Name: "kongaudit",
 	Doc:  "Kong Gateway Enterprise's admin audit log entries (pulled by the kongaudit receiver)",
 	Normalize: func(dst []*record.Record, obj jsonbody.Value, _ record.Hints) ([]*record.Record, error) {
-		e, _ := obj.Interface().(map[string]any)
-		if _, isObject := e["dao_name"]; isObject {
-			rec, err := KongAuditObject(e, nil)
-			if err != nil {
-				return dst, err
-			}
-			return append(dst, rec), nil
+		if _, isObject := dialect.Member(&obj, "dao_name"); isObject {
+			return NormalizeObject(dst, obj, nil)
 		}
-		rec, err := KongAuditRequest(e)
-		if err != nil {
-			return dst, err
-		}
-		return append(dst, rec), nil
+		return NormalizeRequest(dst, obj)
 	},
 	// An Admin API request's payload may hold credentials.
 	BodyFields: []string{"request_body"},
 	Fixtures:   []string{"kong-audit.ndjson"},
 }
 
-// KongAuditRequest maps an /audit/requests entry: who called which Admin
-// API path, and whether it succeeded. The request payload may hold
-// credentials: it is kept only as a body (removed unless body_logging).
-func KongAuditRequest(e map[string]any) (*record.Record, error) {
-	method := strings.ToLower(stringOf(e["method"]))
-	f := map[string]any{
-		"action":         "admin_api." + method,
-		"actor":          kongAuditActor(e),
-		"resource":       map[string]any{"type": "admin_api", "id": e["path"]},
-		"outcome":        kongOutcome(e["status"]),
-		"created_at":     e["request_timestamp"],
-		"correlation_id": e["request_id"],
-		"gateway":        kong.Gateway,
+// NormalizeRequest appends to dst the admin event of an /audit/requests
+// entry: who called which Admin API path, and whether it succeeded. The
+// request payload may hold credentials: it is kept only as a body (removed
+// unless body_logging). On an error it returns dst as it was.
+func NormalizeRequest(dst []*record.Record, e jsonbody.Value) ([]*record.Record, error) {
+	var f dialect.Object
+	f.SetString("action", "admin_api."+strings.ToLower(dialect.Text(dialect.Get(&e, "method"))))
+	f.Set("actor", kongAuditActor(&e))
+	var resource dialect.Object
+	resource.SetString("type", "admin_api")
+	resource.Set("id", dialect.OrNull(dialect.Get(&e, "path")))
+	f.Set("resource", resource.Value())
+	f.SetString("outcome", kongOutcome(dialect.Get(&e, "status")))
+	// Set even when the entry lacks them (null then), as the map the
+	// normaliser read before held them: the normaliser names them missing.
+	f.Set("created_at", dialect.OrNull(dialect.Get(&e, "request_timestamp")))
+	f.Set("correlation_id", dialect.OrNull(dialect.Get(&e, "request_id")))
+	f.SetString("gateway", kong.Gateway)
+	for _, k := range [...]string{"status", "workspace", "signature", "request_source", "ttl"} {
+		f.SetFirst(k, dialect.NonEmptyAt(&e, k))
 	}
-	for k, name := range map[string]string{"status": "status", "workspace": "workspace", "signature": "signature", "request_source": "request_source", "ttl": "ttl"} {
-		if v := nonEmpty(e[k]); v != nil {
-			f[name] = v
-		}
-	}
-	if v := nonEmpty(e["payload"]); v != nil {
-		f["request_body"] = v
-	}
-	return record.Normalize(f, record.Hints{Kind: record.KindAdmin})
+	f.SetFirst("request_body", dialect.NonEmptyAt(&e, "payload"))
+	return appendNormalized(dst, f)
 }
 
-// KongAuditObject maps an /audit/objects entry: <dao_name>.<operation> on
-// the entity, by the actor of the request that made it (by, when the
-// request's entry is known). A guardrail plugin's entity names the policy
-// its decisions carry, so a deny joins to the change of its guardrail; the
-// entity itself (plugin configs hold provider credentials) is not carried.
-func KongAuditObject(e map[string]any, by map[string]any) (*record.Record, error) {
-	dao := strings.ToLower(stringOf(e["dao_name"]))
-	f := map[string]any{
-		"action":         dao + "." + strings.ToLower(stringOf(e["operation"])),
-		"resource":       map[string]any{"type": dao, "id": e["entity_key"]},
-		"outcome":        "success",
-		"created_at":     e["request_timestamp"],
-		"correlation_id": e["request_id"],
-		"gateway":        kong.Gateway,
-	}
-	setFirst(f, "event_id", nonEmpty(e["id"]))
-	f["actor"] = map[string]any{"id": "unknown", "type": "service"}
+// NormalizeObject appends to dst the admin event of an /audit/objects
+// entry: <dao_name>.<operation> on the entity, by the actor of the request
+// that made it (by, when the request's entry is known). A guardrail
+// plugin's entity names the policy its decisions carry, so a deny joins to
+// the change of its guardrail; the entity itself (plugin configs hold
+// provider credentials) is not carried. On an error it returns dst as it
+// was.
+func NormalizeObject(dst []*record.Record, e jsonbody.Value, by *jsonbody.Value) ([]*record.Record, error) {
+	dao := strings.ToLower(dialect.Text(dialect.Get(&e, "dao_name")))
+	var f dialect.Object
+	f.SetString("action", dao+"."+strings.ToLower(dialect.Text(dialect.Get(&e, "operation"))))
+	var resource dialect.Object
+	resource.SetString("type", dao)
+	resource.Set("id", dialect.OrNull(dialect.Get(&e, "entity_key")))
+	f.SetString("outcome", "success")
+	f.Set("created_at", dialect.OrNull(dialect.Get(&e, "request_timestamp")))
+	f.Set("correlation_id", dialect.OrNull(dialect.Get(&e, "request_id")))
+	f.SetString("gateway", kong.Gateway)
+	f.SetFirst("event_id", dialect.NonEmptyAt(&e, "id"))
 	if by != nil {
-		f["actor"] = kongAuditActor(by)
+		f.Set("actor", kongAuditActor(by))
+	} else {
+		var actor dialect.Object
+		actor.SetString("id", "unknown")
+		actor.SetString("type", "service")
+		f.Set("actor", actor.Value())
 	}
-	if name, policy := kongGuardEntity(e["entity"]); name != "" {
-		f["resource"].(map[string]any)["name"] = name
-		f["policy_id"] = policy
+	if name, policy := kongGuardEntity(dialect.Get(&e, "entity")); name != "" {
+		resource.SetString("name", name)
+		f.SetString("policy_id", policy)
 	}
-	if v := nonEmpty(e["signature"]); v != nil {
-		f["signature"] = v
+	f.Set("resource", resource.Value())
+	f.SetFirst("signature", dialect.NonEmptyAt(&e, "signature"))
+	return appendNormalized(dst, f)
+}
+
+// appendNormalized appends the admin event of f to dst, or returns dst as
+// it was with the error.
+func appendNormalized(dst []*record.Record, f dialect.Object) ([]*record.Record, error) {
+	rec, err := record.NormalizeValue(f.Value(), record.Hints{Kind: record.KindAdmin})
+	if err != nil {
+		return dst, err
 	}
-	return record.Normalize(f, record.Hints{Kind: record.KindAdmin})
+	return append(dst, rec), nil
 }
 
 // kongAuditActor is the RBAC user of an Admin API request, else whoever
 // called from its client address.
-func kongAuditActor(e map[string]any) map[string]any {
-	a := map[string]any{"type": "user"}
-	setFirst(a, "id", nonEmpty(e["rbac_user_name"]), nonEmpty(e["rbac_user_id"]))
-	if _, ok := a["id"]; !ok {
-		a["id"], a["type"] = "anonymous", "service"
+func kongAuditActor(e *jsonbody.Value) jsonbody.Value {
+	var a dialect.Object
+	a.SetString("type", "user")
+	a.SetFirst("id", dialect.NonEmptyAt(e, "rbac_user_name"), dialect.NonEmptyAt(e, "rbac_user_id"))
+	if !a.Has("id") {
+		a.SetString("id", "anonymous")
+		a.SetString("type", "service")
 	}
-	if ip := nonEmpty(e["client_ip"]); ip != nil {
-		a["ip"] = ip
-	}
-	return a
+	a.SetFirst("ip", dialect.NonEmptyAt(e, "client_ip"))
+	return a.Value()
 }
 
-func kongOutcome(status any) string {
-	if s := stringOf(status); len(s) == 3 && s[0] < '4' {
+// kongOutcome: a status below 400 (as its text: 1e2 is one) succeeded.
+func kongOutcome(status *jsonbody.Value) string {
+	if s := dialect.Text(status); len(s) == 3 && s[0] < '4' {
 		return "success"
 	}
 	return "failure"
@@ -123,26 +132,27 @@ func kongOutcome(status any) string {
 // kongGuardEntity reads a plugins entity (JSON text or an object) and, for
 // a guardrail plugin, returns its name and the policy_id its decisions
 // carry (as kongDecision sets it).
-func kongGuardEntity(v any) (name, policy string) {
-	entity, ok := v.(map[string]any)
-	if s, isText := v.(string); isText {
-		if json.Unmarshal([]byte(s), &entity) != nil {
+func kongGuardEntity(v *jsonbody.Value) (name, policy string) {
+	entity := v
+	if v != nil && v.Kind == jsonbody.String {
+		decoded, ok := decodeEntity(v.Str)
+		if !ok {
 			return "", ""
 		}
-		ok = true
+		entity = &decoded
 	}
-	if !ok {
+	if entity == nil || entity.Kind != jsonbody.Object {
 		return "", ""
 	}
-	plugin := strings.TrimPrefix(stringOf(entity["name"]), "ai-")
-	conf, _ := entity["config"].(map[string]any)
+	plugin := strings.TrimPrefix(dialect.Text(dialect.Get(entity, "name")), "ai-")
+	conf := dialect.ObjectAt(entity, "config")
 	switch plugin {
 	case "aws-guardrails":
-		return "ai-" + plugin, firstString(conf["guardrails_id"], plugin)
+		return "ai-" + plugin, firstText(dialect.Get(conf, "guardrails_id"), plugin)
 	case "gcp-model-armor":
-		return "ai-" + plugin, firstString(conf["template_id"], plugin)
+		return "ai-" + plugin, firstText(dialect.Get(conf, "template_id"), plugin)
 	case "lakera-guard":
-		return "ai-" + plugin, firstString(conf["project_id"], plugin)
+		return "ai-" + plugin, firstText(dialect.Get(conf, "project_id"), plugin)
 	case "azure-content-safety", "custom-guardrail":
 		return "ai-" + plugin, plugin
 	case "sanitizer":
@@ -151,40 +161,45 @@ func kongGuardEntity(v any) (name, policy string) {
 	return "", ""
 }
 
-// The receiver pages Kong's entries in as decoded maps (requests and objects
-// joined by request_id), so an entry is read as a map here; these are the
-// helpers that read them (the gateway dialects read jsonbody.Values).
+// decodeEntity decodes an entity Kong gave as JSON text, as encoding/json
+// decoded it into a map before (the records must not change): no limits
+// but its nesting bound, and its numbers as float64s, so a policy ID of
+// 1e3 reads "1000" and an entity holding a number out of float64's range
+// is not read at all (encoding/json refused it). The text is no larger
+// than the page's string limit allowed.
+func decodeEntity(text string) (jsonbody.Value, bool) {
+	v, err := jsonbody.DecodeObject([]byte(text), jsonbody.Limits{})
+	if err != nil || !asFloats(&v) {
+		return jsonbody.Value{}, false
+	}
+	return v, true
+}
 
-// setFirst sets key to the first value that is not nil, if any.
-func setFirst(f map[string]any, key string, values ...any) {
-	for _, v := range values {
-		if v != nil {
-			f[key] = v
-			return
+// asFloats makes each number in v a Float (its text that of a float64),
+// false when one is out of float64's range.
+func asFloats(v *jsonbody.Value) bool {
+	switch v.Kind {
+	case jsonbody.Number:
+		f, err := strconv.ParseFloat(v.Str, 64)
+		if err != nil {
+			return false
+		}
+		v.Kind, v.Str = jsonbody.Float, strconv.FormatFloat(f, 'g', -1, 64)
+	case jsonbody.Object, jsonbody.Array:
+		for i := range v.Items {
+			if !asFloats(&v.Items[i].Value) {
+				return false
+			}
 		}
 	}
+	return true
 }
 
-// nonEmpty is v, or nil for an empty string.
-func nonEmpty(v any) any {
-	if s, ok := v.(string); ok && s == "" {
-		return nil
+// firstText is v as text when it is a non-empty string or number, else
+// fallback.
+func firstText(v *jsonbody.Value, fallback string) string {
+	if s := dialect.Text(v); s != "" {
+		return s
 	}
-	return v
-}
-
-// stringOf is a string or number as text, else "".
-func stringOf(v any) string {
-	s, _ := record.ScalarString(v)
-	return s
-}
-
-// firstString is the first of values that is a non-empty string or number.
-func firstString(values ...any) string {
-	for _, v := range values {
-		if s := stringOf(v); s != "" {
-			return s
-		}
-	}
-	return ""
+	return fallback
 }

@@ -20,17 +20,19 @@ import (
 // calls them: an /audit/requests entry, and an /audit/objects entry with
 // its request's entry (nil when the request is not known).
 func request(e jsonbody.Value) (*record.Record, error) {
-	m, _ := e.Interface().(map[string]any)
-	return kongaudit.KongAuditRequest(m)
+	return first(kongaudit.NormalizeRequest(nil, e))
 }
 
 func object(e jsonbody.Value, by *jsonbody.Value) (*record.Record, error) {
-	m, _ := e.Interface().(map[string]any)
-	var b map[string]any
-	if by != nil {
-		b, _ = by.Interface().(map[string]any)
+	return first(kongaudit.NormalizeObject(nil, e, by))
+}
+
+// first is the one record an entry maps to, none on an error.
+func first(recs []*record.Record, err error) (*record.Record, error) {
+	if err != nil || len(recs) != 1 {
+		return nil, err
 	}
-	return kongaudit.KongAuditObject(m, b)
+	return recs[0], nil
 }
 
 func decode(t *testing.T, text string) jsonbody.Value {
