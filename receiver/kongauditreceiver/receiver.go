@@ -205,9 +205,11 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byRequest := make(map[string]map[string]any, len(requests))
-	for _, e := range requests {
-		byRequest[stringOf(e["request_id"])] = e
+	// An object's request by request_id (the last entry of an ID read
+	// wins); an entry without one is keyed "", as an object without one.
+	byRequest := make(map[string]*jsonbody.Value, len(requests))
+	for i := range requests {
+		byRequest[text(&requests[i], "request_id")] = &requests[i]
 	}
 	newRequests, nextRequests := unseen(requests, "request_id", r.cursor.Requests)
 	newObjects, nextObjects := unseen(objects, "id", r.cursor.Objects)
@@ -220,11 +222,12 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 	sl.Scope().SetName(metadata.ScopeName)
 	observed := pcommon.NewTimestampFromTime(time.Now())
 	var unmapped []error
-	var recs []*record.Record
-	add := func(recs []*record.Record, err error) {
+	// emit adds an entry's records to the logs, or keeps its error; the
+	// slice of records is reused from entry to entry.
+	emit := func(recs []*record.Record, err error) []*record.Record {
 		if err != nil {
 			unmapped = append(unmapped, err)
-			return
+			return recs
 		}
 		for _, rec := range recs {
 			lr := sl.LogRecords().AppendEmpty()
@@ -232,17 +235,15 @@ func (r *kongAuditReceiver) poll(ctx context.Context) error {
 			rec.SetLogRecordFields(lr)
 			rec.CopyTo(lr.Body().SetEmptyMap())
 		}
+		return recs
 	}
+	var recs []*record.Record
 	for _, e := range newRequests {
-		add(kongaudit.NormalizeRequest(recs[:0], jsonbody.FromAny(e)))
+		recs = emit(kongaudit.NormalizeRequest(recs[:0], e))
 	}
-	for _, e := range newObjects {
-		var by *jsonbody.Value
-		if r, ok := byRequest[stringOf(e["request_id"])]; ok {
-			v := jsonbody.FromAny(r)
-			by = &v
-		}
-		add(kongaudit.NormalizeObject(recs[:0], jsonbody.FromAny(e), by))
+	for i := range newObjects {
+		e := &newObjects[i]
+		recs = emit(kongaudit.NormalizeObject(recs[:0], *e, byRequest[text(e, "request_id")]))
 	}
 	if len(unmapped) > 0 {
 		// Kong's own entries: one that does not map is reported once a
@@ -278,13 +279,13 @@ func (r *kongAuditReceiver) save(ctx context.Context) error {
 
 // page is one page of an Admin API list.
 type page struct {
-	Data []map[string]any
+	Data []jsonbody.Value // each an object
 	Next *string
 }
 
 // list reads every page of a list, following next, and keeps the entries
 // newer than floor.
-func (r *kongAuditReceiver) list(ctx context.Context, path string, floor float64) ([]map[string]any, error) {
+func (r *kongAuditReceiver) list(ctx context.Context, path string, floor float64) ([]jsonbody.Value, error) {
 	base, err := url.Parse(strings.TrimSuffix(r.cfg.Endpoint, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
@@ -294,7 +295,7 @@ func (r *kongAuditReceiver) list(ctx context.Context, path string, floor float64
 		prefix = "/" + url.PathEscape(r.cfg.Workspace)
 	}
 	next := prefix + path + "?size=" + strconv.Itoa(r.cfg.PageSize)
-	var all []map[string]any
+	var all []jsonbody.Value
 	for pages := 0; next != ""; pages++ {
 		if pages > 100000 {
 			return nil, fmt.Errorf("%s: more than 100000 pages", path)
@@ -309,9 +310,9 @@ func (r *kongAuditReceiver) list(ctx context.Context, path string, floor float64
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		for _, e := range p.Data {
-			if timestamp(e) > floor {
-				all = append(all, e)
+		for i := range p.Data {
+			if timestamp(&p.Data[i]) > floor {
+				all = append(all, p.Data[i])
 			}
 		}
 		next = ""
@@ -358,8 +359,8 @@ var errPageOverLimits = errors.New("a page of the Admin API over the receiver's 
 // decodePage decodes a page ({data, next, total}) within lim, as every
 // input of the distribution is decoded: jsonbody checks nesting and string
 // length while it scans, before anything is built, and refuses invalid
-// UTF-8. The entries are what encoding/json gives with UseNumber
-// (map[string]any, json.Number), as the kongaudit dialect expects.
+// UTF-8. The entries stay jsonbody.Values, as the kongaudit dialect reads
+// them: the values of a repeated key all kept, the last one read.
 func decodePage(body []byte, lim jsonbody.Limits) (page, error) {
 	var p page
 	v, err := jsonbody.DecodeObject(body, lim)
@@ -375,13 +376,12 @@ func decodePage(body []byte, lim jsonbody.Limits) (page, error) {
 		if data.Kind != jsonbody.Array {
 			return p, errors.New("not a page of the Admin API: data is not an array")
 		}
-		p.Data = make([]map[string]any, 0, len(data.Items))
+		p.Data = make([]jsonbody.Value, len(data.Items))
 		for i := range data.Items {
-			e, ok := data.Items[i].Value.Interface().(map[string]any)
-			if !ok {
-				return p, fmt.Errorf("not a page of the Admin API: data[%d] is not an object", i)
+			if data.Items[i].Value.Kind != jsonbody.Object {
+				return page{}, fmt.Errorf("not a page of the Admin API: data[%d] is not an object", i)
 			}
-			p.Data = append(p.Data, e)
+			p.Data[i] = data.Items[i].Value
 		}
 	}
 	if next, ok := v.Lookup("next"); ok {
@@ -398,44 +398,47 @@ func decodePage(body []byte, lim jsonbody.Limits) (page, error) {
 
 // unseen returns the entries pos has not covered, oldest first, and the
 // position after them.
-func unseen(entries []map[string]any, idKey string, pos position) ([]map[string]any, position) {
+func unseen(entries []jsonbody.Value, idKey string, pos position) ([]jsonbody.Value, position) {
 	floor := pos.Timestamp - lookback
-	var out []map[string]any
-	for _, e := range entries {
-		if _, done := pos.Seen[stringOf(e[idKey])]; !done && timestamp(e) > floor {
-			out = append(out, e)
+	var out []jsonbody.Value
+	for i := range entries {
+		if _, done := pos.Seen[text(&entries[i], idKey)]; !done && timestamp(&entries[i]) > floor {
+			out = append(out, entries[i])
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return timestamp(out[i]) < timestamp(out[j]) })
+	sort.SliceStable(out, func(i, j int) bool { return timestamp(&out[i]) < timestamp(&out[j]) })
 	next := position{Timestamp: pos.Timestamp, Seen: make(map[string]float64, len(pos.Seen)+len(out))}
-	for _, e := range out {
-		next.Timestamp = max(next.Timestamp, timestamp(e))
+	for i := range out {
+		next.Timestamp = max(next.Timestamp, timestamp(&out[i]))
 	}
 	for id, ts := range pos.Seen {
 		if ts > next.Timestamp-lookback {
 			next.Seen[id] = ts
 		}
 	}
-	for _, e := range out {
-		if ts := timestamp(e); ts > next.Timestamp-lookback {
-			next.Seen[stringOf(e[idKey])] = ts
+	for i := range out {
+		if ts := timestamp(&out[i]); ts > next.Timestamp-lookback {
+			next.Seen[text(&out[i], idKey)] = ts
 		}
 	}
 	return out, next
 }
 
-func timestamp(e map[string]any) float64 {
-	switch v := e["request_timestamp"].(type) {
-	case json.Number:
-		f, _ := v.Float64()
+// timestamp is an entry's request_timestamp (epoch seconds), 0 when it is
+// not a number.
+func timestamp(e *jsonbody.Value) float64 {
+	if v, ok := e.Lookup("request_timestamp"); ok && v.Kind == jsonbody.Number {
+		// As json.Number's Float64 read it: ±Inf out of range.
+		f, _ := strconv.ParseFloat(v.Str, 64)
 		return f
-	case float64:
-		return v
 	}
 	return 0
 }
 
-func stringOf(v any) string {
-	s, _ := record.ScalarString(v)
+// text is the string or number at key in an entry as text, else "" (null
+// and a missing key included).
+func text(e *jsonbody.Value, key string) string {
+	v, _ := e.Lookup(key)
+	s, _ := record.ValueString(v)
 	return s
 }

@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/policyaudit/policyaudit/internal/jsonbody"
 	"github.com/policyaudit/policyaudit/receiver/kongauditreceiver/internal/metadata"
 )
 
@@ -369,7 +370,7 @@ func TestPageOverTheLimitsIsRefused(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.MaxPageBodySize, cfg.MaxNestingDepth, cfg.MaxStringLength = 4096, 4, 1024
 			require.Greater(t, len(c.over), 0)
-			read := func(body string) ([]map[string]any, error) {
+			read := func(body string) ([]jsonbody.Value, error) {
 				srv := pageServer(t, body)
 				cfg.Endpoint = srv.URL
 				r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
@@ -441,4 +442,37 @@ func TestObsReportCountsTheHandOffs(t *testing.T) {
 	assert.Equal(t, "http", transport.AsString())
 	receiverID, _ := sum.DataPoints[0].Attributes.Value("receiver")
 	assert.Equal(t, set.ID.String(), receiverID.AsString())
+}
+
+// An entry's repeated key counts once, its last value, in the join of an
+// object to its request and in the position, as the dialect reads it.
+func TestRepeatedKeysJoinAndPosition(t *testing.T) {
+	pages := map[string]string{
+		pathRequests: `{"data":[{"request_id":"r0","request_id":"r1","request_timestamp":5,"request_timestamp":1795428000,
+			"method":"PATCH","path":"/plugins/p","status":200,"rbac_user_name":"alice"}],"next":null}`,
+		pathObjects: `{"data":[{"id":"o0","id":"o1","request_id":"r0","request_id":"r1","request_timestamp":1795428001,
+			"dao_name":"plugins","operation":"update","entity_key":"p","entity":{"name":"ai-sanitizer"}}],"next":null}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, pages[r.URL.Path])
+	}))
+	defer srv.Close()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint = srv.URL
+	sink := new(consumertest.LogsSink)
+	r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	r.client = srv.Client()
+	require.NoError(t, r.poll(context.Background()))
+
+	require.Equal(t, 2, sink.LogRecordCount())
+	lrs := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	change := lrs.At(1).Body().Map().AsRaw()
+	assert.Equal(t, "plugins.update", change["action"])
+	assert.Equal(t, "r1", change["correlation_id"])
+	assert.Equal(t, map[string]any{"id": "alice", "type": "user"}, change["actor"], "joined to r1's entry")
+	assert.Equal(t, cursor{
+		Requests: position{Timestamp: 1795428000, Seen: map[string]float64{"r1": 1795428000}},
+		Objects:  position{Timestamp: 1795428001, Seen: map[string]float64{"o1": 1795428001}},
+	}, r.cursor)
 }
