@@ -4,6 +4,7 @@
 package kongaudit_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,8 +30,11 @@ func object(e jsonbody.Value, by *jsonbody.Value) (*record.Record, error) {
 
 // first is the one record an entry maps to, none on an error.
 func first(recs []*record.Record, err error) (*record.Record, error) {
-	if err != nil || len(recs) != 1 {
+	switch {
+	case err != nil:
 		return nil, err
+	case len(recs) != 1:
+		return nil, fmt.Errorf("%d records of one entry", len(recs))
 	}
 	return recs[0], nil
 }
