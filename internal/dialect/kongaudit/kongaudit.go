@@ -163,7 +163,8 @@ func kongGuardEntity(v *jsonbody.Value) (name, policy string) {
 
 // decodeEntity decodes an entity Kong gave as JSON text, as encoding/json
 // decoded it into a map before (the records must not change): no limits
-// but its nesting bound, and its numbers as float64s, so a policy ID of
+// but encoding/json's own bound on nesting (10000 levels, which jsonbody
+// keeps when no limit is set), and its numbers as float64s, so a policy ID of
 // 1e3 reads "1000" and an entity holding a number out of float64's range
 // is not read at all (encoding/json refused it). The text is no larger
 // than the page's string limit allowed.
