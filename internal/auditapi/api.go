@@ -40,9 +40,6 @@ func (a *API) Store() *store.Store { return a.store }
 // Now is the API's clock.
 func (a *API) Now() time.Time { return a.now() }
 
-// MaxLimit caps the size of a page.
-func (a *API) MaxLimit() int { return a.maxLimit }
-
 // DefaultLimit is the page size when none is asked for.
 const DefaultLimit = 50
 

@@ -4,8 +4,6 @@
 package record
 
 import (
-	"encoding/json"
-	"math"
 	"strconv"
 
 	"github.com/policyaudit/policyaudit/internal/jsonbody"
@@ -207,100 +205,6 @@ func valueTypeName(v *jsonbody.Value) string {
 	case jsonbody.Object:
 		return "an object"
 	case jsonbody.Array:
-		return "a list"
-	}
-	return "an unsupported value"
-}
-
-// ScalarString renders strings and numbers (as decoded from JSON) as
-// strings; false for any other value.
-func ScalarString(v any) (string, bool) { return scalarString(v) }
-
-// scalarString renders strings and numbers as strings.
-func scalarString(v any) (string, bool) {
-	switch t := v.(type) {
-	case string:
-		return t, true
-	case json.Number:
-		return t.String(), true
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64), true
-	case int64:
-		return strconv.FormatInt(t, 10), true
-	case int:
-		return strconv.Itoa(t), true
-	}
-	return "", false
-}
-
-// stringList accepts a list of strings (numbers are rendered), a single string,
-// or null. Anything else is a type error on field.
-func stringList(field string, v any) ([]string, error) {
-	switch t := v.(type) {
-	case nil:
-		return []string{}, nil
-	case string:
-		return []string{t}, nil
-	case []any:
-		out := make([]string, 0, len(t))
-		for i, e := range t {
-			s, ok := scalarString(e)
-			if !ok {
-				return nil, fieldErr(field, ReasonInvalidType, "element %d must be a string, got %s", i, typeName(e))
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case []string:
-		return t, nil
-	}
-	return nil, fieldErr(field, ReasonInvalidType, "must be a list of strings, got %s", typeName(v))
-}
-
-// plainValue converts json.Number (from a decoder with UseNumber) into int64 or
-// float64, recursively, so the value can be stored in pdata.
-func plainValue(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		if f, err := t.Float64(); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return t.String()
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = plainValue(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = plainValue(e)
-		}
-		return out
-	}
-	return v
-}
-
-// TypeName names a decoded JSON value's type, as errors say it.
-func TypeName(v any) string { return typeName(v) }
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number, float64, int64, int:
-		return "a number"
-	case map[string]any:
-		return "an object"
-	case []any:
 		return "a list"
 	}
 	return "an unsupported value"

@@ -58,19 +58,8 @@ func mapRolloutMode(raw string) (string, bool) {
 
 var stages = map[string]string{"request": "request", "response": "response"}
 
-// verdictString renders a verdict input: strings as given, booleans as
-// "true"/"false" (OPA boolean results).
-func verdictString(v any) (string, bool) {
-	if b, ok := v.(bool); ok {
-		if b {
-			return "true", true
-		}
-		return "false", true
-	}
-	return scalarString(v)
-}
-
-// valueVerdict is verdictString of a decoded value.
+// valueVerdict renders a verdict input: strings and numbers as given,
+// booleans as "true"/"false" (OPA boolean results).
 func valueVerdict(v *jsonbody.Value) (string, bool) {
 	if v.Kind == jsonbody.Bool {
 		if v.Bool {
