@@ -364,8 +364,23 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	}
 	// Only links that verify are purged: a stored_ms backdated on disk must
 	// not make retention delete records, and what it deletes is vouched for
-	// by the signed checkpoint from then on.
-	if err := checkPrefix(ctx, tx, last.Seq); err != nil {
+	// by the signed checkpoint from then on. With a key, the record it cuts
+	// at must be one a signature vouched for, the links checked up to that
+	// head: stored_ms is then the time it was appended, and every record
+	// before it is older. Otherwise (an unsigned tail, a crash's unvouched
+	// range, a rewrite) retention waits for a record that is.
+	through := last.Seq
+	if s.signer != nil {
+		h, ok, err := vouchingHead(ctx, tx, s.signer.PublicKey(), last.Seq)
+		if err != nil {
+			return 0, fmt.Errorf("retention: %w", err)
+		}
+		if !ok {
+			return 0, nil
+		}
+		through = h.Seq
+	}
+	if err := checkPrefix(ctx, tx, through); err != nil {
 		return 0, fmt.Errorf("retention refused: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE seq <= ?`, last.Seq)

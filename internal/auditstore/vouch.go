@@ -172,3 +172,40 @@ func unvouched(first, last int64, vouched []SeqRange) []SeqRange {
 	}
 	return gaps
 }
+
+// vouchingHead is the first head at or after seq, signed under pub, that
+// vouches for seq (its process appended it, or a head from before
+// vouched_from vouches for its whole chain) and whose hash the chain still
+// has: what lets retention trust the record it cuts at. A head signed by a
+// later process covers the chain's hash but not records it found unsigned.
+func vouchingHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey, seq int64) (HeadStatement, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads WHERE seq >= ? ORDER BY seq, id`, seq)
+	if err != nil {
+		return HeadStatement{}, false, fmt.Errorf("reading the signed heads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var statement string
+		var sh SignedHead
+		if err := rows.Scan(&statement, &sh.Signature); err != nil {
+			return HeadStatement{}, false, fmt.Errorf("reading the signed heads: %w", err)
+		}
+		var claim HeadStatement
+		if json.Unmarshal([]byte(statement), &claim) != nil || claim.VouchedFrom > seq {
+			continue // checked before the signature: a later process's heads are many
+		}
+		sh.Statement = json.RawMessage(statement)
+		st, err := sh.Open(pub)
+		if err != nil {
+			continue
+		}
+		var hash string
+		if err := tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE seq = ?`, st.Seq).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return HeadStatement{}, false, err
+		}
+		if hash == st.Hash {
+			return st, true, nil
+		}
+	}
+	return HeadStatement{}, false, rows.Err()
+}

@@ -5,7 +5,9 @@ package auditstore
 
 import (
 	"context"
+	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,4 +120,43 @@ func TestUnvouchedRanges(t *testing.T) {
 	assert.Equal(t, []SeqRange{{5, 10}}, unvouched(1, 13, []SeqRange{{1, 4}, {11, 13}}))
 	assert.Equal(t, []SeqRange{{1, 2}, {9, 9}}, unvouched(1, 9, []SeqRange{{6, 8}, {3, 7}}))
 	assert.Equal(t, []SeqRange{{4, 5}}, unvouched(4, 5, nil))
+}
+
+// Retention signs a checkpoint: it may only purge up to a record a
+// signature vouched for. Someone with the disk moves records 4-6 (stored two
+// days after 1-3) back to record 3's time, keeping the time monotone and
+// every link consistent, drops the heads that covered them, and lets the
+// store restart and sign what it appends next: by their rows' time 4-6 are
+// now past retention, but no signature vouches for them, so retention leaves
+// them (and their evidence) alone.
+func TestRetentionPurgesOnlyWhatASignatureVouchedFor(t *testing.T) {
+	ctx := context.Background()
+	signer := newSigner(t)
+	s, path, now := anchoredStore(t, signer) // heads at 2, 4, 6, 8, 10
+	require.NoError(t, s.Close())
+	var stored3 int64
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRow(`SELECT stored_ms FROM records WHERE seq = 3`).Scan(&stored3))
+	require.NoError(t, db.Close())
+	relink(t, path, 4, func(l *storedLink) {
+		if l.seq <= 6 {
+			l.storedMS = stored3
+		}
+	})
+	rawDB(t, path, `DELETE FROM signed_heads WHERE seq >= 4`)
+
+	s, err = Open(ctx, path, WithClock(func() time.Time { return *now }), WithSigner(signer, 2))
+	require.NoError(t, err)
+	defer s.Close()
+	for i := 11; i <= 12; i++ {
+		_, _, err := s.Append(ctx, []Entry{decisionEntry(t, i, nil)})
+		require.NoError(t, err)
+	}
+	n, err := s.Purge(ctx, now.Add(-24*time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "records 4-6 look old enough, but only a signature could say so")
+	var left int64
+	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
+	assert.Equal(t, int64(12), left)
 }

@@ -58,8 +58,10 @@ var mutants = []mutant{
 	// Issue 27: the prompt fields a dialect declares are dropped.
 	{"a LiteLLM field quoting the prompt is kept", "internal/dialect/litellm/litellm.go",
 		`BodyFields: []string{"guardrail_request", `, `BodyFields: []string{`, "./processor/policydecisionprocessor", "TestLiteLLMPromptFieldsAreBodies"},
+	{"retention cuts at a record no signature vouched for", "internal/auditstore/store.go",
+		"if !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = h.Seq", "if false && !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = max(h.Seq, last.Seq)", "./internal/auditstore", ""},
 	{"retention purges without checking the links", "internal/auditstore/store.go",
-		"if err := checkPrefix(ctx, tx, last.Seq); err != nil {", "if err := checkPrefix(ctx, tx, 0); err != nil {", "./internal/auditstore", ""},
+		"if err := checkPrefix(ctx, tx, through); err != nil {", "if err := checkPrefix(ctx, tx, 0); err != nil {", "./internal/auditstore", ""},
 }
 
 func main() {
