@@ -61,7 +61,7 @@ var mutants = []mutant{
 	{"retention cuts at a record no signature vouched for", "internal/auditstore/store.go",
 		"if !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = h.Seq", "if false && !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = max(h.Seq, last.Seq)", "./internal/auditstore", ""},
 	{"retention purges without checking the links", "internal/auditstore/store.go",
-		"if err := checkPrefix(ctx, tx, through); err != nil {", "if err := checkPrefix(ctx, tx, 0); err != nil {", "./internal/auditstore", ""},
+		"if err := checkPrefix(ctx, tx, through); err != nil {", "if err := checkPrefix(ctx, tx, min(through, 0)); err != nil {", "./internal/auditstore", ""},
 }
 
 func main() {
