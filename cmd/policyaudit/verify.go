@@ -54,8 +54,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var rep auditstore.Report
 	var err error
 	opts, err := verifyOptions(*publicKey, *signedHead, *expectHead)
+	var s3Problems []string
 	if err == nil && fromS3.uri != "" {
-		err = expectFromS3(ctx, fromS3, &opts, stdout)
+		s3Problems, err = expectFromS3(ctx, fromS3, &opts, stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "verify:", err)
@@ -70,8 +71,14 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "verify:", err)
 		return 2
 	}
+	for _, p := range s3Problems {
+		fmt.Fprintln(stdout, "BROKEN in S3:", p)
+	}
 	if !rep.OK {
 		fmt.Fprintf(stdout, "BROKEN at seq %d: %s\n", rep.FirstBad, rep.Problem)
+		return 1
+	}
+	if len(s3Problems) > 0 {
 		return 1
 	}
 	fmt.Fprintf(stdout, "ok: %d records, seq %d to %d, head hash %s\n", rep.Records, rep.Checkpoint.Seq+1, rep.Head.Seq, rep.Head.Hash)
@@ -140,17 +147,18 @@ func verifyOptions(publicKey, signedHead, expectHead string) (auditstore.VerifyO
 	return opts, nil
 }
 
-// expectFromS3 makes the chain reach the newest head found in S3.
-func expectFromS3(ctx context.Context, h s3Head, opts *auditstore.VerifyOptions, stdout io.Writer) error {
+// expectFromS3 makes the chain reach and match the heads found in S3, and
+// returns what in the digest trail does not hold.
+func expectFromS3(ctx context.Context, h s3Head, opts *auditstore.VerifyOptions, stdout io.Writer) ([]string, error) {
 	switch {
 	case opts.PublicKey == nil:
-		return errors.New("--from-s3 needs --public-key")
+		return nil, errors.New("--from-s3 needs --public-key")
 	case len(opts.Expect) > 0:
-		return errors.New("--from-s3, --signed-head and --expect-head: give one")
+		return nil, errors.New("--from-s3, --signed-head and --expect-head: give one")
 	}
-	found, err := h.heads(ctx, opts.PublicKey)
-	if err != nil {
-		return err
+	found, problems, err := h.heads(ctx, opts.PublicKey)
+	if err != nil || len(found) == 0 {
+		return problems, err
 	}
 	newest := found[len(found)-1]
 	for _, f := range found {
@@ -158,7 +166,7 @@ func expectFromS3(ctx context.Context, h s3Head, opts *auditstore.VerifyOptions,
 	}
 	fmt.Fprintf(stdout, "the chain must match the %d audit store heads the S3 digests carry, up to the head at seq %d signed at %s (digest %s)\n",
 		len(found), newest.statement.Seq, newest.statement.SignedAt, newest.digest)
-	return nil
+	return problems, nil
 }
 
 func isSQLite(path string) bool {

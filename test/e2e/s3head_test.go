@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/pdatajson"
 	"github.com/policyaudit/policyaudit/internal/s3client"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 	"github.com/policyaudit/policyaudit/test/harness"
@@ -221,6 +222,26 @@ func TestStoreHeadsInS3CatchRollbackCutAndRewrite(t *testing.T) {
 		code, out := verifyStore(t, s3peer.Env, append(fromS3, db)...)
 		assert.Equal(t, 1, code, out)
 		assert.Contains(t, out, "BROKEN at seq 16: the chain ends at seq 15, before the head at seq 20")
+	})
+	t.Run("a digest carrying a head another key signed", func(t *testing.T) {
+		// Someone with the host feeds the exporter a head of their own: the
+		// digest is genuine, the head is not, and that is named.
+		sqliteFiles(t, final, db)
+		forger := harness.NewSigningKey(t).Signer
+		statement, err := pdatajson.CanonicalJSON(auditstore.HeadStatement{Type: auditstore.HeadStatementType, KeyID: forger.KeyID(),
+			Seq: 20, Hash: strings.Repeat("0", 64), SignedAt: "2026-12-06T00:00:00Z", Reason: "shutdown", VouchedFrom: 1})
+		require.NoError(t, err)
+		end := time.Now().Add(time.Hour).UTC()
+		digest, err := s3digest.Sign(key.Signer, s3digest.Key("policy-audit/_digest", end), s3digest.Digest{
+			Bucket: "policy-audit", DigestPrefix: "policy-audit/_digest", Start: end.Add(-time.Second).Format(s3digest.TimeLayout), End: end.Format(s3digest.TimeLayout),
+			AuditStoreHead: &auditstore.SignedHead{Statement: statement, Signature: forger.SignBase64(statement)}})
+		require.NoError(t, err)
+		putObject(t, s3peer, digest.Key, digest.Bytes, "--metadata", s3digest.MetaSignature+"="+digest.Signature)
+		code, out := verifyStore(t, s3peer.Env, append(fromS3, db)...)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, "BROKEN in S3: the audit store head in digest "+digest.Key+": signed by key "+forger.KeyID())
+		_, err = s3peer.AWS(t, "s3", "rm", "s3://policy-audit/"+digest.Key)
+		require.NoError(t, err)
 	})
 	t.Run("rewrite countersigned by a restart", func(t *testing.T) {
 		sqliteFiles(t, final, db)
