@@ -131,7 +131,7 @@ func (c *Console) record(w http.ResponseWriter, r *http.Request) {
 		renderProblem(w, http.StatusNotFound, "Record", "No record has the event ID "+id+".")
 		return
 	}
-	link, _, err := c.store.CheckLink(r.Context(), row.Seq)
+	link, _, err := c.store.CheckLink(r.Context(), row.Chain, row.Seq)
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Record", err.Error())
 		return

@@ -150,7 +150,7 @@ func TestCutPrefixAtARoutineSignedHead(t *testing.T) {
 	signer := newSigner(t)
 	s, path, _ := anchoredStore(t, signer)
 	var reason string
-	require.NoError(t, s.db.QueryRow(`SELECT json_extract(statement, '$.reason') FROM signed_heads WHERE seq = 4`).Scan(&reason))
+	require.NoError(t, s.sqlDB.QueryRow(`SELECT json_extract(statement, '$.reason') FROM signed_heads WHERE seq = 4`).Scan(&reason))
 	require.Equal(t, SignedForRecords, reason, "a routine head is signed at seq 4")
 	require.NoError(t, s.Close())
 	cutPrefix(t, path, 4)
@@ -174,7 +174,7 @@ func TestRetentionCheckpointIsSigned(t *testing.T) {
 	assert.True(t, rep.Anchored)
 	assert.Equal(t, int64(3), rep.Checkpoint.Seq)
 	var heads int
-	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM signed_heads WHERE seq < 3`).Scan(&heads))
+	require.NoError(t, s.sqlDB.QueryRow(`SELECT COUNT(*) FROM signed_heads WHERE seq < 3`).Scan(&heads))
 	assert.Zero(t, heads, "the head at seq 2 is dropped with the records it covered")
 	require.NoError(t, s.Close())
 	rep = verifyOffline(t, path, signer, nil)
@@ -204,7 +204,7 @@ func TestBackdatedStoredTime(t *testing.T) {
 	_, err := s.Purge(context.Background(), now.Add(-24*time.Hour))
 	assert.ErrorContains(t, err, "retention refused: the chain is broken at seq 4")
 	var left int64
-	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
+	require.NoError(t, s.sqlDB.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
 	assert.Equal(t, int64(10), left, "nothing was purged")
 	require.NoError(t, s.Close())
 	for _, key := range []*signing.Signer{nil, signer} {
@@ -229,7 +229,7 @@ func TestBackdatedStoredTimeWithConsistentLinks(t *testing.T) {
 	_, err := s.Purge(context.Background(), now.Add(-24*time.Hour))
 	assert.ErrorContains(t, err, "retention refused: the chain is broken at seq 4: stored_ms goes back in time from seq 3")
 	var left int64
-	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
+	require.NoError(t, s.sqlDB.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
 	assert.Equal(t, int64(10), left, "nothing was purged")
 	require.NoError(t, s.Close())
 	rep := verifyOffline(t, path, nil, nil)
@@ -249,7 +249,7 @@ func TestAnchoredTampering(t *testing.T) {
 	}{
 		{"change a record", `UPDATE records SET record = replace(record, '"allow"', '"deny"') WHERE seq = 6`, 6},
 		{"delete a row", `DELETE FROM records WHERE seq = 6`, 6},
-		{"insert a row", `INSERT INTO records SELECT 11, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash FROM records WHERE seq = 10`, 11},
+		{"insert a row", `INSERT INTO records SELECT 11, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain FROM records WHERE seq = 10`, 11},
 		{"reorder rows", `UPDATE records SET seq = CASE seq WHEN 7 THEN -7 WHEN 8 THEN 7 END WHERE seq IN (7, 8); UPDATE records SET seq = 8 WHERE seq = -7`, 7},
 		{"delete a signed head's record at the end", `DELETE FROM records WHERE seq >= 9`, 9},
 	} {
@@ -273,7 +273,7 @@ func TestAnchoredTampering(t *testing.T) {
 		reopened, err := Open(context.Background(), path)
 		require.NoError(t, err)
 		defer reopened.Close()
-		link, ok, err := reopened.CheckLink(context.Background(), 6)
+		link, ok, err := reopened.CheckLink(context.Background(), "", 6)
 		require.NoError(t, err)
 		require.True(t, ok)
 		assert.True(t, link.OK, "a rewritten range passes a single link's check")
@@ -295,7 +295,7 @@ func TestSignatureByAnotherKey(t *testing.T) {
 	var hash10 string
 	var stored10 int64
 	require.NoError(t, db.QueryRow(`SELECT hash, stored_ms FROM records WHERE seq = 10`).Scan(&hash10, &stored10))
-	sh, _, err := signHead(forger, Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0, 1)
+	sh, _, err := signHead(forger, "", Link{Seq: 10, Hash: hash10}, stored10, t0, SignedForShutdown, 0, 1)
 	require.NoError(t, err)
 	_, err = db.Exec(`UPDATE signed_heads SET statement = ?, signature = ? WHERE seq = 10`, string(sh.Statement), sh.Signature)
 	require.NoError(t, err)

@@ -31,8 +31,11 @@ const (
 // records an earlier process left unsigned (a crash, or someone with the
 // disk) stay named as unvouched however often the head is signed again.
 type HeadStatement struct {
-	Type           string `json:"type"`
-	KeyID          string `json:"key_id"`
+	Type  string `json:"type"`
+	KeyID string `json:"key_id"`
+	// Chain names the chain of a shared store the head is of; a SQLite
+	// file's one chain has none.
+	Chain          string `json:"chain,omitempty"`
 	Seq            int64  `json:"seq"`
 	Hash           string `json:"hash"`
 	StoredMS       int64  `json:"stored_ms"`
@@ -56,8 +59,8 @@ type SignedHead struct {
 }
 
 // signHead makes the signed head of a link.
-func signHead(s *signing.Signer, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS, vouchedFrom int64) (SignedHead, HeadStatement, error) {
-	st := HeadStatement{Type: HeadStatementType, KeyID: s.KeyID(), Seq: link.Seq, Hash: link.Hash, StoredMS: storedMS,
+func signHead(s *signing.Signer, chain string, link Link, storedMS int64, at time.Time, reason string, purgedBeforeMS, vouchedFrom int64) (SignedHead, HeadStatement, error) {
+	st := HeadStatement{Type: HeadStatementType, KeyID: s.KeyID(), Chain: chain, Seq: link.Seq, Hash: link.Hash, StoredMS: storedMS,
 		SignedAt: at.UTC().Format(time.RFC3339Nano), Reason: reason, PurgedBeforeMS: purgedBeforeMS, VouchedFrom: vouchedFrom}
 	msg, err := pdatajson.CanonicalJSON(st)
 	if err != nil {

@@ -36,7 +36,7 @@ type storedLink struct {
 	cols           Columns
 }
 
-const linkColumns = `seq, stored_ms, event_id, event_kind, created_ms, correlation_id, user, decision,
+const linkColumns = `seq, stored_ms, event_id, event_kind, created_ms, correlation_id, "user", decision,
 	effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
 	record, prev_hash, hash`
 
@@ -56,13 +56,13 @@ func scanLink(sc interface{ Scan(...any) error }) (storedLink, error) {
 // position, stored time and canonical bytes, its indexed columns say what it
 // says, and the next record, if any, links to it. It is the part of Verify
 // a record page can afford; false when no record has that seq.
-func (s *Store) CheckLink(ctx context.Context, seq int64) (LinkCheck, bool, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) CheckLink(ctx context.Context, chainName string, seq int64) (LinkCheck, bool, error) {
+	tx, err := s.begin(ctx, true)
 	if err != nil {
 		return LinkCheck{}, false, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq`, seq-1, seq+1)
+	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records WHERE chain = ? AND seq BETWEEN ? AND ? ORDER BY seq`, chainName, seq-1, seq+1)
 	if err != nil {
 		return LinkCheck{}, false, fmt.Errorf("reading the links around seq %d: %w", seq, err)
 	}
@@ -93,7 +93,7 @@ func (s *Store) CheckLink(ctx context.Context, seq int64) (LinkCheck, bool, erro
 		p := links[at-1]
 		start = Checkpoint{Link: Link{Seq: p.seq, Hash: p.hash}, StoredMS: p.storedMS}
 	} else {
-		if start, err = s.checkpoint(ctx, tx); err != nil {
+		if start, err = chainCheckpoint(ctx, tx, chainName); err != nil {
 			return LinkCheck{}, false, err
 		}
 		check.FromCheckpoint = true

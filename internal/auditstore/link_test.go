@@ -27,7 +27,7 @@ func TestCheckLink(t *testing.T) {
 	}
 	check := func(seq int64) LinkCheck {
 		t.Helper()
-		c, ok, err := s.CheckLink(ctx, seq)
+		c, ok, err := s.CheckLink(ctx, "", seq)
 		require.NoError(t, err)
 		require.True(t, ok, "seq %d", seq)
 		return c
@@ -40,7 +40,7 @@ func TestCheckLink(t *testing.T) {
 	head := check(6)
 	assert.True(t, head.OK, head.Problem)
 	assert.Nil(t, head.Next, "the head")
-	_, ok, err := s.CheckLink(ctx, 7)
+	_, ok, err := s.CheckLink(ctx, "", 7)
 	require.NoError(t, err)
 	assert.False(t, ok)
 

@@ -34,6 +34,9 @@ type Filter struct {
 
 // Row is a stored record with its place in the chain.
 type Row struct {
+	// Chain names the record's chain in a shared store (a SQLite file's
+	// one chain has none): with Seq, its place.
+	Chain    string          `json:"chain,omitempty"`
 	Seq      int64           `json:"seq"`
 	StoredMS int64           `json:"stored_ms"`
 	PrevHash string          `json:"prev_hash"`
@@ -62,7 +65,7 @@ func (f Filter) conditions() ([]string, []any) {
 		eq("event_kind", f.EventKind)
 	}
 	eq("correlation_id", f.CorrelationID)
-	eq("user", f.User)
+	eq(`"user"`, f.User)
 	eq("decision", f.Decision)
 	eq("effective_decision", f.EffectiveDecision)
 	eq("policy_id", f.PolicyID)
@@ -84,23 +87,34 @@ func (f Filter) conditions() ([]string, []any) {
 // ErrBadCursor is returned for a cursor this store did not produce.
 var ErrBadCursor = errors.New("not a cursor from a previous page")
 
-// Query returns records newest first (by created_at, then seq) and the cursor
-// of the next page, "" on the last one.
+// Query returns records newest first (by created_at, then chain and seq) and
+// the cursor of the next page, "" on the last one.
 func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 	where, args := f.conditions()
 	if f.Cursor != "" {
-		ms, seq, err := decodeCursor(f.Cursor)
+		ms, chain, seq, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, "(created_ms < ? OR (created_ms = ? AND seq < ?))")
-		args = append(args, ms, ms, seq)
+		if s.pg {
+			where = append(where, "(created_ms < ? OR (created_ms = ? AND (chain < ? OR (chain = ? AND seq < ?))))")
+			args = append(args, ms, ms, chain, chain, seq)
+		} else {
+			where = append(where, "(created_ms < ? OR (created_ms = ? AND seq < ?))")
+			args = append(args, ms, ms, seq)
+		}
 	}
-	q := `SELECT seq, created_ms, stored_ms, record, prev_hash, hash FROM records`
+	q := `SELECT chain, seq, created_ms, stored_ms, record, prev_hash, hash FROM records`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_ms DESC, seq DESC LIMIT ?"
+	// A SQLite file's records are all of chain "": its indexes order by
+	// (created_ms, seq), and a chain in the ORDER BY would add a sort.
+	if s.pg {
+		q += " ORDER BY created_ms DESC, chain DESC, seq DESC LIMIT ?"
+	} else {
+		q += " ORDER BY created_ms DESC, seq DESC LIMIT ?"
+	}
 	args = append(args, f.Limit+1)
 
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -115,11 +129,12 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 		var r Row
 		var ms int64
 		var record string
-		if err := rows.Scan(&r.Seq, &ms, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
+		if err := rows.Scan(&r.Chain, &r.Seq, &ms, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
 			return nil, "", fmt.Errorf("reading records: %w", err)
 		}
 		if len(out) == f.Limit {
-			next = encodeCursor(lastMS, out[len(out)-1].Seq)
+			last := out[len(out)-1]
+			next = encodeCursor(lastMS, last.Chain, last.Seq)
 			break
 		}
 		r.Record = json.RawMessage(record)
@@ -129,29 +144,40 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
 	return out, next, rows.Err()
 }
 
-func encodeCursor(ms, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ms, 10) + ":" + strconv.FormatInt(seq, 10)))
+// A cursor is "created_ms:seq", and ":chain" after it on a shared store.
+func encodeCursor(ms int64, chain string, seq int64) string {
+	c := strconv.FormatInt(ms, 10) + ":" + strconv.FormatInt(seq, 10)
+	if chain != "" {
+		c += ":" + chain
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(c))
 }
 
-func decodeCursor(c string) (int64, int64, error) {
+func decodeCursor(c string) (ms int64, chain string, seq int64, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return 0, 0, ErrBadCursor
+		return 0, "", 0, ErrBadCursor
 	}
-	a, z, ok := strings.Cut(string(b), ":")
-	ms, err1 := strconv.ParseInt(a, 10, 64)
-	seq, err2 := strconv.ParseInt(z, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, ErrBadCursor
+	parts := strings.SplitN(string(b), ":", 3)
+	if len(parts) < 2 {
+		return 0, "", 0, ErrBadCursor
 	}
-	return ms, seq, nil
+	ms, err1 := strconv.ParseInt(parts[0], 10, 64)
+	seq, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, "", 0, ErrBadCursor
+	}
+	if len(parts) == 3 {
+		chain = parts[2]
+	}
+	return ms, chain, seq, nil
 }
 
 // Get returns the record with event_id, or false.
 func (s *Store) Get(ctx context.Context, eventID string) (Row, bool, error) {
 	var r Row
 	var record string
-	err := s.db.QueryRowContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records WHERE event_id = ?`, eventID).Scan(&r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash)
+	err := s.db.QueryRowContext(ctx, `SELECT chain, seq, stored_ms, record, prev_hash, hash FROM records WHERE event_id = ?`, eventID).Scan(&r.Chain, &r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Row{}, false, nil
@@ -175,7 +201,7 @@ type Stats struct {
 // Stats of policy decisions created at or after since.
 func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	st := Stats{}
-	tx, err := s.db.BeginTx(ctx, nil) // one snapshot for every count
+	tx, err := s.begin(ctx, true) // one snapshot for every count
 	if err != nil {
 		return st, err
 	}
@@ -211,9 +237,14 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	return st, nil
 }
 
-// Walk calls fn for every stored link in chain order.
+// Walk calls fn for every stored link in chain order (chain by chain on a
+// shared store).
 func (s *Store) Walk(ctx context.Context, fn func(Row) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records ORDER BY seq`)
+	order := "seq" // a SQLite file's one chain: its primary key's order, no sort
+	if s.pg {
+		order = "chain, seq"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT chain, seq, stored_ms, record, prev_hash, hash FROM records ORDER BY `+order)
 	if err != nil {
 		return fmt.Errorf("reading the chain: %w", err)
 	}
@@ -221,7 +252,7 @@ func (s *Store) Walk(ctx context.Context, fn func(Row) error) error {
 	for rows.Next() {
 		var r Row
 		var record string
-		if err := rows.Scan(&r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
+		if err := rows.Scan(&r.Chain, &r.Seq, &r.StoredMS, &record, &r.PrevHash, &r.Hash); err != nil {
 			return fmt.Errorf("reading the chain: %w", err)
 		}
 		r.Record = json.RawMessage(record)

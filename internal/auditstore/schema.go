@@ -6,6 +6,12 @@
 // questions security teams ask, with retention that keeps what remains
 // verifiable.
 package auditstore // import "github.com/policyaudit/policyaudit/internal/auditstore"
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // Each row is one canonical record. seq orders the chain; hash is the link
 // hash (linkHash: seq, stored_ms, prev_hash and the record's RFC 8785 bytes),
 // where prev_hash is the previous row's hash (or the checkpoint's, or
@@ -44,7 +50,8 @@ CREATE TABLE IF NOT EXISTS records (
 	action             TEXT NOT NULL,
 	record             TEXT NOT NULL,
 	prev_hash          TEXT NOT NULL,
-	hash               TEXT NOT NULL
+	hash               TEXT NOT NULL,
+	chain              TEXT NOT NULL DEFAULT ''
 );
 DROP INDEX IF EXISTS records_kind_time;
 CREATE INDEX IF NOT EXISTS records_kind_time_verdict ON records (event_kind, created_ms, seq, policy_id, decision, effective_decision, rollout_mode);
@@ -55,13 +62,15 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 	id        INTEGER PRIMARY KEY CHECK (id = 1),
 	seq       INTEGER NOT NULL,
 	hash      TEXT NOT NULL,
-	stored_ms INTEGER NOT NULL
+	stored_ms INTEGER NOT NULL,
+	chain     TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS signed_heads (
 	id        INTEGER PRIMARY KEY AUTOINCREMENT,
 	seq       INTEGER NOT NULL,
 	statement TEXT NOT NULL,
-	signature TEXT NOT NULL
+	signature TEXT NOT NULL,
+	chain     TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS chain_format (
 	id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -73,5 +82,18 @@ CREATE TABLE IF NOT EXISTS chain_format (
 // (before signed heads) hashed only prev_hash and the record.
 const chainFormat = 2
 
-// genesisHash is the prev_hash of the first record of a chain.
+// genesisHash is the prev_hash of the first record of a SQLite file's chain.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// genesisOf is the prev_hash of a chain's first record: on a shared store
+// it names the chain (hex SHA-256 of "policyaudit.chain.v1\n" and the
+// name), so no chain's records can pass for another's.
+func genesisOf(chain string) string {
+	if chain == "" {
+		return genesisHash
+	}
+	sum := sha256.Sum256([]byte(chainDomain + chain))
+	return hex.EncodeToString(sum[:])
+}
+
+const chainDomain = "policyaudit.chain.v1\n"

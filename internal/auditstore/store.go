@@ -22,7 +22,16 @@ import (
 // Store is an open audit database. Appends are serialised (they extend one
 // chain); queries run concurrently with them (WAL).
 type Store struct {
-	db     *sql.DB
+	sqlDB *sql.DB
+	db    conn // sqlDB with the store's SQL rebound for its engine
+	pg    bool // PostgreSQL: a fleet's shared store, one chain per writer
+	// chain names the chain this store appends to: "" in a SQLite file (its
+	// only chain); on PostgreSQL the writer's identity (Open's chain).
+	chain string
+	// epoch fences the chain: taken at open, checked by every append under
+	// the chain's row lock. A second process opening the same chain takes
+	// the next epoch, and this one can no longer append to it.
+	epoch  int64
 	now    func() time.Time
 	signer *signing.Signer // nil: heads are not signed
 	// signEvery signs the head after this many new records (0: never for
@@ -98,26 +107,34 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(maxConnections)
-	s.db = db
+	s.sqlDB, s.db = db, conn{c: db}
 	if err := s.checkFormat(ctx, path); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := s.loadHead(ctx); err != nil {
+	if err := s.openChain(ctx); err != nil {
 		db.Close()
 		return nil, err
-	}
-	if s.signer != nil {
-		if err := s.checkAtStart(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("checking the chain since its last signed head: %w", err)
-		}
 	}
 	return s, nil
 }
 
+// openChain reads the chain's head and, with a key, checks what it found
+// since its last signed head.
+func (s *Store) openChain(ctx context.Context) error {
+	if err := s.loadHead(ctx); err != nil {
+		return err
+	}
+	if s.signer != nil {
+		if err := s.checkAtStart(ctx); err != nil {
+			return fmt.Errorf("checking the chain since its last signed head: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.sqlDB.Close() }
 
 // checkFormat refuses a database written in another chain format (its links
 // hash differently); an empty one of format 1 is upgraded.
@@ -141,6 +158,9 @@ func (s *Store) checkFormat(ctx context.Context, path string) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("creating the schema in %s: %w", path, err)
 	}
+	if err := s.addChainColumns(ctx); err != nil {
+		return fmt.Errorf("upgrading %s: %w", path, err)
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO chain_format (id, version) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, chainFormat); err != nil {
 		return fmt.Errorf("writing the chain format of %s: %w", path, err)
 	}
@@ -154,13 +174,35 @@ func (s *Store) checkFormat(ctx context.Context, path string) error {
 	return nil
 }
 
+// addChainColumns upgrades a file written before chains had names: its
+// one chain is the chain "" (a constant default: SQLite adds it without
+// rewriting the table).
+func (s *Store) addChainColumns(ctx context.Context) error {
+	for _, table := range []string{"records", "checkpoint", "signed_heads"} {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'chain'`, table).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := s.db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN chain TEXT NOT NULL DEFAULT ''`); err != nil {
+				return fmt.Errorf("adding the chain column to %s: %w", table, err)
+			}
+		}
+	}
+	return nil
+}
+
 // loadHead reads the last link of the chain (the last row, else the
-// checkpoint, else genesis) and the last signed head.
+// checkpoint, else the chain's genesis) and the last signed head.
 func (s *Store) loadHead(ctx context.Context) error {
-	err := s.db.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records ORDER BY seq DESC LIMIT 1`).Scan(&s.headSeq, &s.headHash, &s.storedMS)
+	return s.loadHeadFrom(ctx, s.db)
+}
+
+func (s *Store) loadHeadFrom(ctx context.Context, q queryer) error {
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`, s.chain).Scan(&s.headSeq, &s.headHash, &s.storedMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		var cp Checkpoint
-		cp, err = s.checkpoint(ctx, s.db)
+		cp, err = s.checkpoint(ctx, q)
 		s.headSeq, s.headHash, s.storedMS = cp.Seq, cp.Hash, cp.StoredMS
 	}
 	if err != nil {
@@ -168,8 +210,9 @@ func (s *Store) loadHead(ctx context.Context) error {
 	}
 	var sh SignedHead
 	var statement string
-	err = s.db.QueryRowContext(ctx, `SELECT seq, statement, signature FROM signed_heads ORDER BY id DESC LIMIT 1`).Scan(&s.signedSeq, &statement, &sh.Signature)
+	err = q.QueryRowContext(ctx, `SELECT seq, statement, signature FROM signed_heads WHERE chain = ? ORDER BY id DESC LIMIT 1`, s.chain).Scan(&s.signedSeq, &statement, &sh.Signature)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.signedSeq, s.lastSigned = 0, nil
 		return nil
 	}
 	if err != nil {
@@ -186,7 +229,10 @@ type Link struct {
 	Hash string `json:"hash"`
 }
 
+// queryer is a conn or a txn.
 type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -196,12 +242,17 @@ type Checkpoint struct {
 	StoredMS int64 `json:"stored_ms"`
 }
 
-// checkpoint is the last purged link, or genesis when nothing was purged.
+// checkpoint is the last purged link of the store's chain, or its genesis
+// when nothing was purged.
 func (s *Store) checkpoint(ctx context.Context, q queryer) (Checkpoint, error) {
+	return chainCheckpoint(ctx, q, s.chain)
+}
+
+func chainCheckpoint(ctx context.Context, q queryer, chain string) (Checkpoint, error) {
 	var cp Checkpoint
-	err := q.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash, &cp.StoredMS)
+	err := q.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM checkpoint WHERE chain = ?`, chain).Scan(&cp.Seq, &cp.Hash, &cp.StoredMS)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Checkpoint{Link: Link{Seq: 0, Hash: genesisHash}}, nil
+		return Checkpoint{Link: Link{Seq: 0, Hash: genesisOf(chain)}}, nil
 	}
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("reading the checkpoint: %w", err)
@@ -216,25 +267,48 @@ func (s *Store) Head() Link {
 	return Link{Seq: s.headSeq, Hash: s.headHash}
 }
 
-const insertColumns = `INSERT INTO records (seq, event_id, event_kind, created_ms, stored_ms, correlation_id, user,
+const insertColumns = `INSERT INTO records (chain, seq, event_id, event_kind, created_ms, stored_ms, correlation_id, "user",
 	decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
 	record, prev_hash, hash) VALUES `
 
 const (
-	columnsPerRow = 19
+	columnsPerRow = 20
 	rowsPerInsert = 100 // one statement per 100 rows: far fewer round trips into SQLite
 	idsPerLookup  = 500
 )
 
 // Append stores entries in one transaction, extending the chain. An entry
 // whose event_id is already stored (or repeated in the batch) is skipped: a
-// replayed record is stored once. It returns how many were stored and how
-// many were duplicates.
+// replayed record is stored once, whichever writer of a fleet stored it. It
+// returns how many were stored and how many were duplicates.
 func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		stored, duplicates, err = s.appendOnce(ctx, entries)
+		// On a shared store another writer can commit one of these
+		// event_ids between the lookup and the insert: look again.
+		if err == nil || !s.pg || attempt == maxAppendAttempts || !isUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.signer != nil && s.signEvery > 0 && s.headSeq-s.signedSeq >= s.signEvery && s.headSeq >= s.vouchedFrom {
+		if err := s.signHeadLocked(ctx, SignedForRecords); err != nil {
+			// The records are stored: a retry stores nothing twice and
+			// signs again.
+			return stored, duplicates, fmt.Errorf("signing the head after storing %d records: %w", stored, err)
+		}
+	}
+	return stored, duplicates, nil
+}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+const maxAppendAttempts = 3
+
+func (s *Store) appendOnce(ctx context.Context, entries []Entry) (stored, duplicates int, err error) {
+	tx, err := s.begin(ctx, false)
 	if err != nil {
 		return 0, 0, fmt.Errorf("beginning a transaction: %w", err)
 	}
@@ -243,7 +317,9 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 			_ = tx.Rollback()
 		}
 	}()
-
+	if err = s.lockChain(ctx, tx); err != nil {
+		return 0, 0, err
+	}
 	fresh, err := s.withoutStored(ctx, tx, entries)
 	if err != nil {
 		return 0, 0, err
@@ -259,7 +335,7 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 		for _, e := range chunk {
 			seq++
 			hash := linkHash(seq, storedMS, prev, e.Record)
-			args = append(args, seq, e.EventID, e.EventKind, e.CreatedMS, storedMS, e.CorrelationID, e.User,
+			args = append(args, s.chain, seq, e.EventID, e.EventKind, e.CreatedMS, storedMS, e.CorrelationID, e.User,
 				e.Decision, e.EffectiveDecision, e.PolicyID, e.PolicyVersion, e.RolloutMode, e.Model, e.ProjectID,
 				e.ReasonCode, e.Action, string(e.Record), prev, hash)
 			prev = hash
@@ -272,20 +348,15 @@ func (s *Store) Append(ctx context.Context, entries []Entry) (stored, duplicates
 		return 0, 0, fmt.Errorf("committing %d records: %w", len(fresh), err)
 	}
 	s.headSeq, s.headHash, s.storedMS = seq, prev, storedMS
-	if s.signer != nil && s.signEvery > 0 && s.headSeq-s.signedSeq >= s.signEvery && s.headSeq >= s.vouchedFrom {
-		if err := s.signHeadLocked(ctx, SignedForRecords); err != nil {
-			// The records are stored: a retry stores nothing twice and
-			// signs again.
-			return len(fresh), duplicates, fmt.Errorf("signing the head after storing %d records: %w", len(fresh), err)
-		}
-	}
 	return len(fresh), duplicates, nil
 }
 
 // withoutStored drops the entries whose event_id is stored already or comes
-// earlier in the batch. Appends are serialised, so nothing can be stored
-// between this lookup and the insert.
-func (s *Store) withoutStored(ctx context.Context, tx *sql.Tx, entries []Entry) ([]*Entry, error) {
+// earlier in the batch. A SQLite file's appends are serialised, so nothing
+// can be stored between this lookup and the insert; on a shared store
+// another writer can, and the unique event_id makes the insert fail and
+// Append look again.
+func (s *Store) withoutStored(ctx context.Context, tx txn, entries []Entry) ([]*Entry, error) {
 	seen := make(map[string]bool, len(entries))
 	for start := 0; start < len(entries); start += idsPerLookup {
 		chunk := entries[start:min(start+idsPerLookup, len(entries))]
@@ -345,17 +416,49 @@ func placeholders(n int) string {
 
 // Purge removes the records stored before cutoff (a prefix of the chain) and
 // moves the checkpoint to the last removed link, signed as a retention head
-// when the store has a key, in one transaction.
+// when the store has a key, in one transaction. On a shared store it purges
+// every chain, so the chains of writers that are gone age out too: each
+// under its row lock, skipping one its writer holds at that moment.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	if !s.pg {
+		return s.purgeChain(ctx, s.chain, cutoff)
+	}
+	chains, err := s.chainNames(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	var errs []error
+	for _, chain := range chains {
+		n, err := s.purgeChain(ctx, chain, cutoff)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("chain %q: %w", chain, err))
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+func (s *Store) purgeChain(ctx context.Context, chain string, cutoff time.Time) (int64, error) {
+	tx, err := s.begin(ctx, false)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	if s.pg {
+		var locked int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM chains WHERE chain = ? FOR UPDATE SKIP LOCKED`, chain).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil // its writer is appending: the next round
+		}
+		if err != nil {
+			return 0, fmt.Errorf("locking the chain: %w", err)
+		}
+	}
 	var last Checkpoint
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records WHERE stored_ms < ? ORDER BY seq DESC LIMIT 1`, cutoff.UnixMilli()).Scan(&last.Seq, &last.Hash, &last.StoredMS)
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records WHERE chain = ? AND stored_ms < ? ORDER BY seq DESC LIMIT 1`, chain, cutoff.UnixMilli()).Scan(&last.Seq, &last.Hash, &last.StoredMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -368,10 +471,11 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 	// at must be one a signature vouched for, the links checked up to that
 	// head: stored_ms is then the time it was appended, and every record
 	// before it is older. Otherwise (an unsigned tail, a crash's unvouched
-	// range, a rewrite) retention waits for a record that is.
+	// range, a rewrite, a chain another key signs) retention waits for a
+	// record that is.
 	through := last.Seq
 	if s.signer != nil {
-		h, ok, err := vouchingHead(ctx, tx, s.signer.PublicKey(), last.Seq)
+		h, ok, err := vouchingHead(ctx, tx, s.signer.PublicKey(), chain, last.Seq)
 		if err != nil {
 			return 0, fmt.Errorf("retention: %w", err)
 		}
@@ -380,40 +484,56 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 		}
 		through = h.Seq
 	}
-	if err := checkPrefix(ctx, tx, through); err != nil {
+	if err := checkPrefix(ctx, tx, chain, through); err != nil {
 		return 0, fmt.Errorf("retention refused: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE seq <= ?`, last.Seq)
+	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE chain = ? AND seq <= ?`, chain, last.Seq)
 	if err != nil {
 		return 0, fmt.Errorf("purging records up to seq %d: %w", last.Seq, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoint (id, seq, hash, stored_ms) VALUES (1, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, stored_ms = excluded.stored_ms`, last.Seq, last.Hash, last.StoredMS); err != nil {
+	if _, err := tx.ExecContext(ctx, s.upsertCheckpoint(), chain, last.Seq, last.Hash, last.StoredMS); err != nil {
 		return 0, fmt.Errorf("moving the checkpoint to seq %d: %w", last.Seq, err)
 	}
 	var signed *SignedHead
 	if s.signer != nil {
-		sh, _, err := signHead(s.signer, last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli(), s.vouchedFrom)
+		// A retention head vouches for no record; the appending process's
+		// own heads do (on another writer's chain, nothing after it).
+		vouchedFrom := last.Seq + 1
+		if chain == s.chain {
+			vouchedFrom = s.vouchedFrom
+		}
+		sh, _, err := signHead(s.signer, chain, last.Link, last.StoredMS, s.now(), SignedForRetention, cutoff.UnixMilli(), vouchedFrom)
 		if err != nil {
 			return 0, err
 		}
-		if err := insertSignedHead(ctx, tx, last.Seq, sh); err != nil {
+		if err := insertSignedHead(ctx, tx, chain, last.Seq, sh); err != nil {
 			return 0, err
 		}
 		signed = &sh
 		// Heads of purged records vouch for nothing that is left.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM signed_heads WHERE seq < ?`, last.Seq); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signed_heads WHERE chain = ? AND seq < ?`, chain, last.Seq); err != nil {
 			return 0, fmt.Errorf("dropping the signed heads of purged records: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
-	if signed != nil && s.lastSigned == nil {
+	if signed != nil && chain == s.chain && s.lastSigned == nil {
 		s.lastSigned = signed
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// upsertCheckpoint moves a chain's checkpoint: a SQLite file has one row, a
+// shared store one per chain.
+func (s *Store) upsertCheckpoint() string {
+	if s.pg {
+		return `INSERT INTO checkpoint (chain, seq, hash, stored_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, stored_ms = excluded.stored_ms`
+	}
+	return `INSERT INTO checkpoint (id, chain, seq, hash, stored_ms) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET chain = excluded.chain, seq = excluded.seq, hash = excluded.hash, stored_ms = excluded.stored_ms`
 }
 
 // SignHead signs the current head (reason: why) unless it is signed already
@@ -429,23 +549,36 @@ func (s *Store) SignHead(ctx context.Context, reason string) error {
 }
 
 func (s *Store) signHeadLocked(ctx context.Context, reason string) error {
-	sh, _, err := signHead(s.signer, Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0, s.vouchedFrom)
+	tx, err := s.begin(ctx, false)
 	if err != nil {
 		return err
 	}
-	if err := insertSignedHead(ctx, s.db, s.headSeq, sh); err != nil {
+	defer func() { _ = tx.Rollback() }()
+	// A fenced writer signs nothing: the chain's head is another's now.
+	if err := s.lockChain(ctx, tx); err != nil {
+		return err
+	}
+	sh, _, err := signHead(s.signer, s.chain, Link{Seq: s.headSeq, Hash: s.headHash}, s.storedMS, s.now(), reason, 0, s.vouchedFrom)
+	if err != nil {
+		return err
+	}
+	if err := insertSignedHead(ctx, tx, s.chain, s.headSeq, sh); err != nil {
+		return err
+	}
+	if s.pg {
+		if err := s.signRegistry(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return err
 	}
 	s.signedSeq, s.lastSigned = s.headSeq, &sh
 	return nil
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func insertSignedHead(ctx context.Context, db execer, seq int64, sh SignedHead) error {
-	if _, err := db.ExecContext(ctx, `INSERT INTO signed_heads (seq, statement, signature) VALUES (?, ?, ?)`, seq, string(sh.Statement), sh.Signature); err != nil {
+func insertSignedHead(ctx context.Context, db queryer, chain string, seq int64, sh SignedHead) error {
+	if _, err := db.ExecContext(ctx, `INSERT INTO signed_heads (chain, seq, statement, signature) VALUES (?, ?, ?, ?)`, chain, seq, string(sh.Statement), sh.Signature); err != nil {
 		return fmt.Errorf("storing the signed head at seq %d: %w", seq, err)
 	}
 	return nil
@@ -461,17 +594,14 @@ func (s *Store) LastSignedHead() *SignedHead {
 // Signer is the store's signer, or nil.
 func (s *Store) Signer() *signing.Signer { return s.signer }
 
-// checkPrefix verifies the links from the checkpoint up to seq.
-func checkPrefix(ctx context.Context, tx *sql.Tx, seq int64) error {
-	var cp Checkpoint
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM checkpoint WHERE id = 1`).Scan(&cp.Seq, &cp.Hash, &cp.StoredMS)
-	if errors.Is(err, sql.ErrNoRows) {
-		cp = Checkpoint{Link: Link{Hash: genesisHash}}
-	} else if err != nil {
-		return fmt.Errorf("reading the checkpoint: %w", err)
+// checkPrefix verifies the links of a chain from its checkpoint up to seq.
+func checkPrefix(ctx context.Context, tx txn, chain string, seq int64) error {
+	cp, err := chainCheckpoint(ctx, tx, chain)
+	if err != nil {
+		return err
 	}
-	chain := NewChain(cp)
-	rows, err := tx.QueryContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records WHERE seq <= ? ORDER BY seq`, seq)
+	c := NewChain(cp)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, stored_ms, record, prev_hash, hash FROM records WHERE chain = ? AND seq <= ? ORDER BY seq`, chain, seq)
 	if err != nil {
 		return fmt.Errorf("reading the records to purge: %w", err)
 	}
@@ -482,8 +612,8 @@ func checkPrefix(ctx context.Context, tx *sql.Tx, seq int64) error {
 		if err := rows.Scan(&n, &storedMS, &record, &prevHash, &hash); err != nil {
 			return fmt.Errorf("reading the records to purge: %w", err)
 		}
-		if !chain.Next(n, storedMS, prevHash, hash, []byte(record), nil) {
-			rep := chain.Finish()
+		if !c.Next(n, storedMS, prevHash, hash, []byte(record), nil) {
+			rep := c.Finish()
 			return fmt.Errorf("the chain is broken at seq %d: %s", rep.FirstBad, rep.Problem)
 		}
 	}

@@ -196,8 +196,8 @@ func TestTamperingIsDetected(t *testing.T) {
 		{"change a hash", `UPDATE records SET hash = '` + genesisHash + `' WHERE seq = 5`, 5, false},
 		{"delete a row", `DELETE FROM records WHERE seq = 6`, 6, false},
 		{"delete the last row", `DELETE FROM records WHERE seq = 10`, 10, false},
-		{"insert a row", `INSERT INTO records SELECT 2, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, prev_hash, hash FROM records WHERE seq = 5`, 2, false},
-		{"append a forged row", `INSERT INTO records SELECT 12, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash FROM records WHERE seq = 10`, 11, true},
+		{"insert a row", `INSERT INTO records SELECT 2, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, prev_hash, hash, chain FROM records WHERE seq = 5`, 2, false},
+		{"append a forged row", `INSERT INTO records SELECT 12, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain FROM records WHERE seq = 10`, 11, true},
 		{"reorder rows", `UPDATE records SET seq = CASE seq WHEN 7 THEN -7 WHEN 8 THEN 7 END WHERE seq IN (7, 8); UPDATE records SET seq = 8 WHERE seq = -7`, 7, false},
 		{"change the checkpoint", `UPDATE checkpoint SET hash = '` + genesisHash + `'`, 4, false},
 		{"move the checkpoint", `UPDATE checkpoint SET seq = 2`, 3, false},
@@ -319,7 +319,7 @@ func TestSynchronousMode(t *testing.T) {
 		}
 		s, _ := open(t, opts...)
 		var got int
-		require.NoError(t, s.db.QueryRow(`PRAGMA synchronous`).Scan(&got))
+		require.NoError(t, s.sqlDB.QueryRow(`PRAGMA synchronous`).Scan(&got))
 		assert.Equal(t, want, got, mode)
 	}
 	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), WithSynchronous("off"))

@@ -7,22 +7,26 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
-	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 // Report is the outcome of a verification.
 type Report struct {
-	OK         bool   `json:"ok"`
-	Records    int64  `json:"records"`
-	Checkpoint Link   `json:"checkpoint"`
-	Head       Link   `json:"head"`
-	FirstBad   int64  `json:"first_bad_seq,omitempty"`
-	Problem    string `json:"problem,omitempty"`
+	OK bool `json:"ok"`
+	// Chain names the chain of a shared store; Chains, on a shared store's
+	// report, are its chains one by one (the fields above them then sum
+	// or name the first problem).
+	Chain      string         `json:"chain,omitempty"`
+	Chains     []Report       `json:"chains,omitempty"`
+	Registry   *RegistryCheck `json:"registry,omitempty"`
+	Records    int64          `json:"records"`
+	Checkpoint Link           `json:"checkpoint"`
+	Head       Link           `json:"head"`
+	FirstBad   int64          `json:"first_bad_seq,omitempty"`
+	Problem    string         `json:"problem,omitempty"`
 	// Anchored: the signed heads and the checkpoint were checked under a
 	// trusted public key (KeyID). Without it the chain is only shown intact
 	// from its checkpoint on: a cut prefix or a rolled-back file cannot be told.
@@ -78,13 +82,22 @@ func (c *Chain) fail(seq int64, format string, args ...any) bool {
 // a signed retention head. Signed seqs and hashes are then checked as the
 // walk passes them.
 func (c *Chain) Anchor(pub ed25519.PublicKey, heads []SignedHead) bool {
-	c.report.Anchored, c.report.KeyID = true, signing.KeyID(pub)
+	return c.AnchorKeys(NewKeyring(pub), "", heads)
+}
+
+// AnchorKeys is Anchor for the heads of the named chain, each checked under
+// the trusted key it names (the collectors of a fleet may each have one).
+func (c *Chain) AnchorKeys(keys Keyring, chain string, heads []SignedHead) bool {
+	c.report.Anchored, c.report.KeyID = true, keys.IDs()
 	cp := c.report.Checkpoint
 	retained := false
 	for _, h := range heads {
-		st, err := h.Open(pub)
+		st, err := keys.Open(h)
 		if err != nil {
 			return c.fail(st.Seq, "the signed head at seq %d: %v", st.Seq, err)
+		}
+		if st.Chain != chain {
+			return c.fail(st.Seq, "the signed head at seq %d is of chain %q, not %q: heads were moved between chains", st.Seq, st.Chain, chain)
 		}
 		switch {
 		case st.Seq < cp.Seq:
@@ -216,14 +229,25 @@ type VerifyOptions struct {
 	// PublicKey checks the signed heads and the checkpoint; nil leaves the
 	// verification unanchored.
 	PublicKey ed25519.PublicKey
+	// MoreKeys are further trusted keys: the collectors of a fleet that
+	// write one shared store may each sign with their own.
+	MoreKeys []ed25519.PublicKey
 	// Expect are heads the chain must reach and match (signed heads kept
-	// elsewhere); none: the running store's own head, or none offline.
+	// elsewhere); none: the running store's own head, or none offline. On
+	// a shared store they are heads of the store's own chain.
 	Expect []Link
 }
 
-// Verify walks the whole chain from the checkpoint, checking it against the
-// store's own key (when it has one) and its in-memory head, which catches a
-// cut tail.
+func (o VerifyOptions) keyring() Keyring {
+	if o.PublicKey == nil {
+		return nil
+	}
+	return NewKeyring(append([]ed25519.PublicKey{o.PublicKey}, o.MoreKeys...)...)
+}
+
+// Verify walks the whole chain from the checkpoint (on a shared store every
+// chain), checking it against the store's own key (when it has one) and
+// its in-memory head, which catches a cut tail.
 func (s *Store) Verify(ctx context.Context) (Report, error) {
 	opts := VerifyOptions{}
 	if s.signer != nil {
@@ -232,8 +256,8 @@ func (s *Store) Verify(ctx context.Context) (Report, error) {
 	return s.verify(ctx, opts, true)
 }
 
-// VerifyWith verifies a database file offline, with what the auditor
-// trusts: a public key and a head kept elsewhere.
+// VerifyWith verifies a database offline, with what the auditor trusts:
+// public keys and a head kept elsewhere.
 func (s *Store) VerifyWith(ctx context.Context, opts VerifyOptions) (Report, error) {
 	return s.verify(ctx, opts, false)
 }
@@ -242,34 +266,48 @@ func (s *Store) verify(ctx context.Context, opts VerifyOptions, ownHead bool) (R
 	// Take the snapshot and the head together: no append commits in between.
 	s.mu.Lock()
 	head := Link{Seq: s.headSeq, Hash: s.headHash}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx, true)
 	if err != nil {
 		s.mu.Unlock()
 		return Report{}, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	cp, err := s.checkpoint(ctx, tx) // the first read fixes the snapshot
+	_, err = s.checkpoint(ctx, tx) // the first read fixes the snapshot
 	s.mu.Unlock()
 	if err != nil {
 		return Report{}, err
 	}
+	expect := map[string][]Link{s.chain: opts.Expect}
+	if ownHead {
+		expect[s.chain] = append(expect[s.chain], head)
+	}
+	if !s.pg {
+		return verifyChain(ctx, tx, "", opts.keyring(), expect[""])
+	}
+	return verifyFleet(ctx, tx, opts.keyring(), expect)
+}
+
+// verifyChain walks one chain from its checkpoint.
+func verifyChain(ctx context.Context, tx txn, name string, keys Keyring, expect []Link) (Report, error) {
+	cp, err := chainCheckpoint(ctx, tx, name)
+	if err != nil {
+		return Report{}, err
+	}
 	chain := NewChain(cp)
-	if opts.PublicKey != nil {
-		heads, err := signedHeads(ctx, tx)
+	chain.report.Chain = name
+	if keys != nil {
+		heads, err := signedHeads(ctx, tx, name)
 		if err != nil {
 			return Report{}, err
 		}
-		if !chain.Anchor(opts.PublicKey, heads) {
+		if !chain.AnchorKeys(keys, name, heads) {
 			return chain.Finish(), nil
 		}
 	}
-	for _, l := range opts.Expect {
+	for _, l := range expect {
 		chain.Expect(l)
 	}
-	if ownHead {
-		chain.Expect(head)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records ORDER BY seq`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records WHERE chain = ? ORDER BY seq`, name)
 	if err != nil {
 		return Report{}, fmt.Errorf("reading the chain: %w", err)
 	}
@@ -290,8 +328,8 @@ func (s *Store) verify(ctx context.Context, opts VerifyOptions, ownHead bool) (R
 }
 
 // signedHeads reads every signed head, oldest first.
-func signedHeads(ctx context.Context, tx *sql.Tx) ([]SignedHead, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads ORDER BY id`)
+func signedHeads(ctx context.Context, tx txn, chain string) ([]SignedHead, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads WHERE chain = ? ORDER BY id`, chain)
 	if err != nil {
 		return nil, fmt.Errorf("reading the signed heads: %w", err)
 	}

@@ -45,7 +45,7 @@ type StartCheck struct {
 // its signatures never vouch for records it found unsigned.
 func (s *Store) checkAtStart(ctx context.Context) error {
 	s.vouchedFrom = s.headSeq + 1
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.begin(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (s *Store) checkAtStart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	newest, st, skipped, err := newestValidHead(ctx, tx, s.signer.PublicKey())
+	newest, st, skipped, err := newestValidHead(ctx, tx, s.signer.PublicKey(), s.chain)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *Store) checkAtStart(ctx context.Context) error {
 		case st.Seq >= cp.Seq:
 			hash := cp.Hash
 			if st.Seq > cp.Seq {
-				if err := tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE seq = ?`, st.Seq).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				if err := tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE chain = ? AND seq = ?`, s.chain, st.Seq).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return fmt.Errorf("reading the record of the signed head at seq %d: %w", st.Seq, err)
 				}
 			}
@@ -88,7 +88,7 @@ func (s *Store) checkAtStart(ctx context.Context) error {
 		check.Unvouched = &SeqRange{From: from.Seq + 1, To: s.headSeq}
 	}
 	if check.Problem == "" && check.Unvouched != nil {
-		if problem, err := walkFrom(ctx, tx, from); err != nil {
+		if problem, err := walkFrom(ctx, tx, s.chain, from); err != nil {
 			return err
 		} else if problem != "" {
 			check.Problem = problem
@@ -107,8 +107,8 @@ func joinProblem(a, b string) string {
 
 // newestValidHead is the newest signed head that verifies under pub, and
 // how many newer ones did not.
-func newestValidHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey) (*SignedHead, HeadStatement, int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads ORDER BY id DESC`)
+func newestValidHead(ctx context.Context, tx txn, pub ed25519.PublicKey, chain string) (*SignedHead, HeadStatement, int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads WHERE chain = ? ORDER BY id DESC`, chain)
 	if err != nil {
 		return nil, HeadStatement{}, 0, fmt.Errorf("reading the signed heads: %w", err)
 	}
@@ -121,7 +121,7 @@ func newestValidHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey) (*S
 			return nil, HeadStatement{}, 0, fmt.Errorf("reading the signed heads: %w", err)
 		}
 		sh.Statement = json.RawMessage(statement)
-		if st, err := sh.Open(pub); err == nil {
+		if st, err := sh.Open(pub); err == nil && st.Chain == chain {
 			return &sh, st, skipped, nil
 		}
 		skipped++
@@ -130,9 +130,9 @@ func newestValidHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey) (*S
 }
 
 // walkFrom checks the links after from; it returns the problem found, or "".
-func walkFrom(ctx context.Context, tx *sql.Tx, from Checkpoint) (string, error) {
+func walkFrom(ctx context.Context, tx txn, chainName string, from Checkpoint) (string, error) {
 	chain := NewChain(from)
-	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records WHERE seq > ? ORDER BY seq`, from.Seq)
+	rows, err := tx.QueryContext(ctx, `SELECT `+linkColumns+` FROM records WHERE chain = ? AND seq > ? ORDER BY seq`, chainName, from.Seq)
 	if err != nil {
 		return "", fmt.Errorf("reading the chain after seq %d: %w", from.Seq, err)
 	}
@@ -178,8 +178,8 @@ func unvouched(first, last int64, vouched []SeqRange) []SeqRange {
 // vouched_from vouches for its whole chain) and whose hash the chain still
 // has: what lets retention trust the record it cuts at. A head signed by a
 // later process covers the chain's hash but not records it found unsigned.
-func vouchingHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey, seq int64) (HeadStatement, bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads WHERE seq >= ? ORDER BY seq, id`, seq)
+func vouchingHead(ctx context.Context, tx txn, pub ed25519.PublicKey, chain string, seq int64) (HeadStatement, bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT statement, signature FROM signed_heads WHERE chain = ? AND seq >= ? ORDER BY seq, id`, chain, seq)
 	if err != nil {
 		return HeadStatement{}, false, fmt.Errorf("reading the signed heads: %w", err)
 	}
@@ -196,11 +196,11 @@ func vouchingHead(ctx context.Context, tx *sql.Tx, pub ed25519.PublicKey, seq in
 		}
 		sh.Statement = json.RawMessage(statement)
 		st, err := sh.Open(pub)
-		if err != nil {
+		if err != nil || st.Chain != chain {
 			continue
 		}
 		var hash string
-		if err := tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE seq = ?`, st.Seq).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, `SELECT hash FROM records WHERE chain = ? AND seq = ?`, chain, st.Seq).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return HeadStatement{}, false, err
 		}
 		if hash == st.Hash {

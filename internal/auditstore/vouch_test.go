@@ -157,6 +157,6 @@ func TestRetentionPurgesOnlyWhatASignatureVouchedFor(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "records 4-6 look old enough, but only a signature could say so")
 	var left int64
-	require.NoError(t, s.db.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
+	require.NoError(t, s.sqlDB.QueryRow(`SELECT COUNT(*) FROM records`).Scan(&left))
 	assert.Equal(t, int64(12), left)
 }
