@@ -19,6 +19,7 @@ import (
 	azurelogsingestionexporter "github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter"
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
+	auditstoreextension "github.com/policyaudit/policyaudit/extension/auditstoreextension"
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	parquetencodingextension "github.com/policyaudit/policyaudit/extension/parquetencodingextension"
 	queuestorageextension "github.com/policyaudit/policyaudit/extension/queuestorageextension"
@@ -47,6 +48,7 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		auditstoreextension.NewFactory(),
 		jsonlencodingextension.NewFactory(),
 		parquetencodingextension.NewFactory(),
 		queuestorageextension.NewFactory(),
@@ -60,6 +62,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = make(map[component.Type]string, len(factories.Extensions))
+	factories.ExtensionModules[auditstoreextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[jsonlencodingextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[parquetencodingextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExtensionModules[queuestorageextension.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"

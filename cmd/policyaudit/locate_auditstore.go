@@ -11,16 +11,22 @@ import (
 	"net/url"
 )
 
-// locateAuditStore asks the running audit store's query API for the
-// decisions and admin events of the correlation ID.
+// locateAuditStore asks the query API of the audit store the exporter
+// appends to (the auditstore extension it names) for the decisions and admin
+// events of the correlation ID.
 func locateAuditStore(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
-	endpoint := orDefault(str(use.Config, "query", "endpoint"), "127.0.0.1:4321")
+	storeID := orDefault(str(use.Config, "store"), "auditstore")
+	store := mapAt(opts.Config, "extensions", storeID)
+	if store == nil {
+		return nil, fmt.Errorf("the exporter appends to the extension %s, which the config does not define", storeID)
+	}
+	endpoint := orDefault(str(store, "query", "endpoint"), "127.0.0.1:4321")
 	scheme := "http"
-	if mapAt(use.Config, "query", "tls") != nil {
+	if mapAt(store, "query", "tls") != nil {
 		scheme = "https"
 	}
 	auth := ""
-	if ext := str(use.Config, "query", "auth", "authenticator"); ext != "" {
+	if ext := str(store, "query", "auth", "authenticator"); ext != "" {
 		token := str(opts.Config, "extensions", ext, "token")
 		if token == "" {
 			return nil, fmt.Errorf("the query API uses %s, whose token is not in the config", ext)
@@ -39,6 +45,7 @@ func locateAuditStore(ctx context.Context, use exporterUse, cid string, opts loc
 		}
 		var page struct {
 			Records []struct {
+				Chain  string          `json:"chain"`
 				Seq    int64           `json:"seq"`
 				Record json.RawMessage `json:"record"`
 			} `json:"records"`
@@ -51,7 +58,11 @@ func locateAuditStore(ctx context.Context, use exporterUse, cid string, opts loc
 			if err := json.Unmarshal(row.Record, &rec); err != nil {
 				return nil, fmt.Errorf("record seq %d: %w", row.Seq, err)
 			}
-			out = append(out, located{Where: fmt.Sprintf("%s seq %d", endpoint, row.Seq), Record: rec})
+			where := fmt.Sprintf("%s seq %d", endpoint, row.Seq)
+			if row.Chain != "" {
+				where = fmt.Sprintf("%s chain %s seq %d", endpoint, row.Chain, row.Seq)
+			}
+			out = append(out, located{Where: where, Record: rec})
 		}
 	}
 	return out, nil

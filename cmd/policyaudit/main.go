@@ -8,6 +8,7 @@
 //
 //	policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH] audit.db
 //	policyaudit verify [--from SEQ:HASH] [--public-key PUB.pem --signed-head HEAD.json] chain.jsonl...
+//	policyaudit verify --postgres DSN [--public-key PUB.pem]...
 //	policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
 //	policyaudit pubkey KEY.pem
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
@@ -29,6 +30,7 @@ func main() {
 var usage = `usage:
   policyaudit verify [--public-key PUB.pem] [--signed-head HEAD.json | --expect-head SEQ:HASH | --from-s3 s3://BUCKET/PREFIX] FILE.db
   policyaudit verify [--from SEQ:HASH] [--public-key PUB.pem --signed-head HEAD.json] FILE.jsonl...
+  policyaudit verify --postgres DSN [--public-key PUB.pem]...
   policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
   policyaudit export FILE.db
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
@@ -42,7 +44,10 @@ chain, another key's signature), and exits 3 when records before the newest
 signed head were never vouched for by a signature (a crash before signing,
 or a rewrite); with --signed-head, or --from-s3 (the heads the S3 digests
 carry), the chain must reach and match heads kept off the host (a cut
-tail, a rolled-back file, a rewrite countersigned by a restart).
+tail, a rolled-back file, a rewrite countersigned by a restart). With
+--postgres it verifies a fleet's shared store: every chain, and the signed
+registry of chains (a deleted chain, a tail cut behind a head it names);
+give --public-key once per key the fleet's collectors sign with.
 
 keygen writes an Ed25519 signing key for the audit store (signing.key_file)
 and prints its public key; pubkey prints the public key of a key file.

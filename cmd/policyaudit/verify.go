@@ -28,7 +28,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	expectHead := fs.String("expect-head", "", "SEQ:HASH the database's chain must reach (as logged by the exporter or returned by /api/v1/verify), so a cut tail is detected")
-	publicKey := fs.String("public-key", "", "PEM file of the store's Ed25519 public key: checks the signed heads and the retention checkpoint (a cut prefix, a rewritten or rolled-back chain)")
+	var publicKeys stringList
+	fs.Var(&publicKeys, "public-key", "PEM file of the store's Ed25519 public key: checks the signed heads and the retention checkpoint (a cut prefix, a rewritten or rolled-back chain); repeat it for a fleet whose collectors sign with their own keys")
+	postgres := fs.String("postgres", "", "the DSN of a fleet's shared PostgreSQL store to verify (every chain, and the signed registry of chains), instead of a file")
 	signedHead := fs.String("signed-head", "", "JSON file of a signed head kept outside the host (GET /api/v1/head, or the collector's log): the chain must reach it (needs --public-key)")
 	from := fs.String("from", "", "SEQ:HASH the first exported line must follow (default: the first line's own prev_hash)")
 	var fromS3 s3Head
@@ -47,13 +49,23 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return locate(ctx, lookup.id, lookup.configs, lookup.date, stdout, stderr)
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "verify: name a database file or JSON-lines files")
+	if fs.NArg() == 0 && *postgres == "" {
+		fmt.Fprintln(stderr, "verify: name a database file or JSON-lines files, or --postgres DSN")
 		return 2
 	}
 	var rep auditstore.Report
 	var err error
-	opts, err := verifyOptions(*publicKey, *signedHead, *expectHead)
+	opts, err := verifyOptions(publicKeys, *signedHead, *expectHead)
+	if *postgres != "" {
+		if err == nil && (fs.NArg() > 0 || len(opts.Expect) > 0 || fromS3.uri != "") {
+			err = errors.New("--postgres verifies the shared store alone: its signed registry carries every chain's head (no files, --signed-head, --expect-head or --from-s3)")
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "verify:", err)
+			return 2
+		}
+		return verifyPostgres(ctx, *postgres, opts, stdout, stderr)
+	}
 	var s3Problems []string
 	if err == nil && fromS3.uri != "" {
 		s3Problems, err = expectFromS3(ctx, fromS3, &opts, stdout)
@@ -105,15 +117,21 @@ const exitUnvouched = 3
 
 // verifyOptions reads what the auditor trusts: the public key, a signed head
 // kept elsewhere, an expected head.
-func verifyOptions(publicKey, signedHead, expectHead string) (auditstore.VerifyOptions, error) {
+func verifyOptions(publicKeys []string, signedHead, expectHead string) (auditstore.VerifyOptions, error) {
 	var opts auditstore.VerifyOptions
-	if publicKey != "" {
-		b, err := os.ReadFile(publicKey)
+	for i, path := range publicKeys {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return opts, fmt.Errorf("--public-key: %w", err)
 		}
-		if opts.PublicKey, err = signing.ParsePublicKey(b); err != nil {
-			return opts, fmt.Errorf("--public-key %s: %w", publicKey, err)
+		pub, err := signing.ParsePublicKey(b)
+		if err != nil {
+			return opts, fmt.Errorf("--public-key %s: %w", path, err)
+		}
+		if i == 0 {
+			opts.PublicKey = pub
+		} else {
+			opts.MoreKeys = append(opts.MoreKeys, pub)
 		}
 	}
 	if signedHead != "" {

@@ -6,7 +6,6 @@ package auditstoreexporter
 import (
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,27 +31,14 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, xconfmap.Validate(cfg))
 	assert.Equal(t, createDefaultConfig(), cfg)
-	assert.True(t, cfg.Console.Enabled, "the console is on by default")
-	assert.Equal(t, "127.0.0.1:4321", cfg.Query.Endpoint)
+	assert.Equal(t, "auditstore", cfg.Store.String(), "the extension's default ID")
 
-	cfg, err = loadConfig(t, "signed")
+	cfg, err = loadConfig(t, "fleet")
 	require.NoError(t, err)
 	require.NoError(t, xconfmap.Validate(cfg))
-	assert.Equal(t, "/var/lib/policyaudit/audit.db", cfg.Path)
-	assert.Equal(t, 365, cfg.RetentionDays)
-	assert.Equal(t, "normal", cfg.Synchronous)
-	assert.Equal(t, 500, cfg.MaxQueryLimit)
-	assert.Equal(t, "/etc/policyaudit/signing/key.pem", cfg.Signing.KeyFile)
-	assert.Equal(t, int64(5000), cfg.Signing.EveryRecords)
-	assert.Equal(t, 30*time.Second, cfg.Signing.Interval)
-	assert.True(t, cfg.Signing.Required)
-	assert.Equal(t, "bearertokenauth", cfg.Query.Auth.Get().AuthenticatorID.String())
-	assert.False(t, cfg.Console.Enabled)
-
-	cfg, err = loadConfig(t, "unsigned_required")
-	require.NoError(t, err)
-	assert.ErrorContains(t, xconfmap.Validate(cfg), "signing.key_file or signing.key: required")
+	assert.Equal(t, "auditstore/shared", cfg.Store.String())
+	assert.True(t, cfg.QueueConfig.Enabled)
 
 	_, err = loadConfig(t, "typo")
-	assert.ErrorContains(t, err, "consol")
+	assert.ErrorContains(t, err, "stor")
 }

@@ -50,10 +50,10 @@ func s3HeadOverlay(t *testing.T) string {
 	require.NoError(t, yaml.Unmarshal(b, &all))
 	block := all.Exporters.S3audit.Digest.AuditStore
 	require.NotEmpty(t, block, "all.yaml sends the store's head to S3 with no operator action")
-	overlay := map[string]any{"exporters": map[string]any{
-		"auditstore": map[string]any{"signing": map[string]any{"interval": "1s"}},
-		"s3audit":    map[string]any{"digest": map[string]any{"audit_store": block}},
-	}}
+	overlay := map[string]any{
+		"extensions": map[string]any{"auditstore": map[string]any{"signing": map[string]any{"interval": "1s"}}},
+		"exporters":  map[string]any{"s3audit": map[string]any{"digest": map[string]any{"audit_store": block}}},
+	}
 	out, err := yaml.Marshal(overlay)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "s3head.yaml")
@@ -177,8 +177,10 @@ func TestStoreHeadsInS3CatchRollbackCutAndRewrite(t *testing.T) {
 		"POLICYAUDIT_S3_DIGEST_INTERVAL=1s",
 	}, s3peer.Env...)
 	examples := filepath.Join(harness.Root, "config", "examples")
-	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "auditstore.yaml"),
-		filepath.Join(examples, "s3.yaml"), s3HeadOverlay(t))
+	// auditstore.yaml after s3.yaml: its service.extensions (a list, which a
+	// later file replaces) is the one that names the store.
+	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "s3.yaml"),
+		filepath.Join(examples, "auditstore.yaml"), s3HeadOverlay(t))
 	db := filepath.Join(c.DataDir, "audit.db")
 	waitForHead := func(seq int64) {
 		require.Eventually(t, func() bool { return s3HeadSeqs(t, client)[seq] }, 30*time.Second, 500*time.Millisecond,

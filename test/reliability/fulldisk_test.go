@@ -123,7 +123,7 @@ func TestAuditStoreOnAFullVolumeCatchesUp(t *testing.T) {
 	volume := smallVolume(t, 3)
 	overlay := filepath.Join(t.TempDir(), "volume.yaml")
 	require.NoError(t, os.WriteFile(overlay, []byte(fmt.Sprintf(
-		"exporters:\n  auditstore:\n    path: %s/audit.db\n    retry_on_failure:\n      max_interval: 2s\n", volume)), 0o600))
+		"extensions:\n  auditstore:\n    path: %s/audit.db\nexporters:\n  auditstore:\n    retry_on_failure:\n      max_interval: 2s\n", volume)), 0o600))
 	examples := filepath.Join(harness.Root, "config", "examples")
 	c := harness.StartCollector(t, []string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, harness.NewSigningKey(t).Env()},
 		filepath.Join(examples, "common.yaml"), filepath.Join(examples, "auditstore.yaml"), overlay)

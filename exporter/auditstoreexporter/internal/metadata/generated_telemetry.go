@@ -27,7 +27,6 @@ type TelemetryBuilder struct {
 	mu                           sync.Mutex
 	registrations                []metric.Registration
 	ExporterAuditstoreDuplicates metric.Int64Counter
-	ExporterAuditstorePurged     metric.Int64Counter
 	ExporterAuditstoreRejected   metric.Int64Counter
 	ExporterAuditstoreStored     metric.Int64Counter
 }
@@ -64,12 +63,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ExporterAuditstoreDuplicates, err = builder.meter.Int64Counter(
 		"otelcol_exporter_auditstore_duplicates",
 		metric.WithDescription("Records not stored again because their event_id was already stored. [Alpha]"),
-		metric.WithUnit("{records}"),
-	)
-	errs = errors.Join(errs, err)
-	builder.ExporterAuditstorePurged, err = builder.meter.Int64Counter(
-		"otelcol_exporter_auditstore_purged",
-		metric.WithDescription("Records removed by retention. [Alpha]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)

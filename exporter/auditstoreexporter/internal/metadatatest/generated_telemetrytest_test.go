@@ -20,13 +20,9 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.ExporterAuditstoreDuplicates.Add(context.Background(), 1)
-	tb.ExporterAuditstorePurged.Add(context.Background(), 1)
 	tb.ExporterAuditstoreRejected.Add(context.Background(), 1)
 	tb.ExporterAuditstoreStored.Add(context.Background(), 1)
 	AssertEqualExporterAuditstoreDuplicates(t, testTel,
-		[]metricdata.DataPoint[int64]{{Value: 1}},
-		metricdatatest.IgnoreTimestamp())
-	AssertEqualExporterAuditstorePurged(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterAuditstoreRejected(t, testTel,

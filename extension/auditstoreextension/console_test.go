@@ -1,7 +1,7 @@
 // Copyright The policyaudit Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package auditstoreexporter
+package auditstoreextension
 
 import (
 	"context"

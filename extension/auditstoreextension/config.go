@@ -1,0 +1,163 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package auditstoreextension
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
+
+	store "github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/signing"
+)
+
+// Backends of the store.
+const (
+	BackendSQLite   = "sqlite"   // an embedded file: one collector's trail
+	BackendPostgres = "postgres" // a shared database: a fleet's trail
+)
+
+// Config of the auditstore extension.
+type Config struct {
+	// Backend is sqlite (the embedded default) or postgres.
+	Backend string `mapstructure:"backend"`
+	// Path of the SQLite database file (created if absent).
+	Path string `mapstructure:"path"`
+	// Synchronous is SQLite's: full (every append on the disk before it is
+	// acknowledged: survives a power cut) or normal (survives the process
+	// being killed; a power cut can lose the last appends).
+	Synchronous string `mapstructure:"synchronous"`
+	// Postgres is the shared store (backend postgres).
+	Postgres PostgresConfig `mapstructure:"postgres"`
+	// RetentionDays keeps records this many days after they were stored;
+	// 0 keeps them forever.
+	RetentionDays int `mapstructure:"retention_days"`
+	// RetentionInterval is how often retention runs (it also runs at start).
+	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// Query is the read-only query API's HTTP server (auth and TLS as on any
+	// confighttp server).
+	Query confighttp.ServerConfig `mapstructure:"query"`
+	// MaxQueryLimit caps the limit parameter of queries.
+	MaxQueryLimit int `mapstructure:"max_query_limit"`
+	// Console is the read-only web console on the query endpoint.
+	Console ConsoleConfig `mapstructure:"console"`
+	// Signing anchors the hash chain with Ed25519-signed heads.
+	Signing SigningConfig `mapstructure:"signing"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// PostgresConfig is a shared store in PostgreSQL.
+type PostgresConfig struct {
+	// DSN is a libpq connection string or URL
+	// (${env:POLICYAUDIT_POSTGRES_DSN}); its sslmode says how TLS is used
+	// unless tls is set.
+	DSN configopaque.String `mapstructure:"dsn"`
+	// Chain is this collector's identity in the fleet: the chain it
+	// appends to (default: the host name, a pod's name). Two collectors
+	// running with one chain fence each other: only the newest appends.
+	Chain string `mapstructure:"chain"`
+	// MaxConns bounds the connection pool.
+	MaxConns int `mapstructure:"max_conns"`
+	// TLS, when set, replaces the DSN's TLS settings.
+	TLS configoptional.Optional[configtls.ClientConfig] `mapstructure:"tls"`
+	_   struct{}
+}
+
+// ConsoleConfig turns the web console on the query endpoint on or off.
+type ConsoleConfig struct {
+	// Enabled serves the console at the query endpoint's root (default
+	// true); off, the endpoint serves the JSON API alone.
+	Enabled bool `mapstructure:"enabled"`
+	_       struct{}
+}
+
+// SigningConfig is the key the store signs its head with, and how often.
+// Without a key the chain is still hashed, but a cut prefix, a rewritten
+// chain or a rolled-back file cannot be told from an intact one.
+type SigningConfig struct {
+	// The Ed25519 private key (key_file or key); keep the file off the
+	// database's volume: whoever holds it can sign a rewritten chain.
+	signing.KeyConfig `mapstructure:",squash"`
+	// EveryRecords signs the head after this many new records (0: not by count).
+	EveryRecords int64 `mapstructure:"every_records"`
+	// Interval signs the head this often when records arrived since.
+	Interval time.Duration `mapstructure:"interval"`
+	// Required refuses to start without a key, so a missing secret cannot
+	// leave the chain unanchored unnoticed.
+	Required bool `mapstructure:"required"`
+	_        struct{}
+}
+
+func createDefaultConfig() *Config {
+	query := confighttp.NewDefaultServerConfig()
+	query.Endpoint = "127.0.0.1:4321"
+	query.ReadHeaderTimeout = 10 * time.Second
+	return &Config{
+		Backend:           BackendSQLite,
+		Path:              "./data/audit.db",
+		Synchronous:       store.SyncFull,
+		Postgres:          PostgresConfig{MaxConns: 8},
+		RetentionDays:     30,
+		RetentionInterval: time.Hour,
+		Query:             query,
+		MaxQueryLimit:     1000,
+		Console:           ConsoleConfig{Enabled: true},
+		Signing:           SigningConfig{EveryRecords: 10000, Interval: time.Minute},
+	}
+}
+
+// Validate fails fast at startup, naming the key at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Backend {
+	case BackendSQLite:
+		if c.Path == "" {
+			errs = append(errs, errors.New("path: must not be empty"))
+		}
+		if c.Synchronous != store.SyncFull && c.Synchronous != store.SyncNormal {
+			errs = append(errs, fmt.Errorf("synchronous: %q is not one of full, normal", c.Synchronous))
+		}
+	case BackendPostgres:
+		if c.Postgres.DSN == "" {
+			errs = append(errs, errors.New("postgres.dsn: must not be empty with backend postgres"))
+		}
+		if c.Postgres.MaxConns < 2 {
+			errs = append(errs, errors.New("postgres.max_conns: must be at least 2 (appends and queries)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("backend: %q is not one of sqlite, postgres", c.Backend))
+	}
+	if c.RetentionDays < 0 {
+		errs = append(errs, errors.New("retention_days: must be 0 (keep forever) or more"))
+	}
+	if c.RetentionDays > 0 && c.RetentionInterval < time.Minute {
+		errs = append(errs, errors.New("retention_interval: must be at least 1m"))
+	}
+	if c.Query.Endpoint == "" {
+		errs = append(errs, errors.New("query.endpoint: must not be empty"))
+	}
+	if c.MaxQueryLimit <= 0 {
+		errs = append(errs, errors.New("max_query_limit: must be positive"))
+	}
+	if c.Signing.Required && !c.Signing.Set() {
+		errs = append(errs, errors.New("signing.key_file or signing.key: required (signing.required is true)"))
+	}
+	if c.Signing.Ambiguous() {
+		errs = append(errs, errors.New("signing.key_file and signing.key: give one"))
+	}
+	if c.Signing.EveryRecords < 0 {
+		errs = append(errs, errors.New("signing.every_records: must be 0 (not by count) or more"))
+	}
+	if c.Signing.Interval < time.Second {
+		errs = append(errs, errors.New("signing.interval: must be at least 1s"))
+	}
+	return errors.Join(errs...)
+}
