@@ -14,7 +14,7 @@ LITELLM_VERSION := 1.105.0
 LITELLM  := $(BIN)/litellm/bin/litellm
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run demo chromium screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
+.PHONY: all build run demo chromium postgresql screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
 
 all: build
 
@@ -91,9 +91,10 @@ check-generate: generate
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
 ## (decision logs), versitygw (S3), DuckDB (npm) and the LiteLLM proxy
 ## (PyPI, in a virtualenv); and Debian's Chromium for the console's browser
-## test (apt-get, needs root; skipped when a Chromium is on the PATH). The
+## test and PostgreSQL for the shared store's (apt-get, needs root; skipped
+## when installed). The
 ## S3 test also needs the AWS CLI and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules chromium
+tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -101,6 +102,11 @@ $(LITELLM):
 	$(BIN)/litellm/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+# PostgreSQL 15 from Debian (the shared audit store's tests start their own
+# server on 127.0.0.1, in a temporary directory: test/peers/pgpeer).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation; }

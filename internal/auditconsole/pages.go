@@ -101,6 +101,7 @@ type recordPage struct {
 	Row             recordRow
 	Fields          []fieldRow
 	Canonical       string
+	Chain           string // a shared store's chain of the record
 	Seq             int64
 	StoredAt        string
 	PrevHash        string
@@ -142,7 +143,7 @@ func (c *Console) record(w http.ResponseWriter, r *http.Request) {
 		pretty.Write(row.Record)
 	}
 	get := row.Fields()
-	page := recordPage{Row: recordRowOf(row), Canonical: pretty.String(), Seq: row.Seq,
+	page := recordPage{Row: recordRowOf(row), Canonical: pretty.String(), Chain: row.Chain, Seq: row.Seq,
 		StoredAt: time.UnixMilli(row.StoredMS).UTC().Format(time.RFC3339Nano), PrevHash: row.PrevHash, Hash: row.Hash, Link: link,
 		PolicyID: get(record.FieldPolicyID)}
 	page.CorrelationHref = template.URL("/search?" + url.Values{"q": {page.Row.Correlation}}.Encode()) // #nosec: url.Values-encoded, relative
@@ -210,6 +211,7 @@ type integrityPage struct {
 	Age        string
 	Took       string
 	Head       store.Link
+	Chain      string               // this collector's chain in a shared store
 	SignedHead *store.HeadStatement // the newest that verifies under the store's key
 	// StartProblem: at open, the chain did not continue the newest signed
 	// head (a head that does not verify, a rewrite, a cut tail), said,
@@ -242,7 +244,7 @@ func (c *Console) integrity(w http.ResponseWriter, r *http.Request) {
 		rep, at, took, _ = c.api.LastVerified()
 	}
 	page := integrityPage{Report: rep, CheckedAt: at.UTC().Format(time.RFC3339), Age: c.api.Now().Sub(at).Round(time.Second).String(),
-		Took: took.Round(time.Millisecond).String(), Head: c.store.Head()}
+		Took: took.Round(time.Millisecond).String(), Head: c.store.Head(), Chain: c.store.Chain()}
 	if signer := c.store.Signer(); signer != nil {
 		page.Signing, page.KeyID, page.PublicKey = true, signer.KeyID(), string(signing.PublicKeyPEM(signer.PublicKey()))
 		page.StartProblem = c.store.StartCheck().Problem

@@ -46,7 +46,7 @@ type Row struct {
 
 // conditions are the SQL conditions of f's fields and time range (not its
 // cursor), and their arguments.
-func (f Filter) conditions() ([]string, []any) {
+func (f Filter) conditions(pg bool) ([]string, []any) {
 	var where []string
 	var args []any
 	eq := func(col, v string) {
@@ -59,7 +59,8 @@ func (f Filter) conditions() ([]string, []any) {
 	// "+" makes a column unusable for an index, so the planner picks the
 	// correlation, user or version index instead of walking every record of
 	// a kind in time order.
-	if f.CorrelationID != "" || f.User != "" || f.PolicyVersion != "" {
+	// (PostgreSQL's planner weighs the indexes by their statistics.)
+	if !pg && (f.CorrelationID != "" || f.User != "" || f.PolicyVersion != "") {
 		eq("+event_kind", f.EventKind)
 	} else {
 		eq("event_kind", f.EventKind)
@@ -90,7 +91,7 @@ var ErrBadCursor = errors.New("not a cursor from a previous page")
 // Query returns records newest first (by created_at, then chain and seq) and
 // the cursor of the next page, "" on the last one.
 func (s *Store) Query(ctx context.Context, f Filter) ([]Row, string, error) {
-	where, args := f.conditions()
+	where, args := f.conditions(s.pg)
 	if f.Cursor != "" {
 		ms, chain, seq, err := decodeCursor(f.Cursor)
 		if err != nil {

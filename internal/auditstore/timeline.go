@@ -34,7 +34,7 @@ func (s *Store) Timeline(ctx context.Context, f Filter, step time.Duration) ([]T
 		return nil, errors.New("timeline: a step of at least a millisecond is required")
 	}
 	f.EventKind = record.EventKindDecision
-	where, args := f.conditions()
+	where, args := f.conditions(s.pg)
 	stepMS, since := step.Milliseconds(), f.Since.UnixMilli()
 	q := `SELECT (created_ms - ?) / ? AS bucket, decision,
 		rollout_mode = 'shadow' OR decision != effective_decision AS observed, COUNT(*)
