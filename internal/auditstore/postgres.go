@@ -112,7 +112,10 @@ func OpenPostgres(ctx context.Context, cfg PostgresConfig, opts ...Option) (*Sto
 	if cfg.TLS != nil {
 		pcfg.TLSConfig, pcfg.Fallbacks = cfg.TLS, nil
 	}
-	db := stdlib.OpenDB(*pcfg)
+	// A pooled connection is pinged before each use (pgx pings only those
+	// idle for a second): after the server restarted, a broken connection is
+	// replaced instead of failing the next query or append.
+	db := stdlib.OpenDB(*pcfg, stdlib.OptionShouldPing(func(context.Context, stdlib.ShouldPingParams) bool { return true }))
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = maxConnections
 	}

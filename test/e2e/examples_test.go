@@ -30,6 +30,7 @@ var exampleEnv = []string{
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
 	"KONG_ADMIN_URL=https://kong-admin.internal:8444",
+	"POLICYAUDIT_POSTGRES_DSN=postgres://policyaudit@db.internal:5432/audit?sslmode=verify-full",
 	"KONG_ADMIN_TOKEN=kong-admin-token",
 	"POLICYAUDIT_KONG_HTPASSWD=kong:$2y$05$abcdefghijklmnopqrstuO8Bm5y0t3l5oV8m3n4a0gX4Wl6zQmA2K",
 	"AZURE_LOGS_INGESTION_ENDPOINT=https://policyaudit-abcd.westeurope-1.ingest.monitor.azure.com",
@@ -57,6 +58,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 		{"s3.yaml"}, {"splunk.yaml"}, {"elasticsearch.yaml"}, {"datadog.yaml"}, {"auditstore.yaml"}, {"all.yaml"},
 		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"}, {"auditstore.yaml", "kong.yaml"},
 		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"}, {"ocsf.yaml"}, {"ocsf.yaml", "splunk.yaml"},
+		{"postgres.yaml"}, {"s3.yaml", "postgres.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)
