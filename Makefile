@@ -199,9 +199,12 @@ bench-generate:
 	gofmt -w bench/stock/*.go
 
 ## bench-auditstore: the audit store's figures (records/s stored on one core,
-## query latency at 1 million rows); prints them, asserts nothing.
+## query latency at 1 million rows; appends to a shared PostgreSQL store by
+## one to four writers, into bench/results/auditstore-postgres.txt); prints
+## them, asserts nothing.
 bench-auditstore:
-	$(GO) test -run '^$$' -bench 'BenchmarkAppend' -benchtime 20x ./internal/auditstore/
+	$(GO) test -run '^$$' -bench 'BenchmarkAppend$$' -benchtime 20x ./internal/auditstore/
+	$(GO) test -run '^$$' -bench 'BenchmarkAppendPostgres' -benchtime 20x ./internal/auditstore/ | tee bench/results/auditstore-postgres.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkQueryAt1M' -benchtime 2000x -timeout 30m ./internal/auditstore/
 	$(GO) test -run '^$$' -bench 'BenchmarkTimelineAt1M/(all_policies|one_policy)' -benchtime 50x -timeout 30m ./internal/auditstore/
 	$(GO) test -run '^$$' -bench 'BenchmarkTimelineAt1M/verify' -benchtime 1x -timeout 30m ./internal/auditstore/

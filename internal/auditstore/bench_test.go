@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -57,6 +58,45 @@ func BenchmarkAppend(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkAppendPostgres is a shared store's append rate on a real
+// PostgreSQL 15 (fsync on, on this machine's disk): one writer, and two
+// writers appending at once, each to its own chain (the fleet's design),
+// in batches as the examples send them. It reports the records per second
+// of all writers together.
+func BenchmarkAppendPostgres(b *testing.B) {
+	for _, c := range []struct{ writers, size int }{{1, 2048}, {1, 8192}, {2, 2048}, {4, 2048}} {
+		b.Run(fmt.Sprintf("writers=%d/batch=%d", c.writers, c.size), func(b *testing.B) {
+			ctx := context.Background()
+			dsn := sharedDSN(b)
+			stores := make([]*Store, c.writers)
+			batches := make([][]Entry, c.writers)
+			for w := range stores {
+				stores[w] = openShared(b, dsn, fmt.Sprintf("writer-%d", w))
+				batches[w] = benchEntries(b, 0, c.size)
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for w := range stores {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < b.N; i++ {
+						for j := range batches[w] {
+							batches[w][j].EventID = fmt.Sprintf("ev-%d-%d-%d", w, i, j)
+						}
+						if _, _, err := stores[w].Append(ctx, batches[w]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*c.writers*c.size)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }

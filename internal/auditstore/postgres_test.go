@@ -30,7 +30,7 @@ var (
 	pgDBs    atomic.Int64
 )
 
-func sharedDSN(t *testing.T) string {
+func sharedDSN(t testing.TB) string {
 	t.Helper()
 	var err error
 	pgOnce.Do(func() { pgServer, err = pgpeer.Launch() })
@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func openShared(t *testing.T, dsn, chain string, opts ...Option) *Store {
+func openShared(t testing.TB, dsn, chain string, opts ...Option) *Store {
 	t.Helper()
 	s, err := OpenPostgres(context.Background(), PostgresConfig{DSN: dsn, Chain: chain}, opts...)
 	require.NoError(t, err)
