@@ -72,6 +72,9 @@ type Config struct {
 	// partition, for the file exporter's group_by and awss3exporter's
 	// resource_attrs_to_s3 (destination otlp).
 	Partition PartitionConfig `mapstructure:"partition"`
+	// OrderKey groups the records of one correlation ID under one resource,
+	// for an exporter that keys its messages by resource attributes.
+	OrderKey OrderKeyConfig `mapstructure:"order_key"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -141,6 +144,21 @@ type PartitionConfig struct {
 	_      struct{}
 }
 
+// OrderKeyConfig puts each record under a resource whose attribute holds
+// a bucket of its correlation ID (FNV-1a, modulo buckets). Every record of
+// one request then shares a resource, so the kafka exporter's
+// partition_logs_by_resource_attributes sends them to one partition, in
+// order, while a batch still becomes at most buckets resources (not one per
+// request). Off with buckets 0.
+type OrderKeyConfig struct {
+	Attribute string `mapstructure:"attribute"`
+	Buckets   int    `mapstructure:"buckets"`
+	_         struct{}
+}
+
+// maxOrderKeyBuckets bounds the resources a batch can be split into.
+const maxOrderKeyBuckets = 4096
+
 // Partition layouts.
 const (
 	LayoutDate         = "date"
@@ -156,6 +174,7 @@ func createDefaultConfig() *Config {
 		Splunk:      SplunkConfig{Source: "policy-gateway", Sourcetype: "policy_gateway:decision", AdminSourcetype: "policy_gateway:admin"},
 		Datadog:     DatadogConfig{Service: "policy-gateway", Source: "policy-gateway"},
 		Partition:   PartitionConfig{Attribute: "policyaudit.partition", Layout: LayoutDate},
+		OrderKey:    OrderKeyConfig{Attribute: "policyaudit.order_key"},
 	}
 }
 
@@ -186,6 +205,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Destination == DestinationDatadog && (c.Datadog.Service == "" || c.Datadog.Source == "") {
 		errs = append(errs, errors.New("datadog.service and datadog.source: must not be empty for destination datadog"))
+	}
+	if c.OrderKey.Buckets < 0 || c.OrderKey.Buckets > maxOrderKeyBuckets {
+		errs = append(errs, fmt.Errorf("order_key.buckets: must be 0 (off) to %d", maxOrderKeyBuckets))
+	}
+	if c.OrderKey.Buckets > 0 && c.OrderKey.Attribute == "" {
+		errs = append(errs, errors.New("order_key.attribute: must not be empty with order_key.buckets"))
 	}
 	if c.Partition.Layout != LayoutDate && c.Partition.Layout != LayoutSecurityLake {
 		errs = append(errs, fmt.Errorf("partition.layout: %q is not one of %s, %s", c.Partition.Layout, LayoutDate, LayoutSecurityLake))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"hash/fnv"
 	"strings"
 	"time"
 	"unsafe"
@@ -69,6 +70,7 @@ type partitionKey struct {
 	resource, scope int
 	date            string
 	class           string // the OCSF class, when the partition prefix names it ({class})
+	bucket          uint32 // the correlation ID's order_key bucket, when order_key is on
 }
 
 // classPlaceholder in partition.prefix is replaced by each OCSF event's
@@ -81,6 +83,9 @@ func (p *policyProcessor) keyFor(ri, si int, rec *record.Record, class int64) pa
 	key := partitionKey{resource: ri, scope: si, date: rec.PartitionDate()}
 	if p.classInPrefix {
 		key.class = ocsf.ClassName(class)
+	}
+	if n := p.cfg.OrderKey.Buckets; n > 0 {
+		key.bucket = orderBucket(rec.CorrelationID, n)
 	}
 	return key
 }
@@ -151,7 +156,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 }
 
 func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plog.ResourceLogs, rl plog.ResourceLogs, sl plog.ScopeLogs, key partitionKey) plog.LogRecordSlice {
-	rkey := partitionKey{resource: key.resource, scope: -1, date: key.date, class: key.class}
+	rkey := partitionKey{resource: key.resource, scope: -1, date: key.date, class: key.class, bucket: key.bucket}
 	nrl, ok := resources[rkey]
 	if !ok {
 		nrl = out.ResourceLogs().AppendEmpty()
@@ -160,12 +165,23 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 		if p.partitioned() {
 			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key))
 		}
+		if p.cfg.OrderKey.Buckets > 0 {
+			nrl.Resource().Attributes().PutInt(p.cfg.OrderKey.Attribute, int64(key.bucket))
+		}
 		resources[rkey] = nrl
 	}
 	nsl := nrl.ScopeLogs().AppendEmpty()
 	sl.Scope().CopyTo(nsl.Scope())
 	nsl.SetSchemaUrl(sl.SchemaUrl())
 	return nsl.LogRecords()
+}
+
+// orderBucket is the order_key bucket of a correlation ID: FNV-1a, so
+// every collector puts one request's records in the same bucket.
+func orderBucket(correlationID string, buckets int) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(correlationID))
+	return h.Sum32() % uint32(buckets)
 }
 
 // partitioned: the records go to storage partitioned by date (S3, files),
