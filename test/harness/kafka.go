@@ -291,31 +291,52 @@ func (k *Kafka) inSync(ctx context.Context, node int32, topics ...string) error 
 	return nil
 }
 
-// Kill ends node i with SIGKILL: no controlled shutdown, no flush.
-func (k *Kafka) Kill(t testing.TB, i int) {
+// Kill ends nodes with SIGKILL: no controlled shutdown, no flush.
+func (k *Kafka) Kill(t testing.TB, nodes ...int) {
 	t.Helper()
-	node := k.nodes[i]
-	require.NoError(t, node.cmd.Process.Kill())
-	<-node.exited
+	for _, i := range nodes {
+		node := k.nodes[i]
+		require.NoError(t, node.cmd.Process.Kill())
+		<-node.exited
+	}
 }
 
-// Start runs node i again after Kill, on its ports and data, and waits
-// until it answers requests itself and is back in the ISR of every
-// partition it holds a replica of.
-func (k *Kafka) Start(t testing.TB, i int) {
+// Start runs nodes again after Kill, on their ports and data, and waits
+// until each answers requests itself and is back in the ISR of every
+// partition it holds a replica of. All are launched before any is waited
+// for: with two of three down, neither comes back without the other (the
+// controller quorum needs both).
+func (k *Kafka) Start(t testing.TB, nodes ...int) {
 	t.Helper()
-	node := k.nodes[i]
-	k.launch(t, node)
+	for _, i := range nodes {
+		k.launch(t, k.nodes[i])
+	}
 	begin := time.Now()
-	k.waitFor(t, 90*time.Second, fmt.Sprintf("node %d back in sync", i), func(ctx context.Context) error {
-		// Right after a kill the controller may not have noticed yet: the
-		// ISR alone would still name the node.
-		if err := node.serving(ctx); err != nil {
-			return err
-		}
-		return k.inSync(ctx, int32(node.id))
-	})
-	t.Logf("kafka: node %d back in sync in %s", i, time.Since(begin).Round(100*time.Millisecond))
+	for _, i := range nodes {
+		node := k.nodes[i]
+		k.waitFor(t, 90*time.Second, fmt.Sprintf("node %d back in sync", i), func(ctx context.Context) error {
+			// Right after a kill the controller may not have noticed yet:
+			// the ISR alone would still name the node.
+			if err := node.serving(ctx); err != nil {
+				return err
+			}
+			return k.inSync(ctx, int32(node.id))
+		})
+	}
+	t.Logf("kafka: node(s) %v back in sync in %s", nodes, time.Since(begin).Round(100*time.Millisecond))
+}
+
+// Leader is the node leading a partition of topic now.
+func (k *Kafka) Leader(t testing.TB, topic string, partition int) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	details, err := k.admin.ListTopics(ctx, topic)
+	require.NoError(t, err)
+	p, ok := details[topic].Partitions[int32(partition)]
+	require.True(t, ok, "no partition %s/%d", topic, partition)
+	require.GreaterOrEqual(t, p.Leader, int32(0), "%s/%d has no leader", topic, partition)
+	return int(p.Leader) // node IDs are the nodes' indexes
 }
 
 // PeakRSSKiB is node i's peak resident set size so far.
