@@ -339,6 +339,22 @@ func (k *Kafka) Leader(t testing.TB, topic string, partition int) int {
 	return int(p.Leader) // node IDs are the nodes' indexes
 }
 
+// EndOffsets is the end offset of each partition of topic: its high
+// watermark, the records every replica in sync has.
+func (k *Kafka) EndOffsets(t testing.TB, topic string) map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := k.admin.ListEndOffsets(ctx, topic)
+	require.NoError(t, err)
+	require.NoError(t, listed.Error())
+	out := map[int]int64{}
+	for p, o := range listed[topic] {
+		out[int(p)] = o.Offset
+	}
+	return out
+}
+
 // PeakRSSKiB is node i's peak resident set size so far.
 func (k *Kafka) PeakRSSKiB(t testing.TB, i int) int {
 	t.Helper()
