@@ -12,6 +12,10 @@ VERSITYGW := $(BIN)/versitygw
 # dependencies the package mirror here serves), in its own virtualenv.
 LITELLM_VERSION := 1.105.0
 LITELLM  := $(BIN)/litellm/bin/litellm
+# Apache Kafka's jars (the version is the pom's) for a KRaft cluster in the
+# tests (test/harness/kafka.go); the stamp says the copy finished.
+KAFKA_POM := test/harness/kafka/pom.xml
+KAFKA    := $(BIN)/kafka/.installed
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo chromium postgresql screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
@@ -30,7 +34,7 @@ run: build
 ## built distribution, a real OPA and a real S3 server), then the image and
 ## the Kubernetes manifests (test-deploy).
 test: build tools check-generate vet image
-	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) KAFKA_LIBS=$(BIN)/kafka $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
 	$(MAKE) test-deploy
 
 ## test-deploy: the image and deploy/kubernetes: every manifest checked
@@ -64,9 +68,9 @@ fuzz-corpus:
 
 ## mutants: plant, one at a time, the bugs listed in test/mutants behind the
 ## README's guarantees and require each package's tests to catch them (about
-## a minute; CI runs it).
-mutants: $(VERSITYGW)
-	VERSITYGW_BIN=$(VERSITYGW) $(GO) run ./test/mutants
+## two minutes, most of it the Kafka example's test; CI runs it).
+mutants: build $(VERSITYGW) $(KAFKA)
+	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka $(GO) run ./test/mutants
 
 ## test-unit: the tests that need no binary (nor the peers).
 test-unit:
@@ -90,11 +94,12 @@ check-generate: generate
 
 ## tools: test peers, installed into ./bin from the module proxy: a real OPA
 ## (decision logs), versitygw (S3), DuckDB (npm) and the LiteLLM proxy
-## (PyPI, in a virtualenv); and Debian's Chromium for the console's browser
-## test and PostgreSQL for the shared store's (apt-get, needs root; skipped
-## when installed). The
-## S3 test also needs the AWS CLI and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) test/e2e/duckdb/node_modules chromium postgresql
+## (PyPI, in a virtualenv); Apache Kafka's jars (Maven Central, with Maven;
+## Debian's Maven and Java 17 when there are none); and Debian's Chromium for
+## the console's browser test and PostgreSQL for the shared store's (apt-get,
+## needs root; skipped when installed). The S3 test also needs the AWS CLI
+## and Node.js.
+tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) test/e2e/duckdb/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -107,6 +112,16 @@ $(VERSITYGW):
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+# Kafka 4 runs on Java 17; Maven copies the jars the pom resolves (47, 44 MB)
+# into a fresh directory, renamed into place only once complete, so an
+# interrupted download is not taken for an installed one.
+$(KAFKA): $(KAFKA_POM)
+	@command -v mvn >/dev/null && command -v java >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven openjdk-17-jre-headless; }
+	rm -rf $(BIN)/kafka $(BIN)/kafka.tmp
+	mvn -q -B -Dstyle.color=never -f $(KAFKA_POM) dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(BIN)/kafka.tmp
+	touch $(BIN)/kafka.tmp/.installed
+	mv $(BIN)/kafka.tmp $(BIN)/kafka
 chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation; }

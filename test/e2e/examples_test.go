@@ -38,6 +38,7 @@ var exampleEnv = []string{
 	"AZURE_TENANT_ID=11111111-2222-3333-4444-555555555555",
 	"AZURE_CLIENT_ID=66666666-7777-8888-9999-000000000000",
 	"AZURE_CLIENT_SECRET=client-secret",
+	"POLICYAUDIT_KAFKA_BROKERS=kafka-0.kafka:9092,kafka-1.kafka:9092,kafka-2.kafka:9092",
 }
 
 func validate(t *testing.T, env []string, files ...string) (string, error) {
@@ -59,6 +60,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 		{"all.yaml", "pii.yaml", "tls.yaml"}, {"s3.yaml", "tls.yaml"}, {"auditstore.yaml", "kongaudit.yaml"}, {"auditstore.yaml", "kong.yaml"},
 		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"}, {"ocsf.yaml"}, {"ocsf.yaml", "splunk.yaml"},
 		{"postgres.yaml"}, {"s3.yaml", "postgres.yaml"},
+		{"kafka.yaml"}, {"kafka.yaml", "pii.yaml", "tls.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)

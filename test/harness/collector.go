@@ -188,7 +188,13 @@ func (c *Collector) Stop(t testing.TB) {
 // PeakRSSKiB is the process's peak resident set size so far (VmHWM).
 func (c *Collector) PeakRSSKiB(t testing.TB) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Cmd.Process.Pid))
+	return peakRSSKiB(t, c.Cmd.Process.Pid)
+}
+
+// peakRSSKiB is a process's peak resident set size so far (VmHWM).
+func peakRSSKiB(t testing.TB, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
