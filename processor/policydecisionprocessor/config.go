@@ -149,7 +149,9 @@ type PartitionConfig struct {
 // one request then shares a resource, so the kafka exporter's
 // partition_logs_by_resource_attributes sends them to one partition, in
 // order, while a batch still becomes at most buckets resources (not one per
-// request). Off with buckets 0.
+// request). It replaces the date partition (a request crossing midnight
+// keeps one key): for a pipeline to Kafka, whose consumers partition again.
+// Off with buckets 0.
 type OrderKeyConfig struct {
 	Attribute string `mapstructure:"attribute"`
 	Buckets   int    `mapstructure:"buckets"`

@@ -48,7 +48,12 @@ func TestOrderKeyKeepsARequestUnderOneResource(t *testing.T) {
 		}
 		return ld
 	}
+	lines = append(lines, `{"event_id":"late","request_id":"req-07","created_at":"2026-01-17T00:00:01.000Z","policy_id":"p","decision":"deny"}`)
 	out, _ := runProcessor(t, cfg, logsOf(lines))
+	for _, rl := range out.ResourceLogs().All() {
+		_, dated := rl.Resource().Attributes().Get("policyaudit.partition")
+		assert.False(t, dated, "no date partition: a request across midnight keeps one key")
+	}
 	first := bucketOf(out)
 	assert.Len(t, first, 40)
 	assert.LessOrEqual(t, out.ResourceLogs().Len(), 8)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"strings"
 	"time"
 	"unsafe"
@@ -85,7 +84,8 @@ func (p *policyProcessor) keyFor(ri, si int, rec *record.Record, class int64) pa
 		key.class = ocsf.ClassName(class)
 	}
 	if n := p.cfg.OrderKey.Buckets; n > 0 {
-		key.bucket = orderBucket(rec.CorrelationID, n)
+		// No date: a request crossing midnight keeps one key.
+		key.date, key.bucket = "", record.OrderBucket(rec.CorrelationID, n)
 	}
 	return key
 }
@@ -162,11 +162,10 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
-		if p.partitioned() {
-			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key))
-		}
 		if p.cfg.OrderKey.Buckets > 0 {
 			nrl.Resource().Attributes().PutInt(p.cfg.OrderKey.Attribute, int64(key.bucket))
+		} else if p.partitioned() {
+			nrl.Resource().Attributes().PutStr(p.cfg.Partition.Attribute, p.partitionValue(key))
 		}
 		resources[rkey] = nrl
 	}
@@ -174,14 +173,6 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 	sl.Scope().CopyTo(nsl.Scope())
 	nsl.SetSchemaUrl(sl.SchemaUrl())
 	return nsl.LogRecords()
-}
-
-// orderBucket is the order_key bucket of a correlation ID: FNV-1a, so
-// every collector puts one request's records in the same bucket.
-func orderBucket(correlationID string, buckets int) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(correlationID))
-	return h.Sum32() % uint32(buckets)
 }
 
 // partitioned: the records go to storage partitioned by date (S3, files),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/record"
 	"github.com/policyaudit/policyaudit/test/harness"
 )
 
@@ -30,6 +31,8 @@ type poster struct {
 
 	requests, refused int
 	slowest           time.Duration
+	// messages is how many Kafka messages the acknowledged requests made.
+	messages int64
 }
 
 func startPosting(t *testing.T, url, prefix string) *poster {
@@ -54,6 +57,7 @@ func startPosting(t *testing.T, url, prefix string) *poster {
 				if status == http.StatusOK {
 					p.slowest = max(p.slowest, time.Since(began))
 					p.acked = append(p.acked, idsOf(prefix, from, 50)...)
+					p.messages += messagesOf(prefix, from, 50)
 					break
 				}
 				p.refused++
@@ -120,6 +124,20 @@ func postWithin(url string, body []byte, timeout time.Duration) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// kafkaOrderBuckets is kafka.yaml's order_key.buckets.
+const kafkaOrderBuckets = 64
+
+// messagesOf is how many Kafka messages the sidecar of kafka.yaml writes for
+// one request of harness.Decisions(prefix, from, n): one for each order_key
+// bucket its correlation IDs (prefix-req-i) fall in.
+func messagesOf(prefix string, from, n int) int64 {
+	buckets := map[uint32]bool{}
+	for i := from; i < from+n; i++ {
+		buckets[record.OrderBucket(prefix+"-req-"+strconv.Itoa(i), kafkaOrderBuckets)] = true
+	}
+	return int64(len(buckets))
 }
 
 // idsOf are the event IDs of harness.Decisions(prefix, from, n).
