@@ -18,7 +18,7 @@ KAFKA_POM := test/harness/kafka/pom.xml
 KAFKA    := $(BIN)/kafka/.installed
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
-.PHONY: all build run demo chromium postgresql screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
+.PHONY: all build run demo chromium postgresql bench-fleet screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
 
 all: build
 
@@ -207,6 +207,15 @@ bench: build tools
 		$(GO) test -run '^$$' -bench Sidecar -benchtime 1x -timeout 20m ./test/sidecarbench > bench/results/sidecar.txt 2>&1; \
 		status=$$?; cat bench/results/sidecar.txt; exit $$status
 	cd bench && $(GO) build -o $(BIN)/bench . && taskset -c 1 $(BIN)/bench -root .. -cpu 0 -out results -sidecar results/sidecar.txt
+
+## bench-fleet: issue 28's figures on this machine (three Kafka brokers,
+## PostgreSQL and the peers sharing its cores): a sidecar acknowledging into
+## Kafka, then one and two tier collectors draining 100,000 records into the
+## shared store and S3 (test/fleetbench); writes bench/results/fleet.txt.
+bench-fleet: build tools
+	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) \
+		$(GO) test -run '^$$' -bench Fleet -benchtime 1x -timeout 30m ./test/fleetbench > bench/results/fleet.txt 2>&1; \
+		status=$$?; cat bench/results/fleet.txt; exit $$status
 
 ## bench-generate: regenerate the stock collector's sources (ocb) for B.
 bench-generate:

@@ -68,7 +68,7 @@ func BenchmarkAppend(b *testing.B) {
 // in batches as the examples send them. It reports the records per second
 // of all writers together.
 func BenchmarkAppendPostgres(b *testing.B) {
-	for _, c := range []struct{ writers, size int }{{1, 2048}, {1, 8192}, {2, 2048}, {4, 2048}} {
+	for _, c := range []struct{ writers, size int }{{1, 10}, {1, 2048}, {1, 8192}, {2, 10}, {2, 2048}, {4, 2048}} {
 		b.Run(fmt.Sprintf("writers=%d/batch=%d", c.writers, c.size), func(b *testing.B) {
 			ctx := context.Background()
 			dsn := sharedDSN(b)

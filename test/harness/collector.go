@@ -331,3 +331,28 @@ func (c *Collector) StoredDecisions(t testing.TB, token string) []map[string]any
 		cursor = page.NextCursor
 	}
 }
+
+// SentLogRecords reads otelcol_exporter_sent_log_records by exporter from
+// the collector's own metrics (empty when they cannot be read).
+func (c *Collector) SentLogRecords() map[string]int {
+	out := map[string]int{}
+	resp, err := http.Get(c.Metrics)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "otelcol_exporter_sent_log_records") {
+			continue
+		}
+		_, labels, _ := strings.Cut(line, `exporter="`)
+		name, _, _ := strings.Cut(labels, `"`)
+		if f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			out[name] += int(f)
+		}
+	}
+	return out
+}

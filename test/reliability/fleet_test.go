@@ -53,7 +53,7 @@ func startFleet(t *testing.T, sidecars, tiers int) *fleet {
 	}
 	for i := range tiers {
 		env := append(append([]string{}, f.dest.Env...), kafkaEnv[1:]...)
-		env = append(env, "POLICYAUDIT_POSTGRES_DSN="+f.dsn, "POLICYAUDIT_CHAIN=tier-"+strconv.Itoa(i), "POLICYAUDIT_KAFKA_GROUP=fleet")
+		env = append(env, harness.SidecarGOMEMLIMIT, "POLICYAUDIT_POSTGRES_DSN="+f.dsn, "POLICYAUDIT_CHAIN=tier-"+strconv.Itoa(i), "POLICYAUDIT_KAFKA_GROUP=fleet")
 		f.tiers = append(f.tiers, harness.StartCollector(t, env,
 			filepath.Join(examples, "common.yaml"), filepath.Join(examples, "tier.yaml")))
 	}

@@ -12,7 +12,6 @@
 package sidecarbench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -145,7 +144,7 @@ func watchDelivery(b *testing.B, d *harness.Destinations, c *harness.Collector, 
 			want = n
 		default:
 		}
-		counts := sentCounts(c.Metrics)
+		counts := c.SentLogRecords()
 		counts[datadogPeer] = len(d.DD.Logs())
 		for _, name := range destinations {
 			if _, done := at[name]; !done && want >= 0 && counts[name] >= want {
@@ -159,32 +158,6 @@ func watchDelivery(b *testing.B, d *harness.Destinations, c *harness.Collector, 
 	}
 	b.Errorf("not every destination had the records within 10 minutes: %v", at)
 	return at
-}
-
-// sentCounts reads otelcol_exporter_sent_log_records by exporter from the
-// collector's Prometheus endpoint.
-func sentCounts(metricsURL string) map[string]int {
-	out := map[string]int{}
-	resp, err := http.Get(metricsURL)
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "otelcol_exporter_sent_log_records") {
-			continue
-		}
-		_, labels, _ := strings.Cut(line, `exporter="`)
-		name, _, _ := strings.Cut(labels, `"`)
-		value := line[strings.LastIndexByte(line, ' ')+1:]
-		if f, err := strconv.ParseFloat(value, 64); err == nil {
-			out[name] += int(f)
-		}
-	}
-	return out
 }
 
 // checkPeers requires every destination to hold every accepted record, by
