@@ -136,6 +136,7 @@ var podForms = []struct {
 	{"native-sidecar", emptyDirData},
 	{"volume", claimData},
 	{"gateway", claimData},
+	{"tier", emptyDirData},
 }
 
 // podName is a name the ReplicaSet could give a pod of d.
