@@ -137,6 +137,7 @@ var podForms = []struct {
 	{"volume", claimData},
 	{"gateway", claimData},
 	{"tier", emptyDirData},
+	{"sidecar-kafka", noData},
 }
 
 // podName is a name the ReplicaSet could give a pod of d.
