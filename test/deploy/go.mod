@@ -7,6 +7,7 @@ replace github.com/policyaudit/policyaudit => ../..
 require (
 	github.com/policyaudit/policyaudit v0.0.0
 	github.com/stretchr/testify v1.11.1
+	go.opentelemetry.io/collector/confmap v1.47.0
 	k8s.io/api v0.34.2
 	k8s.io/apimachinery v0.34.2
 	sigs.k8s.io/kustomize/api v0.20.1
@@ -44,7 +45,6 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xlab/treeprint v1.2.0 // indirect
 	go.opentelemetry.io/collector/config/configopaque v1.47.0 // indirect
-	go.opentelemetry.io/collector/confmap v1.47.0 // indirect
 	go.opentelemetry.io/collector/confmap/xconfmap v0.141.0 // indirect
 	go.opentelemetry.io/collector/featuregate v1.47.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

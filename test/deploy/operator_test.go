@@ -119,7 +119,7 @@ func TestOperatorForm(t *testing.T) {
 	c := corev1.Container{Name: container, Env: col.Spec.Env, Resources: col.Spec.Resources, SecurityContext: col.Spec.SecurityContext, VolumeMounts: col.Spec.VolumeMounts}
 	checkSecurity(t, corev1.PodSpec{}, c)
 	checkMemory(t, c, baseConfig(t))
-	checkEnv(t, c, imageEnv(t), baseConfig(t).env)
+	checkEnv(t, corev1.PodSpec{}, c, imageEnv(t), baseConfig(t).env)
 	assert.Contains(t, c.VolumeMounts, corev1.VolumeMount{Name: "policyaudit-data", MountPath: dataDir})
 }
 
@@ -176,7 +176,7 @@ func TestHelmValues(t *testing.T) {
 	checkSecurity(t, corev1.PodSpec{SecurityContext: v.PodSecurityContext}, c)
 	checkMemory(t, c, baseConfig(t))
 	env := imageEnv(t)
-	checkEnv(t, c, env, baseConfig(t).env)
+	checkEnv(t, corev1.PodSpec{}, c, env, baseConfig(t).env)
 	var open []int
 	for name, p := range v.Ports {
 		if p.Enabled {

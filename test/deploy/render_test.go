@@ -25,7 +25,7 @@ import (
 var manifests = filepath.Join(testfixtures.Root, "deploy", "kubernetes")
 
 // forms are the kustomizations a user applies (kubectl apply -k).
-var forms = []string{"sidecar", "native-sidecar", "volume", "gateway", "operator"}
+var forms = []string{"sidecar", "native-sidecar", "volume", "gateway", "operator", "tier", "sidecar-kafka"}
 
 // object is one rendered resource: its kind and name, and its YAML.
 type object struct {
