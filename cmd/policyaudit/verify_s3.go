@@ -29,10 +29,15 @@ import (
 
 // s3Trail is what verify s3 reads from the bucket.
 type s3Trail struct {
-	client               *s3.Client
-	bucket               string
-	prefix, digestPrefix string
-	keys                 map[string]ed25519.PublicKey
+	client *s3.Client
+	bucket string
+	prefix string
+	// digestPrefixes are the digest chains over the data objects: one for a
+	// collector, one per collector of a tier (tier.yaml writes each under
+	// _digest/<chain>); digestPrefix is the one being read.
+	digestPrefixes []string
+	digestPrefix   string
+	keys           map[string]ed25519.PublicKey
 	from, to             time.Time
 	skew                 time.Duration
 
@@ -52,7 +57,10 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	v := &s3Trail{keys: map[string]ed25519.PublicKey{}}
 	fs.StringVar(&v.bucket, "bucket", "", "the bucket")
 	fs.StringVar(&v.prefix, "prefix", "policy-audit", "the prefix the data objects are under")
-	fs.StringVar(&v.digestPrefix, "digest-prefix", "", "the prefix the digests are under (default PREFIX/_digest)")
+	fs.Func("digest-prefix", "the prefix the digests are under (default PREFIX/_digest); repeat it for a tier, whose collectors each sign a chain of their own, and every data object must be in one of them", func(p string) error {
+		v.digestPrefixes = append(v.digestPrefixes, p)
+		return nil
+	})
 	fs.Func("public-key", "PEM file of a public key the digests may be signed with (repeat across a key rotation)", func(path string) error {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -86,8 +94,8 @@ func verifyS3(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "verify s3: --bucket and at least one --public-key are required")
 		return 2
 	}
-	if v.digestPrefix == "" {
-		v.digestPrefix = strings.TrimSuffix(v.prefix, "/") + "/_digest"
+	if len(v.digestPrefixes) == 0 {
+		v.digestPrefixes = []string{strings.TrimSuffix(v.prefix, "/") + "/_digest"}
 	}
 	if v.client, err = s3client.New(ctx, *region, *endpoint, *endpoint != ""); err != nil {
 		fmt.Fprintln(stderr, "verify s3:", err)
@@ -146,25 +154,50 @@ func (v *s3Trail) get(ctx context.Context, key string) (body []byte, meta map[st
 }
 
 func (v *s3Trail) run(ctx context.Context) (string, error) {
-	all, digests, err := v.readDigests(ctx)
-	if err != nil {
-		return "", err
+	listed := map[string]bool{}
+	var records int
+	var summaries []string
+	var pendingAfter, oldest time.Time
+	for _, prefix := range v.digestPrefixes {
+		v.digestPrefix = prefix
+		all, digests, err := v.readDigests(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(digests) == 0 {
+			v.problem("no digest under s3://%s/%s in the window", v.bucket, v.digestPrefix)
+			continue
+		}
+		v.checkChain(all, digests)
+		objects, n, err := v.checkObjects(ctx, digests)
+		if err != nil {
+			return "", err
+		}
+		for k := range objects {
+			listed[k] = true
+		}
+		records += n
+		first, last := digests[0].Digest, digests[len(digests)-1].Digest
+		summaries = append(summaries, fmt.Sprintf("%d digests from %s to %s", len(digests), first.Start, last.End))
+		// With several chains an object after any chain's newest digest may
+		// be that chain's next: only older ones can be called added.
+		end, _ := time.Parse(s3digest.TimeLayout, last.End)
+		start, _ := time.Parse(s3digest.TimeLayout, first.Start)
+		if pendingAfter.IsZero() || end.Before(pendingAfter) {
+			pendingAfter = end
+		}
+		if oldest.IsZero() || start.Before(oldest) {
+			oldest = start
+		}
 	}
-	if len(digests) == 0 {
-		v.problem("no digest under s3://%s/%s in the window", v.bucket, v.digestPrefix)
+	if len(summaries) == 0 {
 		return "", nil
 	}
-	v.checkChain(all, digests)
-	listed, records, err := v.checkObjects(ctx, digests)
+	pending, err := v.checkExtras(ctx, pendingAfter, oldest, listed)
 	if err != nil {
 		return "", err
 	}
-	pending, err := v.checkExtras(ctx, digests, listed)
-	if err != nil {
-		return "", err
-	}
-	first, last := digests[0].Digest, digests[len(digests)-1].Digest
-	summary := fmt.Sprintf("ok: %d digests from %s to %s, %d objects, %d records, every signature and hash verified", len(digests), first.Start, last.End, len(listed), records)
+	summary := fmt.Sprintf("ok: %s, %d objects, %d records, every signature and hash verified", strings.Join(summaries, "; "), len(listed), records)
 	if pending > 0 {
 		summary += fmt.Sprintf("; %d objects written after the newest digest are not covered yet", pending)
 	}
@@ -306,18 +339,26 @@ func (v *s3Trail) checkObjects(ctx context.Context, digests []s3digest.Signed) (
 	return listed, records, nil
 }
 
+// isDigest: the key is under one of the digest prefixes.
+func (v *s3Trail) isDigest(key string) bool {
+	for _, p := range v.digestPrefixes {
+		if strings.HasPrefix(key, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // checkExtras names data objects no digest lists; those written after the
 // newest digest are counted as not covered yet.
-func (v *s3Trail) checkExtras(ctx context.Context, digests []s3digest.Signed, listed map[string]bool) (int, error) {
+func (v *s3Trail) checkExtras(ctx context.Context, newest, oldest time.Time, listed map[string]bool) (int, error) {
 	objs, err := v.list(ctx, v.prefix)
 	if err != nil {
 		return 0, err
 	}
-	newest, _ := time.Parse(s3digest.TimeLayout, digests[len(digests)-1].Digest.End)
-	oldest, _ := time.Parse(s3digest.TimeLayout, digests[0].Digest.Start)
 	pending := 0
 	for _, o := range objs {
-		if strings.HasPrefix(o.key, strings.TrimSuffix(v.digestPrefix, "/")+"/") || listed[o.key] {
+		if v.isDigest(o.key) || listed[o.key] {
 			continue
 		}
 		switch {

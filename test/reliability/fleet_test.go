@@ -4,6 +4,7 @@
 package reliability
 
 import (
+	"os"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -159,6 +160,17 @@ func TestFleetLosesNothingUnderFaults(t *testing.T) {
 		require.Equal(t, 3, exit.ExitCode(), "%s", out)
 	}
 	assert.Contains(t, string(out), "ok: 2 chains, "+strconv.Itoa(total)+" records")
+
+	// S3: each tier collector signs a digest chain of its own (tier.yaml's
+	// _digest/<chain>); every object is in one of them.
+	s3 := exec.Command(cli, "verify", "s3", "--endpoint", f.dest.S3.Endpoint, "--clock-skew", "0s", "--bucket", harness.S3Bucket,
+		"--prefix", "policy-audit", "--digest-prefix", "policy-audit/_digest/tier-0", "--digest-prefix", "policy-audit/_digest/tier-1",
+		"--public-key", f.dest.Key.PublicKeyFile)
+	s3.Env = append(os.Environ(), f.dest.S3.Env...)
+	out, err = s3.CombinedOutput()
+	t.Logf("verify s3:\n%s", out)
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "ok: ")
 }
 
 // storedCount is how many decisions the store holds, from /api/v1/stats.
