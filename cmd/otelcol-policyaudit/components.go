@@ -19,6 +19,7 @@ import (
 	splunkhecreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/splunkhecreceiver"
 	auditstoreexporter "github.com/policyaudit/policyaudit/exporter/auditstoreexporter"
 	azurelogsingestionexporter "github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter"
+	datadoglogsexporter "github.com/policyaudit/policyaudit/exporter/datadoglogsexporter"
 	durableexporter "github.com/policyaudit/policyaudit/exporter/durableexporter"
 	s3auditexporter "github.com/policyaudit/policyaudit/exporter/s3auditexporter"
 	auditstoreextension "github.com/policyaudit/policyaudit/extension/auditstoreextension"
@@ -98,6 +99,7 @@ func components() (otelcol.Factories, error) {
 		durableexporter.NewFactory(),
 		s3auditexporter.NewFactory(),
 		azurelogsingestionexporter.NewFactory(),
+		datadoglogsexporter.NewFactory(),
 		awss3exporter.NewFactory(),
 		splunkhecexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
@@ -115,6 +117,7 @@ func components() (otelcol.Factories, error) {
 	factories.ExporterModules[durableexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[s3auditexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[azurelogsingestionexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ExporterModules[datadoglogsexporter.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ExporterModules[awss3exporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter v0.141.0"
 	factories.ExporterModules[splunkhecexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/splunkhecexporter v0.141.0"
 	factories.ExporterModules[elasticsearchexporter.NewFactory().Type()] = "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.141.0"

@@ -120,7 +120,7 @@ func TestComponentsListsTheDistribution(t *testing.T) {
 	for _, name := range []string{
 		"policygateway", "otlp", "filelog",
 		"policydecision", "memory_limiter", "batch",
-		"auditstore", "durable", "s3audit", "azure_logs_ingestion", "awss3", "splunk_hec", "elasticsearch", "datadog", "otlphttp", "file", "debug",
+		"auditstore", "durable", "s3audit", "azure_logs_ingestion", "awss3", "splunk_hec", "elasticsearch", "datadog", "datadog_logs", "kafka", "otlphttp", "file", "debug",
 		"jsonl_encoding", "queue_storage", "file_storage", "health_check", "bearertokenauth", "pprof",
 	} {
 		assert.Contains(t, string(out), "name: "+name, name)

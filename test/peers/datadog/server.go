@@ -84,6 +84,7 @@ type Server struct {
 	logs  []Log
 	stale int
 	now   func() time.Time
+	delay time.Duration
 }
 
 // Start runs the peer on 127.0.0.1.
@@ -99,6 +100,16 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
+}
+
+// SetDelay makes the intake answer a logs request only after d, as the real
+// one does from a WAN round trip away: an exporter that reports success
+// before the answer shows its losses only against a slow intake. The logs
+// are accepted when the answer is sent, not before.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Stale counts logs accepted and dropped for their date.
@@ -127,6 +138,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/api/v2/logs":
+		s.mu.Lock()
+		delay := s.delay
+		s.mu.Unlock()
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return // the client gave up: nothing accepted
+		}
 		s.intake(w, r)
 	case "/api/v1/validate":
 		_, _ = io.WriteString(w, `{"valid":true}`)
