@@ -69,9 +69,14 @@ var notQueryable = map[string]func(use exporterUse, cid string) string{
 	"azure_logs_ingestion": func(_ exporterUse, cid string) string {
 		return "the Logs Ingestion API only writes (reading takes Log Analytics Reader); in Microsoft Sentinel, Logs: " + azureKQL(cid)
 	},
-	"datadog": func(_ exporterUse, cid string) string {
-		return fmt.Sprintf("the Logs API needs an application key; in Log Explorer search: @correlation_id:%s", cid)
-	},
+	"datadog":      datadogSearch,
+	"datadog_logs": datadogSearch,
+}
+
+// datadogSearch is where to look in Datadog: reading logs back takes an
+// application key, which a collector does not hold.
+func datadogSearch(_ exporterUse, cid string) string {
+	return fmt.Sprintf("the Logs API needs an application key; in Log Explorer search: @correlation_id:%s", cid)
 }
 
 // azureKQL is the query for a correlation ID over the tables deploy/azure

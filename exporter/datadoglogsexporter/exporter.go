@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/exporter/datadoglogsexporter/internal/metadata"
-	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
 type intakeExporter struct {
@@ -73,14 +72,18 @@ func (e *intakeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	records := make([]plog.LogRecord, 0, ld.LogRecordCount())
 	entries := make([]entry, 0, ld.LogRecordCount())
 	undated := 0
-	plogutil.Each(ld, func(lr plog.LogRecord) {
-		b, u := appendEntry(nil, lr, e.hostname, now)
-		if u {
-			undated++
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				b, u := appendEntry(nil, rl.Resource().Attributes(), lr, e.hostname, now)
+				if u {
+					undated++
+				}
+				records = append(records, lr)
+				entries = append(entries, b)
+			}
 		}
-		records = append(records, lr)
-		entries = append(entries, b)
-	})
+	}
 	if undated > 0 {
 		e.telemetry.ExporterDatadogLogsUndated.Add(ctx, int64(undated))
 	}

@@ -43,10 +43,12 @@ const (
 // entry is one log of the intake's array, encoded.
 type entry []byte
 
-// appendEntry encodes lr as an intake log: message (a JSON object of its
-// attributes, with @timestamp when the intake would keep that date),
-// ddsource, service, ddtags, hostname and status.
-func appendEntry(dst []byte, lr plog.LogRecord, hostname string, now time.Time) (b []byte, undated bool) {
+// appendEntry encodes lr as an intake log, as contrib's datadog exporter
+// did, so what a SIEM engineer finds is unchanged: message (a JSON object
+// of its attributes, the body as "message", and @timestamp when the intake
+// would keep that date), ddsource, service (the resource's service.name,
+// else the shape's), ddtags, hostname and status.
+func appendEntry(dst []byte, resource pcommon.Map, lr plog.LogRecord, hostname string, now time.Time) (b []byte, undated bool) {
 	attrs := lr.Attributes()
 	message := make([]byte, 0, 1024)
 	message = append(message, '{')
@@ -68,12 +70,27 @@ func appendEntry(dst []byte, lr plog.LogRecord, hostname string, now time.Time) 
 		}
 		message = append(message, rest[1:len(rest)-1]...)
 	}
+	if body := lr.Body(); body.Type() != pcommon.ValueTypeEmpty {
+		if len(message) > 1 {
+			message = append(message, ',')
+		}
+		message = append(message, `"message":`...)
+		if body.Type() == pcommon.ValueTypeMap {
+			message = pdatajson.AppendCanonicalString(message, string(pdatajson.AppendCanonicalMap(nil, body.Map())))
+		} else {
+			message = pdatajson.AppendCanonicalString(message, body.AsString())
+		}
+	}
 	message = append(message, '}')
 
 	dst = append(dst, `{"message":`...)
 	dst = pdatajson.AppendCanonicalString(dst, string(message))
 	for _, f := range [...]struct{ name, attr string }{{"ddsource", attrSource}, {"service", attrService}, {"ddtags", attrTags}} {
-		if v, ok := attrs.Get(f.attr); ok && v.Str() != "" {
+		v, ok := attrs.Get(f.attr)
+		if rv, inResource := resource.Get(f.attr); f.attr == attrService && inResource && rv.Str() != "" {
+			v, ok = rv, true
+		}
+		if ok && v.Str() != "" {
 			dst = append(dst, `,"`...)
 			dst = append(dst, f.name...)
 			dst = append(dst, `":`...)

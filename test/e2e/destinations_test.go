@@ -194,7 +194,7 @@ func TestEveryRecordArrivesInEveryDestination(t *testing.T) {
 		assert.Regexp(t, dest+`\s+found\s+`, string(out))
 	}
 	assert.Regexp(t, `splunk_hec\s+not queried\s+.*index=security`, string(out))
-	assert.Regexp(t, `datadog\s+not queried`, string(out))
+	assert.Regexp(t, `datadog_logs\s+not queried`, string(out))
 
 	// Replay the same batch: Elasticsearch refuses every create as a
 	// duplicate (_id = event_id), the audit store stores nothing twice.

@@ -68,7 +68,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 	// The secrets really come from the environment: without them, validation fails.
 	out, err := validate(t, exampleEnv[:1], "common.yaml", "datadog.yaml")
 	assert.Error(t, err)
-	assert.Contains(t, out, "api.key is not set")
+	assert.Contains(t, out, "api_key: must be set")
 	out, err = validate(t, exampleEnv[:1], "common.yaml", "auditstore.yaml")
 	assert.Error(t, err)
 	assert.Contains(t, out, "signing.key_file or signing.key: required")

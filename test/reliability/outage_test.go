@@ -32,6 +32,7 @@ const (
 func TestNothingLostWhileDestinationsAreDown(t *testing.T) {
 	t.Parallel()
 	d := startDestinations(t)
+	d.DD.SetDelay(intakeDelay)
 	d.S3.Stop()
 	d.HEC.Stop(t)
 	d.ES.SetDown(true)
