@@ -38,8 +38,8 @@ type s3Trail struct {
 	digestPrefixes []string
 	digestPrefix   string
 	keys           map[string]ed25519.PublicKey
-	from, to             time.Time
-	skew                 time.Duration
+	from, to       time.Time
+	skew           time.Duration
 
 	problems []string
 }

@@ -6,6 +6,7 @@ package auditstore
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -233,6 +234,11 @@ func (s *Store) lockChain(ctx context.Context, tx txn) error {
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash, stored_ms FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`, s.chain).Scan(&s.headSeq, &s.headHash, &s.storedMS)
 	if err == nil {
 		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		// A failed read is not an empty chain: appending from the
+		// checkpoint would collide with the chain's rows.
+		return fmt.Errorf("reading the head of chain %q: %w", s.chain, err)
 	}
 	cp, cerr := s.checkpoint(ctx, tx)
 	if cerr != nil {
