@@ -88,6 +88,26 @@ func TestElasticsearchMappingConflictIsLoggedNotRetried(t *testing.T) {
 	t.Logf("a mapping conflict: %d of %d records refused by Elasticsearch, logged, not retried; all %d in the audit store", n, n, n)
 }
 
+// A node whose write queue is full answers 429 for each document, in a 200
+// bulk answer (a real node cannot be made to on demand: the contract peer
+// does, for the next bulk requests). The exporter retries such documents
+// itself, up to retry.max_retries, then logs them as failed and reports
+// success, so the persistent queue forgets them; the examples set no
+// practical limit, and every record arrives once the node takes them.
+func TestElasticsearchRejectionsAreRetriedNotDropped(t *testing.T) {
+	d := harness.StartLightDestinations(t)
+	// More bulk requests than the exporter's default of 2 retries covers.
+	d.ESPeer.RejectNext(6)
+	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
+	const n = 200
+	postTo(t, c, "/v1/decisions", harness.Decisions("busy", 0, n))
+	require.Eventually(t, func() bool { return len(d.ESPeer.Docs()) == n }, 2*time.Minute, 500*time.Millisecond, "%s", c.Log)
+	assert.GreaterOrEqual(t, d.ESPeer.Rejected(), 6, "six bulk requests rejected")
+	assert.Zero(t, c.ESRefused("es_rejected_execution_exception"), "no document given up")
+	assert.Empty(t, d.ESPeer.Violations())
+	t.Logf("%d records, %d rejections with 429: all %d indexed once", n, d.ESPeer.Rejected(), len(d.ESPeer.Docs()))
+}
+
 // What reaches Datadog's intake, whose contract drops a log dated more than
 // 18 hours ago and truncates one over 1 MB: a record that waited 20 hours
 // arrives, dated on arrival, with its created_at; a fresh one keeps its

@@ -6,7 +6,8 @@
 // _bulk and _search APIs as far as policyaudit uses them, and refuses what a
 // real cluster would refuse. The end-to-end and reliability tests run a
 // real node (test/harness/elasticsearch.go); this peer stays where a node
-// cannot show the case on demand or would distort a figure (the throughput
+// cannot show the case on demand (RejectNext: 429 per document, as a node
+// under load answers) or would distort a figure (the throughput
 // benchmarks), and for unit tests that run without a JVM (README.md here).
 // Where it and the node disagreed, the node won: see README.md.
 //
@@ -74,6 +75,8 @@ type Server struct {
 	templates   map[string]mapping // data stream or index -> explicit field types
 	mappings    map[string]mapping // backing index -> field types
 	refused     map[string]int     // document_parsing_exception by field path
+	rejecting   int                // bulk requests still to answer 429 per item
+	rejected    int                // documents answered 429
 }
 
 // Start runs the peer on 127.0.0.1. apiKey "" accepts any request.
@@ -94,6 +97,23 @@ func (s *Server) SetMapping(index, field, typ string) {
 		s.templates[index] = mapping{}
 	}
 	s.templates[index][field] = fieldType(typ)
+}
+
+// RejectNext answers every document of the next n bulk requests with 429
+// es_rejected_execution_exception (in a 200 answer, errors: true), as a
+// node whose write thread pool queue is full does: what a real node does
+// under a load the tests cannot make on demand.
+func (s *Server) RejectNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejecting = n
+}
+
+// Rejected counts the documents answered 429.
+func (s *Server) Rejected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected
 }
 
 // Rollover starts a new backing index for a data stream, as its lifecycle
@@ -277,8 +297,19 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, urlIndex string) {
 	items := make([]any, 0, len(ops))
 	failed := false
 	s.mu.Lock()
+	reject := s.rejecting > 0
+	if reject {
+		s.rejecting--
+	}
 	for _, op := range ops {
-		status, res, errType, reason := s.apply(op.act, op.source)
+		var status int
+		var res, errType, reason string
+		if reject {
+			s.rejected++
+			status, errType, reason = http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation: the write thread pool's queue is full (peer)"
+		} else {
+			status, res, errType, reason = s.apply(op.act, op.source)
+		}
 		item := map[string]any{"_index": op.act.index, "_id": op.act.id, "status": status}
 		if _, _, _, isDS := dataStream(op.act.index); isDS && op.act.op == "create" {
 			item["_index"], _ = s.backingIndex(op.act.index, true)
