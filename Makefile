@@ -77,7 +77,7 @@ fuzz-corpus:
 ## mutants: plant, one at a time, the bugs listed in test/mutants behind the
 ## README's guarantees and require each package's tests to catch them (about
 ## two minutes, most of it the Kafka example's test; CI runs it).
-mutants: build $(VERSITYGW) $(KAFKA)
+mutants: build $(VERSITYGW) $(KAFKA) $(ELASTICSEARCH)
 	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka $(GO) run ./test/mutants
 
 ## test-unit: the tests that need no binary (nor the peers).
@@ -149,6 +149,7 @@ $(ELASTICSEARCH): $(ES_SRC)/pom.xml $(ES_SRC)/EmbeddedNode.java
 		mv META-INF/es-plugins/transport-netty4/plugin-descriptor.properties . && rm -r META-INF
 	$(JAVA25_HOME)/bin/javac -d $(BIN)/elasticsearch.tmp/classes --module-path $(BIN)/elasticsearch.tmp/lib --add-modules ALL-MODULE-PATH $(ES_SRC)/EmbeddedNode.java
 	echo $(JAVA25_HOME) > $(BIN)/elasticsearch.tmp/JAVA_HOME
+	@cd $(BIN)/elasticsearch.tmp && echo "bin/elasticsearch: $$(ls lib/*.jar modules/*/*.jar | wc -l) jars, $$(du -cb lib/*.jar modules/*/*.jar | tail -1 | cut -f1) bytes"
 	touch $(BIN)/elasticsearch.tmp/.installed
 	mv $(BIN)/elasticsearch.tmp $(BIN)/elasticsearch
 chromium:

@@ -79,6 +79,9 @@ func StartElasticsearch(t testing.TB) *Elasticsearch {
 	require.NoError(t, os.MkdirAll(filepath.Join(e.dir, "config"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "config", "log4j2.properties"), []byte(elasticsearchLog4j), 0o644))
 	t.Cleanup(func() {
+		if e.running() {
+			t.Logf("elasticsearch: peak RSS %d MiB", e.PeakRSSKiB(t)/1024)
+		}
 		if killed := e.stop(); killed {
 			t.Logf("elasticsearch: SIGKILL after %s of SIGTERM", elasticsearchStopTimeout)
 		}

@@ -65,6 +65,13 @@ var mutants = []mutant{
 	// Issue 28: the Kafka sidecar's 200 waits for every replica in sync.
 	{"the Kafka sidecar acknowledges on the leader's write alone", "config/examples/kafka.yaml",
 		"      required_acks: all\n", "      required_acks: 1\n", "./test/e2e", "TestKafkaExampleAcknowledgesWhatTheReplicasHold"},
+	// Issue 29: Elasticsearch, as a real node shows it.
+	{"a document answered 429 is given up after the exporter's two retries", "config/examples/all.yaml",
+		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
+	{"verify looks a correlation ID up as a term alone", "cmd/policyaudit/locate_elasticsearch.go",
+		"json.Marshal(correlationQuery(field, cid))", `json.Marshal(map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})`, "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
+	{"verify reports a look-alike correlation ID", "cmd/policyaudit/locate_elasticsearch.go",
+		"got != cid {", "got != cid && false {", "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
 }
 
 func main() {
