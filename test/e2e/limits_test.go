@@ -101,7 +101,7 @@ func TestElasticsearchRejectionsAreRetriedNotDropped(t *testing.T) {
 	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
 	const n = 200
 	postTo(t, c, "/v1/decisions", harness.Decisions("busy", 0, n))
-	require.Eventually(t, func() bool { return len(d.ESPeer.Docs()) == n }, 2*time.Minute, 500*time.Millisecond, "%s", c.Log)
+	require.Eventually(t, func() bool { return len(d.ESPeer.Docs()) == n }, time.Minute, 500*time.Millisecond, "%s", c.Log)
 	assert.GreaterOrEqual(t, d.ESPeer.Rejected(), 6, "six bulk requests rejected")
 	assert.Zero(t, c.ESRefused("es_rejected_execution_exception"), "no document given up")
 	assert.Empty(t, d.ESPeer.Violations())
