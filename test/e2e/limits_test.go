@@ -37,7 +37,8 @@ func TestElasticsearchReplayAfterARolloverDuplicates(t *testing.T) {
 	c := harness.StartCollector(t, d.Env, harness.SidecarConfigs()...)
 	const n = 100
 	batch := harness.Decisions("roll", 0, n)
-	docs := func() []harness.ESDoc { return d.ES.Docs(t, decisionStream) }
+	// DocsOrNil: called inside Eventually, whose condition must not stop the test.
+	docs := func() []harness.ESDoc { return d.ES.DocsOrNil(decisionStream) }
 	postTo(t, c, "/v1/decisions", batch)
 	require.Eventually(t, func() bool { return len(docs()) == n }, time.Minute, 500*time.Millisecond, "%s", c.Log)
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.elasticsearch.common.logging.LogConfigurator;
 import org.elasticsearch.common.settings.Settings;
@@ -77,16 +78,21 @@ public final class EmbeddedNode {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 node.close();
-                node.awaitClose(10, java.util.concurrent.TimeUnit.SECONDS);
+                node.awaitClose(10, TimeUnit.SECONDS);
             } catch (Exception e) {
                 e.printStackTrace();
             } finally {
                 closed.countDown();
             }
         }, "policyaudit-node-shutdown"));
-        node.start();
-        System.out.println("policyaudit: node started");
-        System.out.flush();
+        try {
+            node.start();
+        } catch (Throwable t) {
+            // The node's threads would keep the JVM up: a failed start
+            // must end it, for the harness to report the log at once.
+            t.printStackTrace();
+            System.exit(1);
+        }
         closed.await();
     }
 }
