@@ -61,7 +61,7 @@ var mutants = []mutant{
 	{"retention cuts at a record no signature vouched for", "internal/auditstore/store.go",
 		"if !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = h.Seq", "if false && !ok {\n\t\t\treturn 0, nil\n\t\t}\n\t\tthrough = max(h.Seq, last.Seq)", "./internal/auditstore", ""},
 	{"retention purges without checking the links", "internal/auditstore/store.go",
-		"if err := checkPrefix(ctx, tx, through); err != nil {", "if err := checkPrefix(ctx, tx, min(through, 0)); err != nil {", "./internal/auditstore", ""},
+		"if err := checkPrefix(ctx, tx, chain, through); err != nil {", "if err := checkPrefix(ctx, tx, chain, min(through, 0)); err != nil {", "./internal/auditstore", ""},
 	// Issue 28: the Kafka sidecar's 200 waits for every replica in sync.
 	{"the Kafka sidecar acknowledges on the leader's write alone", "config/examples/kafka.yaml",
 		"      required_acks: all\n", "      required_acks: 1\n", "./test/e2e", "TestKafkaExampleAcknowledgesWhatTheReplicasHold"},
