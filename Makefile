@@ -76,7 +76,8 @@ fuzz-corpus:
 
 ## mutants: plant, one at a time, the bugs listed in test/mutants behind the
 ## README's guarantees and require each package's tests to catch them (about
-## two minutes, most of it the Kafka example's test; CI runs it).
+## four minutes, most of it the Kafka example's and the Elasticsearch 429
+## test; CI runs it).
 mutants: build $(VERSITYGW) $(KAFKA) $(ELASTICSEARCH)
 	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka $(GO) run ./test/mutants
 
