@@ -16,6 +16,14 @@ LITELLM  := $(BIN)/litellm/bin/litellm
 # tests (test/harness/kafka.go); the stamp says the copy finished.
 KAFKA_POM := test/harness/kafka/pom.xml
 KAFKA    := $(BIN)/kafka/.installed
+# Elasticsearch's server and HTTP transport jars (the version is the pom's)
+# and the small main that starts a node from them (test/harness/elasticsearch.go),
+# compiled and run with Java 25: Elasticsearch 9 needs Java 21 or later, and
+# Debian 12 packages only 17. The machine image ships Temurin 25 in
+# /usr/lib/jvm (not from a Debian package); JAVA25_HOME names another.
+ES_SRC   := test/harness/elasticsearch
+ELASTICSEARCH := $(BIN)/elasticsearch/.installed
+JAVA25_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
 METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo chromium postgresql bench-fleet screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
@@ -68,8 +76,9 @@ fuzz-corpus:
 
 ## mutants: plant, one at a time, the bugs listed in test/mutants behind the
 ## README's guarantees and require each package's tests to catch them (about
-## two minutes, most of it the Kafka example's test; CI runs it).
-mutants: build $(VERSITYGW) $(KAFKA)
+## four minutes, most of it the Kafka example's and the Elasticsearch 429
+## test; CI runs it).
+mutants: build $(VERSITYGW) $(KAFKA) $(ELASTICSEARCH)
 	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka $(GO) run ./test/mutants
 
 ## test-unit: the tests that need no binary (nor the peers).
@@ -99,7 +108,7 @@ check-generate: generate
 ## the console's browser test and PostgreSQL for the shared store's (apt-get,
 ## needs root; skipped when installed). The S3 test also needs the AWS CLI
 ## and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) test/e2e/duckdb/node_modules chromium postgresql
+tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) test/e2e/duckdb/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -122,6 +131,28 @@ $(KAFKA): $(KAFKA_POM)
 	mvn -q -B -Dstyle.color=never -f $(KAFKA_POM) dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(BIN)/kafka.tmp
 	touch $(BIN)/kafka.tmp/.installed
 	mv $(BIN)/kafka.tmp $(BIN)/kafka
+# Elasticsearch: Maven copies the jars the pom resolves into lib/ (the
+# module path); the transport-netty4 module's jar, Netty's jars and its
+# plugin descriptor go to modules/transport-netty4, where the node loads
+# them as the distribution lays them out; javac compiles EmbeddedNode
+# against lib/. The JDK's path is kept beside them for the harness. All of
+# it in a fresh directory, renamed into place once complete.
+$(ELASTICSEARCH): $(ES_SRC)/pom.xml $(ES_SRC)/EmbeddedNode.java
+	@test -x $(JAVA25_HOME)/bin/javac || { echo "Elasticsearch 9 for the tests needs a JDK 21 or later, and no javac is at $(JAVA25_HOME)/bin/javac." >&2; \
+		echo "The machine image ships Temurin 25 in /usr/lib/jvm/temurin-25-jdk-amd64 (Debian 12 has no JDK newer than 17); run make with JAVA25_HOME=<a JDK 21+>." >&2; exit 1; }
+	@command -v mvn >/dev/null && command -v java >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven openjdk-17-jre-headless; }
+	rm -rf $(BIN)/elasticsearch $(BIN)/elasticsearch.tmp
+	mvn -q -B -Dstyle.color=never -f $(ES_SRC)/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(BIN)/elasticsearch.tmp/lib
+	mkdir -p $(BIN)/elasticsearch.tmp/modules/transport-netty4
+	mv $(BIN)/elasticsearch.tmp/lib/transport-netty4-*.jar $(BIN)/elasticsearch.tmp/lib/netty-*.jar $(BIN)/elasticsearch.tmp/modules/transport-netty4/
+	cd $(BIN)/elasticsearch.tmp/modules/transport-netty4 && $(JAVA25_HOME)/bin/jar xf transport-netty4-*.jar META-INF/es-plugins/transport-netty4/plugin-descriptor.properties && \
+		mv META-INF/es-plugins/transport-netty4/plugin-descriptor.properties . && rm -r META-INF
+	$(JAVA25_HOME)/bin/javac -d $(BIN)/elasticsearch.tmp/classes --module-path $(BIN)/elasticsearch.tmp/lib --add-modules ALL-MODULE-PATH $(ES_SRC)/EmbeddedNode.java
+	echo $(JAVA25_HOME) > $(BIN)/elasticsearch.tmp/JAVA_HOME
+	@cd $(BIN)/elasticsearch.tmp && echo "bin/elasticsearch: $$(ls lib/*.jar modules/*/*.jar | wc -l) jars, $$(du -cb lib/*.jar modules/*/*.jar | tail -1 | cut -f1) bytes"
+	touch $(BIN)/elasticsearch.tmp/.installed
+	mv $(BIN)/elasticsearch.tmp $(BIN)/elasticsearch
 chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core fonts-liberation; }

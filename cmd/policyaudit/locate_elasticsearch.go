@@ -29,7 +29,7 @@ func locateElasticsearch(ctx context.Context, use exporterUse, cid string, opts 
 	if nested {
 		field = "policy.correlation_id"
 	}
-	query, _ := json.Marshal(map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})
+	query, _ := json.Marshal(correlationQuery(field, cid))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/logs-*/_search", bytes.NewReader(query))
 	if err != nil {
 		return nil, err
@@ -60,7 +60,37 @@ func locateElasticsearch(ctx context.Context, use exporterUse, cid string, opts 
 		if nested {
 			rec, _ = h.Source["policy"].(map[string]any)
 		}
+		// The phrase clause also matches an analysed value that only
+		// contains the ID's words ("x-es-7" for "es-7", "ES-7"): only the
+		// exact ID counts.
+		if got, _ := rec["correlation_id"].(string); got != cid {
+			continue
+		}
 		out = append(out, located{Where: fmt.Sprintf("%s/_doc/%s", h.Index, h.ID), Record: rec})
 	}
 	return out, nil
+}
+
+// correlationQuery finds a correlation ID whatever the field's mapping:
+// keyword (deploy/elasticsearch's index template) matches the term;
+// dynamic mapping without a template (a bare cluster, OpenSearch) makes it
+// text with a keyword sub-field, where the term on the field itself
+// matches nothing (the value is analysed: "es-7" is stored as "es" and
+// "7") but the term on field.keyword does; text without that sub-field,
+// or a value longer than its ignore_above, only a phrase finds. A phrase
+// on a keyword field is the same exact term, so the three together match
+// the ID however it was mapped, and a few look-alikes that the caller
+// drops.
+func correlationQuery(field, cid string) map[string]any {
+	return map[string]any{
+		"size": 100,
+		"query": map[string]any{"bool": map[string]any{
+			"should": []any{
+				map[string]any{"term": map[string]any{field: cid}},
+				map[string]any{"term": map[string]any{field + ".keyword": cid}},
+				map[string]any{"match_phrase": map[string]any{field: cid}},
+			},
+			"minimum_should_match": 1,
+		}},
+	}
 }

@@ -87,7 +87,7 @@ func TestVerifyCorrelationIDInEveryDestination(t *testing.T) {
 
 	code, out := policyaudit("verify", "--correlation-id", "c-1", "--config", cfgPath)
 	assert.Equal(t, 0, code, out)
-	assert.Regexp(t, `elasticsearch\s+found\s+logs-policy_gateway.audit-default/_doc/ev-1 \(deny by p@3\)`, out)
+	assert.Regexp(t, `elasticsearch\s+found\s+\.ds-logs-policy_gateway\.audit-default-\S+/_doc/ev-1 \(deny by p@3\)`, out)
 	assert.Regexp(t, `file\s+found\s+\S+date=2026-03-02/decisions.jsonl \(deny by p@3\)`, out)
 	assert.Regexp(t, `splunk_hec\s+not queried\s+.*index=security correlation_id="c-1"`, out)
 

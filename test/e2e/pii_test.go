@@ -37,7 +37,7 @@ const piiLine = `{"policy_id":"pii-shield","decision":"deny","created_at":"2026-
 // files or the queues on disk, and the blocked field is absent everywhere.
 func TestPIINeverLeavesTheCollector(t *testing.T) {
 	d := harness.StartDestinations(t)
-	s3, es, dd, hec := d.S3, d.ES, d.DD, d.HEC
+	s3, dd, hec := d.S3, d.DD, d.HEC
 	env := append([]string{"POLICYAUDIT_PII_HASH_KEY=pii-hash-key-0123456789", "POLICYAUDIT_ID_KEY=id-key-0123456789abcdef"}, d.Env...)
 	c := harness.StartCollector(t, env, harness.SidecarConfigs(filepath.Join(harness.Root, "config", "examples", "pii.yaml"))...)
 	harness.PostFixtures(t, c.URL, "receiver-token")
@@ -50,7 +50,7 @@ func TestPIINeverLeavesTheCollector(t *testing.T) {
 	var s3Lines []string
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
 		s3Lines, _ = s3.Download(t, "policy-audit", download)
-		if len(s3Lines) >= n && len(hec.Events(t)) >= n && len(es.Docs()) >= n && len(dd.Logs()) >= n && len(c.ByCorrelation(t, "receiver-token", "pii-1")) == 1 {
+		if len(s3Lines) >= n && len(hec.Events(t)) >= n && len(d.ESDocs()) >= n && len(dd.Logs()) >= n && len(c.ByCorrelation(t, "receiver-token", "pii-1")) == 1 {
 			break
 		}
 		require.False(t, time.Now().After(deadline), "not every destination got the records:\n%s", c.Log)
@@ -60,7 +60,7 @@ func TestPIINeverLeavesTheCollector(t *testing.T) {
 	hecRaw, err := os.ReadFile(hec.OutputPath())
 	require.NoError(t, err)
 	outputs["splunk_hec"] = string(hecRaw)
-	esRaw, _ := json.Marshal(es.Docs())
+	esRaw, _ := json.Marshal(d.ESDocs())
 	outputs["elasticsearch"] = string(esRaw)
 	ddRaw, _ := json.Marshal(dd.Logs())
 	outputs["datadog"] = string(ddRaw)

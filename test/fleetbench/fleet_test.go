@@ -46,7 +46,8 @@ func BenchmarkFleet(b *testing.B) {
 	k := harness.StartKafka(b, 3)
 	k.CreateTopic(b, topic, partitions, 3, 2)
 	pg := pgpeer.Start(b)
-	d := harness.StartDestinations(b)
+	// The tier writes no Elasticsearch: the contract peer, not a JVM more.
+	d := harness.StartLightDestinations(b)
 	examples := filepath.Join(harness.Root, "config", "examples")
 	kafkaEnv := []string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken,
 		"POLICYAUDIT_KAFKA_BROKERS=" + k.Brokers(), "POLICYAUDIT_KAFKA_TOPIC=" + topic}

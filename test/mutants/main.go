@@ -72,6 +72,13 @@ var mutants = []mutant{
 		"if !exists[chain] {\n\t\t\tmissing = append(missing, chain)", "if false && !exists[chain] {\n\t\t\tmissing = append(missing, chain)", "./internal/auditstore", "TestVerifySharedNames"},
 	{"order_key spreads a request's records", "processor/policydecisionprocessor/processor.go",
 		"record.OrderBucket(rec.CorrelationID, n)", "record.OrderBucket(rec.EventID, n)", "./processor/policydecisionprocessor", "TestOrderKey"},
+	// Issue 29: Elasticsearch, as a real node shows it.
+	{"a document answered 429 is given up after the exporter's two retries", "config/examples/all.yaml",
+		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
+	{"verify looks a correlation ID up as a term alone", "cmd/policyaudit/locate_elasticsearch.go",
+		"json.Marshal(correlationQuery(field, cid))", `json.Marshal(map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})`, "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
+	{"verify reports a look-alike correlation ID", "cmd/policyaudit/locate_elasticsearch.go",
+		"got != cid {", "got != cid && false {", "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
 }
 
 func main() {

@@ -16,8 +16,11 @@ import (
 )
 
 // The collector is killed with SIGKILL while records are being posted and
-// exported; after a restart on the same queues, every record that got a 200
-// before the kill arrives in S3, Splunk HEC, Elasticsearch and the audit
+// exported, and the Elasticsearch node with it (a real node: what it
+// acknowledged is in its translog, what it had not answered is sent again);
+// after a restart of both, the collector on the same queues, every record
+// that got a 200 before the kill arrives in S3, Splunk HEC, Elasticsearch
+// (once: the replayed creates are refused as duplicates) and the audit
 // store.
 func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	t.Parallel()
@@ -58,6 +61,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		return len(d.arrived(t, c, s3dir)["s3"]) > 0
 	})
 	c.Kill(t)
+	d.ES.Kill(t)
 	close(stop)
 	<-posted
 	mu.Lock()
@@ -65,6 +69,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	mu.Unlock()
 	t.Logf("SIGKILL after %d records were acknowledged", len(want))
 
+	d.ES.Start(t)
 	c.Restart(t)
 	waitFor(t, c, "every acknowledged record after the restart", 3*time.Minute, func() bool {
 		got := d.arrived(t, c, s3dir)
@@ -73,6 +78,11 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	got := d.arrived(t, c, s3dir)
 	for _, dest := range []string{"s3", "splunk_hec", "elasticsearch", "datadog"} {
 		assert.True(t, hasAll(got[dest], want), dest)
+	}
+	for id, n := range got["elasticsearch"] {
+		if n != 1 {
+			t.Errorf("%s in Elasticsearch %d times", id, n)
+		}
 	}
 	stored := eventIDs(c.StoredDecisions(t, harness.ReceiverToken))
 	assert.True(t, hasAll(stored, want), "audit store")

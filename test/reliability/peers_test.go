@@ -17,6 +17,7 @@ import (
 // destinations are the sidecar's peers, read back by event_id.
 type destinations struct{ *harness.Destinations }
 
+// startDestinations runs the peers with a real Elasticsearch node.
 func startDestinations(t *testing.T) destinations {
 	return destinations{harness.StartDestinations(t)}
 }
@@ -49,7 +50,7 @@ func (d destinations) arrived(t *testing.T, c *harness.Collector, s3dir string) 
 	}
 	out["splunk_hec"] = eventIDs(hec)
 	var es []map[string]any
-	for _, doc := range d.ES.Docs() {
+	for _, doc := range d.ESDocs() {
 		if p, ok := doc.Source["policy"].(map[string]any); ok {
 			es = append(es, p)
 		}

@@ -1,12 +1,15 @@
 // Copyright The policyaudit Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package elasticsearch is a test peer for the Elasticsearch exporter: an
-// HTTP server that holds the documented contract of the Elasticsearch _bulk
-// and _search APIs as far as policyaudit uses them, and refuses what a real
-// cluster would refuse. Elasticsearch and OpenSearch cannot run on the test
-// machines (no JVM packages, no Docker), so the tests run against this
-// contract instead, and say so.
+// Package elasticsearch is a contract peer for the Elasticsearch exporter:
+// an HTTP server that holds the documented contract of the Elasticsearch
+// _bulk and _search APIs as far as policyaudit uses them, and refuses what a
+// real cluster would refuse. The end-to-end and reliability tests run a
+// real node (test/harness/elasticsearch.go); this peer stays where a node
+// cannot show the case on demand (RejectNext: 429 per document, as a node
+// under load answers) or would distort a figure (the throughput
+// benchmarks), and for unit tests that run without a JVM (README.md here).
+// Where it and the node disagreed, the node won: see README.md.
 //
 // What it checks on every _bulk request, as Elasticsearch 8 does:
 //   - authentication (ApiKey) and the product header clients expect back;
@@ -23,9 +26,11 @@
 //     with 409 version_conflict_engine_exception, so a replay does not
 //     duplicate, until a rollover: _id is unique per backing index only;
 //   - each backing index has a mapping: an index template's field types
-//     (SetMapping) and dynamic mapping's for new fields (date detection on);
-//     a document whose value does not fit its field's type is refused with
-//     400 document_parsing_exception, as Elasticsearch refuses it.
+//     (SetMapping) and dynamic mapping's for new fields (date detection on;
+//     strings keyword, where Elasticsearch makes them text with a keyword
+//     sub-field); a document whose value does not fit its field's type is
+//     refused with 400 document_parsing_exception, as Elasticsearch refuses
+//     it.
 //
 // Anything malformed at request level is answered 400 and recorded in
 // Violations, so a test can assert the exporter never sent one.
@@ -70,6 +75,8 @@ type Server struct {
 	templates   map[string]mapping // data stream or index -> explicit field types
 	mappings    map[string]mapping // backing index -> field types
 	refused     map[string]int     // document_parsing_exception by field path
+	rejecting   int                // bulk requests still to answer 429 per item
+	rejected    int                // documents answered 429
 }
 
 // Start runs the peer on 127.0.0.1. apiKey "" accepts any request.
@@ -90,6 +97,23 @@ func (s *Server) SetMapping(index, field, typ string) {
 		s.templates[index] = mapping{}
 	}
 	s.templates[index][field] = fieldType(typ)
+}
+
+// RejectNext answers every document of the next n bulk requests with 429
+// es_rejected_execution_exception (in a 200 answer, errors: true), as a
+// node whose write thread pool queue is full does: what a real node does
+// under a load the tests cannot make on demand.
+func (s *Server) RejectNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejecting = n
+}
+
+// Rejected counts the documents answered 429.
+func (s *Server) Rejected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected
 }
 
 // Rollover starts a new backing index for a data stream, as its lifecycle
@@ -273,8 +297,19 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, urlIndex string) {
 	items := make([]any, 0, len(ops))
 	failed := false
 	s.mu.Lock()
+	reject := s.rejecting > 0
+	if reject {
+		s.rejecting--
+	}
 	for _, op := range ops {
-		status, res, errType, reason := s.apply(op.act, op.source)
+		var status int
+		var res, errType, reason string
+		if reject {
+			s.rejected++
+			status, errType, reason = http.StatusTooManyRequests, "es_rejected_execution_exception", "rejected execution of coordinating operation: the write thread pool's queue is full (peer)"
+		} else {
+			status, res, errType, reason = s.apply(op.act, op.source)
+		}
 		item := map[string]any{"_index": op.act.index, "_id": op.act.id, "status": status}
 		if _, _, _, isDS := dataStream(op.act.index); isDS && op.act.op == "create" {
 			item["_index"], _ = s.backingIndex(op.act.index, true)
@@ -434,26 +469,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, pattern string) 
 			return
 		}
 	}
-	match := func(map[string]any) bool { return true }
-	for kind, q := range req.Query {
-		switch kind {
-		case "match_all":
-		case "term":
-			if len(q) != 1 {
-				s.violation(w, "_search: [term] query takes one field, got %d", len(q))
-				return
-			}
-			for field, v := range q {
-				want := v
-				if obj, ok := v.(map[string]any); ok {
-					want = obj["value"]
-				}
-				match = func(src map[string]any) bool { return fmt.Sprint(lookup(src, field)) == fmt.Sprint(want) }
-			}
-		default:
-			s.violation(w, "_search: query [%s] is not part of this peer's contract", kind)
-			return
-		}
+	match, err := parseQuery(req.Query)
+	if err != nil {
+		s.violation(w, "_search: %v", err)
+		return
 	}
 	size := 10
 	if req.Size != nil {
@@ -468,7 +487,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, pattern string) 
 		}
 		total++
 		if len(hits) < size {
-			hits = append(hits, map[string]any{"_index": d.Index, "_id": d.ID, "_source": d.Source})
+			// A hit names the backing index holding it, not the data
+			// stream, as the real node answers.
+			hits = append(hits, map[string]any{"_index": d.Backing, "_id": d.ID, "_source": d.Source})
 		}
 	}
 	s.mu.Unlock()
@@ -476,6 +497,74 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, pattern string) 
 		"took": 1, "timed_out": false,
 		"hits": map[string]any{"total": map[string]any{"value": total, "relation": "eq"}, "hits": hits},
 	})
+}
+
+// parseQuery reads match_all, term, match_phrase and a bool of should
+// clauses. The peer maps every string as keyword, so a phrase is the exact
+// value, as on a keyword field; it has no text fields (Elasticsearch's
+// dynamic mapping makes strings text with a keyword sub-field: the real
+// node's tests, test/e2e/elasticsearch_test.go, show what that changes).
+func parseQuery(query map[string]map[string]any) (func(map[string]any) bool, error) {
+	match := func(map[string]any) bool { return true }
+	for kind, q := range query {
+		switch kind {
+		case "match_all":
+		case "term", "match_phrase":
+			if len(q) != 1 {
+				return nil, fmt.Errorf("[%s] query takes one field, got %d", kind, len(q))
+			}
+			for field, v := range q {
+				want := v
+				if obj, ok := v.(map[string]any); ok {
+					want = obj["value"]
+					if kind == "match_phrase" {
+						want = obj["query"]
+					}
+				}
+				match = func(src map[string]any) bool {
+					got := lookup(src, field)
+					return got != nil && fmt.Sprint(got) == fmt.Sprint(want)
+				}
+			}
+		case "bool":
+			var clauses []func(map[string]any) bool
+			for k, v := range q {
+				switch k {
+				case "should":
+					list, _ := v.([]any)
+					for _, c := range list {
+						raw, _ := json.Marshal(c)
+						var sub map[string]map[string]any
+						if err := json.Unmarshal(raw, &sub); err != nil {
+							return nil, fmt.Errorf("[bool] should clause: %v", err)
+						}
+						m, err := parseQuery(sub)
+						if err != nil {
+							return nil, err
+						}
+						clauses = append(clauses, m)
+					}
+				case "minimum_should_match":
+					if fmt.Sprint(v) != "1" {
+						return nil, fmt.Errorf("[bool] minimum_should_match %v is not part of this peer's contract", v)
+					}
+				default:
+					return nil, fmt.Errorf("[bool] %s is not part of this peer's contract", k)
+				}
+			}
+			match = func(src map[string]any) bool {
+				for _, c := range clauses {
+					if c(src) {
+						return true
+					}
+				}
+				return false
+			}
+		default:
+			return nil, fmt.Errorf("query [%s] is not part of this peer's contract", kind)
+		}
+	}
+	return match, nil
 }
 
 func matchesPattern(pattern, index string) bool {
