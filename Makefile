@@ -24,7 +24,7 @@ KAFKA    := $(BIN)/kafka/.installed
 ES_SRC   := test/harness/elasticsearch
 ELASTICSEARCH := $(BIN)/elasticsearch/.installed
 JAVA25_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
-METADATA := $(shell find receiver processor extension exporter -name metadata.yaml 2>/dev/null)
+METADATA := $(shell find receiver processor connector extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo chromium postgresql bench-fleet screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
 

@@ -30,7 +30,7 @@ func main() {
 	seconds := flag.Float64("seconds", 4, "seconds of each offered-load step")
 	cpu := flag.Int("cpu", 0, "the CPU the collectors are pinned to (run the harness on another)")
 	out := flag.String("out", "results", "directory for results.md and load.png")
-	sidecarOut := flag.String("sidecar", "", "BenchmarkSidecar's output (D), if it ran; its profile is sidecar.pprof beside it")
+	sidecarOut := flag.String("sidecar", "", "test/sidecarbench's output (D, D at 5,000/s, D′), if it ran; the profiles are sidecar.pprof and sidecar-stock.pprof beside it")
 	probe := flag.Float64("probe", 0, "only offer this load to A (or -probe-config) for -seconds, -probe-runs times, and print each run's latency: for looking into p99, writes nothing")
 	probeRuns := flag.Int("probe-runs", 5, "runs of -probe")
 	probeConfig := flag.String("probe-config", "", "the configuration -probe runs (default A's)")
@@ -119,11 +119,12 @@ func main() {
 	res.Baseline = c
 	res.Machine = machine()
 	if *sidecarOut != "" {
-		d, err := readSidecar(*sidecarOut, filepath.Join(filepath.Dir(*sidecarOut), "sidecar.pprof"), systems[0].Bin)
+		dir := filepath.Dir(*sidecarOut)
+		d, err := readSidecars(*sidecarOut, filepath.Join(dir, "sidecar.pprof"), filepath.Join(dir, "sidecar-stock.pprof"), systems[0].Bin, systems[2].Bin)
 		if err != nil {
 			fail(err)
 		}
-		res.Sidecar = &d
+		res.Sidecars = d
 	}
 
 	md := res.markdown()

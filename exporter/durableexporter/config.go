@@ -25,7 +25,7 @@ type Config struct {
 	RetryConfig                  configretry.BackOffConfig       `mapstructure:"retry_on_failure"`
 
 	// Exporter is the type of the wrapped exporter: one of the keys of
-	// wrapped (awss3, datadog, elasticsearch).
+	// wrapped (awss3, elasticsearch).
 	Exporter string `mapstructure:"exporter"`
 	// Settings are the wrapped exporter's configuration, as its README
 	// documents, except its sending_queue, which must stay off: the queue

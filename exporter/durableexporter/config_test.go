@@ -56,7 +56,7 @@ func TestLoadConfig(t *testing.T) {
 
 func TestValidateNamesTheKey(t *testing.T) {
 	for name, want := range map[string]string{
-		"unknown": `exporter: "kafka" is not one of awss3, datadog, elasticsearch`,
+		"unknown": `exporter: "kafka" is not one of awss3, elasticsearch`,
 		"queued":  "settings.sending_queue: set the queue on durable's own sending_queue",
 		"typo":    "settings: ",
 		"invalid": "settings: ",

@@ -5,9 +5,7 @@
 // and retry without a time limit in front of a contrib exporter that gives
 // up on its own: awss3 (its upload fails once the AWS SDK's retries run out)
 // and elasticsearch (a bulk flush fails after its timeout), both of which
-// then drop the data, persistent queue or not; and datadog, whose intake
-// drops a log dated too far back, as one that waited out an outage in the
-// queue is (durable undates such records as they leave the queue).
+// then drop the data, persistent queue or not.
 //
 //go:generate mdatagen metadata.yaml
 package durableexporter // import "github.com/policyaudit/policyaudit/exporter/durableexporter"

@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -178,36 +177,6 @@ func TestEmptyRequestsAreDropped(t *testing.T) {
 	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
 	for _, ld := range []plog.Logs{plog.NewLogs(), func() plog.Logs { ld := plog.NewLogs(); ld.ResourceLogs().AppendEmpty(); return ld }()} {
 		assert.NotPanics(t, func() { assert.NoError(t, exp.ConsumeLogs(context.Background(), ld)) })
-	}
-}
-
-// Records dated outside what Datadog's intake accepts (held 20 hours in the
-// queue, or stamped by a clock 3 hours ahead) lose their timestamp, so the
-// intake dates them on arrival; the others keep theirs, and every record
-// keeps its attributes. (End to end, against the intake's contract:
-// test/e2e, whose fixtures are months old.)
-func TestDatadogRecordsOutsideTheIntakeWindowAreUndated(t *testing.T) {
-	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	ld := plog.NewLogs()
-	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	created := map[string]time.Time{
-		"held-20h": now.Add(-20 * time.Hour), "held-16h": now.Add(-16 * time.Hour),
-		"fresh": now.Add(-time.Second), "clock-ahead": now.Add(3 * time.Hour),
-	}
-	for id, at := range created {
-		lr := records.AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(at))
-		lr.Attributes().PutStr("correlation_id", id)
-	}
-	undateForDatadog(ld, now)
-	for _, lr := range records.All() {
-		id := lr.Attributes().AsRaw()["correlation_id"].(string)
-		switch id {
-		case "held-20h", "clock-ahead":
-			assert.Zero(t, lr.Timestamp(), id)
-		default:
-			assert.Equal(t, created[id], lr.Timestamp().AsTime(), id)
-		}
 	}
 }
 

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/awss3exporter"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/datadogexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter"
-	datadogconfig "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/datadog/config"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
@@ -29,22 +27,13 @@ import (
 // waited too long in a queue, and that this exporter can make durable.
 var wrapped = map[string]exporter.Factory{
 	"awss3":         awss3exporter.NewFactory(),
-	"datadog":       datadogexporter.NewFactory(),
 	"elasticsearch": elasticsearchexporter.NewFactory(),
-}
-
-// beforeSend adapts a batch, as it leaves the queue, to what the wrapped
-// exporter's destination accepts at that moment.
-var beforeSend = map[string]func(ld plog.Logs, now time.Time){
-	"datadog": undateForDatadog,
 }
 
 // queueOf is the wrapped exporter's own sending queue.
 func queueOf(cfg component.Config) (*exporterhelper.QueueBatchConfig, bool) {
 	switch c := cfg.(type) {
 	case *awss3exporter.Config:
-		return &c.QueueSettings, true
-	case *datadogconfig.Config:
 		return &c.QueueSettings, true
 	case *elasticsearchexporter.Config:
 		return &c.QueueBatchConfig, true
@@ -94,22 +83,18 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Exporter, err)
 	}
-	prepare := beforeSend[c.Exporter]
 	push := func(ctx context.Context, ld plog.Logs) error {
 		// A persistent queue can hand on an empty request (seen after a
 		// full disk); awss3 indexes its first resource and panics on one.
 		if ld.LogRecordCount() == 0 {
 			return nil
 		}
-		if prepare != nil {
-			prepare(ld, time.Now())
-		}
 		return inner.ConsumeLogs(ctx, ld)
 	}
 	return exporterhelper.NewLogs(ctx, set, cfg, push,
 		exporterhelper.WithStart(inner.Start),
 		exporterhelper.WithShutdown(inner.Shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: prepare != nil}),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
@@ -117,18 +102,17 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 }
 
 // rejectedMessage starts the error exporterhelper (collector core's, which
-// all three wrapped exporters are built on: exporter/exporterhelper/internal,
+// both wrapped exporters are built on: exporter/exporterhelper/internal,
 // BaseExporter.Send) logs for every export that fails when the exporter has
 // no queue of its own. Wrapped, the wrapped exporter has none: each failed
 // attempt would be logged as data rejected, while durable keeps the batch in
 // its queue, retries it and logs the retry.
 //
 // The log is matched by its text because nothing else tells it apart:
-//   - neither exporterhelper nor awss3, datadog or elasticsearch has an
+//   - neither exporterhelper nor awss3 or elasticsearch has an
 //     option that turns it off;
 //   - the wrapped exporter writes its own errors through the same logger
-//     (elasticsearch's documents refused one by one, datadog's intake
-//     errors), so a higher level, or a named sub-logger set to one, would
+//     (elasticsearch's documents refused one by one), so a higher level, or a named sub-logger set to one, would
 //     hide those too, and the collector's telemetry has no per-logger level;
 //   - the failure is counted already, in otelcol_exporter_send_failed_log_records
 //     under the wrapped exporter's ID (<type>/durable/<name>), and durable's

@@ -163,9 +163,28 @@ func (d *dataPolicy) applyRule(m pcommon.Map, r piiRule) {
 	case PIIRedact:
 		eachLeaf(v, func(l pcommon.Value) { l.SetStr(d.placeholder) })
 	case PIIHash:
-		eachLeaf(v, func(l pcommon.Value) { l.SetStr(d.hash(l.AsString())) })
+		eachLeaf(v, func(l pcommon.Value) {
+			// A value this policy already hashed (a record that passed an
+			// instance before the journal) keeps its hash: the rules apply
+			// once however many instances a record passes.
+			if s := l.AsString(); !isKeyedHash(s) {
+				l.SetStr(d.hash(s))
+			}
+		})
 	}
 }
+
+// isKeyedHash reports a value in the form hash writes.
+func isKeyedHash(s string) bool {
+	rest, ok := strings.CutPrefix(s, hashPrefix)
+	if !ok || len(rest) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil
+}
+
+const hashPrefix = "hmac-sha256:"
 
 // hash is HMAC-SHA256 under hash_key, hex, with its algorithm named.
 func (d *dataPolicy) hash(s string) string {
@@ -173,8 +192,8 @@ func (d *dataPolicy) hash(s string) string {
 	h.Reset()
 	h.Write([]byte(s))
 	var sum [sha256.Size]byte
-	out := make([]byte, 0, len("hmac-sha256:")+2*sha256.Size)
-	out = append(out, "hmac-sha256:"...)
+	out := make([]byte, 0, len(hashPrefix)+2*sha256.Size)
+	out = append(out, hashPrefix...)
 	out = hex.AppendEncode(out, h.Sum(sum[:0]))
 	d.hmacs.Put(h)
 	return string(out)

@@ -122,3 +122,41 @@ func assertNoRaw(t *testing.T, raw map[string]bool, where string, v pcommon.Valu
 		}
 	}
 }
+
+// Issue 29: the shipped sidecar applies the data policy before its journal
+// (so no raw identity is written to disk) and its destination pipelines
+// apply it again: a second pass must change nothing, or the hashes would be
+// hashes of hashes and differ from the audit store's.
+func TestTheDataPolicyTwiceIsTheDataPolicyOnce(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.IDKey = "an-id-key-of-32-bytes-for-tests!"
+	cfg.PII.HashKey = "a-hash-key-of-32-bytes-for-test!"
+	cfg.PII.Fields = identityRules
+	require.NoError(t, cfg.Validate())
+	in := plog.NewLogs()
+	for _, d := range dialects.All {
+		if d.Path == "" {
+			continue
+		}
+		for _, f := range d.Fixtures {
+			fixtureLogs(t, f).ResourceLogs().MoveAndAppendTo(in.ResourceLogs())
+		}
+	}
+	once, _ := runProcessor(t, cfg, in)
+	require.Positive(t, once.LogRecordCount())
+	again := plog.NewLogs()
+	once.CopyTo(again)
+	twice, _ := runProcessor(t, cfg, again)
+	require.Equal(t, once.LogRecordCount(), twice.LogRecordCount())
+	var first, second []map[string]any
+	plogutil.Each(once, func(lr plog.LogRecord) { first = append(first, lr.Body().Map().AsRaw()) })
+	plogutil.Each(twice, func(lr plog.LogRecord) { second = append(second, lr.Body().Map().AsRaw()) })
+	require.Equal(t, first, second)
+	hashed := 0
+	for _, rec := range first {
+		if u, ok := rec[record.FieldPolicyUser].(string); ok && isKeyedHash(u) {
+			hashed++
+		}
+	}
+	require.Positive(t, hashed, "the users are hashed")
+}

@@ -77,6 +77,7 @@ type Collector struct {
 	configs []string
 	health  string
 	limit   *MemoryLimit
+	bin     string // another collector than the distribution (the stock one of make bench)
 }
 
 // FreePort is a TCP port free on 127.0.0.1 a moment ago.
@@ -106,7 +107,14 @@ func StartCollector(t testing.TB, env []string, configs ...string) *Collector {
 // container with a memory limit runs it.
 func StartCollectorWithin(t testing.TB, limit *MemoryLimit, env []string, configs ...string) *Collector {
 	t.Helper()
-	c := &Collector{DataDir: t.TempDir(), configs: configs, limit: limit}
+	return StartBinaryWithin(t, "", limit, env, configs...)
+}
+
+// StartBinaryWithin is StartCollectorWithin for another collector binary
+// (bin; "" is the distribution), given the same environment variables.
+func StartBinaryWithin(t testing.TB, bin string, limit *MemoryLimit, env []string, configs ...string) *Collector {
+	t.Helper()
+	c := &Collector{DataDir: t.TempDir(), configs: configs, limit: limit, bin: bin}
 	port, health, metrics, query := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
@@ -128,7 +136,11 @@ func StartCollectorWithin(t testing.TB, limit *MemoryLimit, env []string, config
 // start runs the process and waits for its health check.
 func (c *Collector) start(t testing.TB) {
 	t.Helper()
-	argv := []string{Bin(t)}
+	bin := c.bin
+	if bin == "" {
+		bin = Bin(t)
+	}
+	argv := []string{bin}
 	for _, cfg := range c.configs {
 		argv = append(argv, "--config", cfg)
 	}

@@ -1,11 +1,12 @@
 // Copyright The policyaudit Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package sidecarbench is figure D of `make bench`: the shipped sidecar
-// (config/examples/common.yaml + all.yaml: persistent queues with fsync,
-// every destination and the audit store) inside the sidecar's 256 MiB
-// memory limit, fed flat out by the gateway simulator, against the local
-// peers of the reliability tests. Everything shares this machine's cores:
+// Package sidecarbench is figures D and D′ of `make bench`: the shipped
+// sidecar (config/examples/common.yaml + all.yaml: the journal with fsync,
+// every destination and the audit store) and the stock contrib collector
+// as the same sidecar (bench/configs/d-stock.yaml), each inside the
+// sidecar's 256 MiB memory limit, fed flat out by the gateway simulator,
+// against the local peers of the reliability tests. Everything shares this machine's cores:
 // the collector, the peers and the load. It is a benchmark: it prints the
 // figures; it fails only when a destination misses records, which would
 // make the figures meaningless.
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,36 +40,89 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// destinations are the sidecar's exporters whose metric says when a record has
-// left its queue for the destination (Datadog's is read at the peer: its
-// exporter hands logs to an in-memory pipeline that sends later).
-var destinations = []string{"s3audit", "splunk_hec", "durable/elasticsearch", "auditstore", datadogPeer}
+// sidecar is one of the two sidecars make bench compares: which collector,
+// which configuration, how the load reaches it, and which of its exporters
+// say when a record has left for its destination.
+type sidecar struct {
+	name         string // D or D′
+	bin          string // "" for the distribution
+	configs      []string
+	mode         gatewaysim.Mode
+	destinations []string // exporter names, and datadogPeer
+	held         func(b *testing.B, d *harness.Destinations) map[string]map[string]bool
+	rate         float64 // records/s offered; 0 is flat out
+	records      int
+}
 
+// datadogPeer is read at the intake peer: contrib's datadog exporter (D′)
+// hands logs to an in-memory pipeline that sends them later.
 const datadogPeer = "datadog (peer)"
 
-func BenchmarkSidecar(b *testing.B) {
+// shipped is D: the shipped sidecar (common.yaml + all.yaml).
+func shipped() sidecar {
+	return sidecar{
+		name:         "D",
+		configs:      harness.SidecarConfigs(filepath.Join(harness.Root, "bench", "configs", "sidecar-pprof.yaml")),
+		mode:         gatewaysim.Gateway,
+		destinations: []string{"s3audit", "splunk_hec", "durable/elasticsearch", "auditstore", "datadog_logs"},
+		held:         heldByEventID,
+		records:      records,
+	}
+}
+
+// BenchmarkSidecar is D flat out.
+func BenchmarkSidecar(b *testing.B) { run(b, shipped()) }
+
+// BenchmarkSidecarAt5000 is D offered 5,000 records/s, for the p99 of the
+// acknowledgement at a rate it sustains.
+func BenchmarkSidecarAt5000(b *testing.B) {
+	s := shipped()
+	s.name, s.rate, s.records = "D at 5,000/s", 5000, 60000
+	run(b, s)
+}
+
+// BenchmarkStockSidecar is D′: contrib's stock collector as the same
+// sidecar (bench/configs/d-stock.yaml), built by make bench (STOCK_BIN).
+func BenchmarkStockSidecar(b *testing.B) {
+	bin := os.Getenv("STOCK_BIN")
+	if bin == "" {
+		b.Skip("STOCK_BIN (the stock collector make bench builds) is not set")
+	}
+	run(b, sidecar{
+		name:         "D′",
+		bin:          bin,
+		configs:      []string{filepath.Join(harness.Root, "bench", "configs", "d-stock.yaml")},
+		mode:         gatewaysim.OTLP,
+		destinations: []string{"awss3", "splunk_hec", "elasticsearch", datadogPeer},
+		held:         heldBySimulatorID,
+		records:      records,
+	})
+}
+
+func run(b *testing.B, s sidecar) {
 	// The light peers (the Elasticsearch contract peer, not a node): the
 	// figure measures the sidecar, not a JVM sharing its two cores.
 	d := harness.StartLightDestinations(b)
 	limit := harness.NewMemoryLimit(b, harness.SidecarMemoryLimit)
 	pprof := "127.0.0.1:" + strconv.Itoa(harness.FreePort(b))
-	c := harness.StartCollectorWithin(b, limit, append([]string{harness.SidecarGOMEMLIMIT, "BENCH_PPROF=" + pprof}, d.Env...),
-		harness.SidecarConfigs(filepath.Join(harness.Root, "bench", "configs", "sidecar-pprof.yaml"))...)
+	c := harness.StartBinaryWithin(b, s.bin, limit, append([]string{harness.SidecarGOMEMLIMIT, "BENCH_PPROF=" + pprof}, d.Env...), s.configs...)
 
 	// A simulated hour of traffic ending now: Datadog's intake takes only
-	// recent dates.
-	g := gatewaysim.NewGenerator(7, time.Now().Add(-time.Hour), time.Hour, records)
+	// recent dates. The flat dialect only: the stock sidecar's OTTL
+	// normalises that one, and both sidecars get the same records.
+	g := gatewaysim.NewGenerator(7, time.Now().Add(-time.Hour), time.Hour, s.records)
 	start := time.Now()
+	cpuBefore := cpuSeconds(c)
 	delivered := make(chan map[string]time.Duration, 1)
 	accepted := make(chan int, 1)
-	go func() { delivered <- watchDelivery(b, d, c, start, accepted) }()
+	go func() { delivered <- watchDelivery(b, s, d, c, start, accepted) }()
 	profiled := make(chan []byte, 1)
 	go func() { profiled <- cpuProfile(pprof, profileSeconds) }()
 
 	b.ResetTimer()
 	rep, err := gatewaysim.Run(context.Background(), g, gatewaysim.Options{
-		URL: c.URL, Mode: gatewaysim.Gateway, Token: harness.ReceiverToken,
-		Records: records, Batch: 500, Workers: 4,
+		URL: c.URL, Mode: s.mode, Token: harness.ReceiverToken,
+		Records: s.records, Rate: s.rate, Batch: 500, Workers: 4, Dialects: []gatewaysim.Dialect{gatewaysim.Flat},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -78,13 +133,21 @@ func BenchmarkSidecar(b *testing.B) {
 	}
 	at := <-delivered
 	written := diskWrites(c)
+	cpu := cpuSeconds(c) - cpuBefore
 	b.StopTimer()
 	slowest := time.Duration(0)
 	for _, t := range at {
 		slowest = max(slowest, t)
 	}
-	checkPeers(b, d, c, rep.Accepted)
-	if path := os.Getenv("SIDECAR_BENCH_PROFILE"); path != "" {
+	for name, ids := range s.held(b, d) {
+		if len(ids) != rep.Accepted {
+			b.Errorf("%s holds %d distinct records, %d were accepted", name, len(ids), rep.Accepted)
+		}
+	}
+	if path := os.Getenv("SIDECAR_BENCH_PROFILE"); path != "" && s.rate == 0 {
+		if s.bin != "" {
+			path = strings.TrimSuffix(path, ".pprof") + "-stock.pprof"
+		}
 		if err := os.WriteFile(path, <-profiled, 0o644); err != nil {
 			b.Error(err)
 		}
@@ -97,9 +160,31 @@ func BenchmarkSidecar(b *testing.B) {
 	b.ReportMetric(float64(rep.Refused), "refused")
 	b.ReportMetric(float64(limit.PeakAnonBytes()>>20), "peak-anon-MiB")
 	b.ReportMetric(float64(written)/float64(rep.Accepted), "disk-B/record")
-	b.Logf("D: %s; CPU profile of the first %d s; every destination held all %d records %s after the first was sent (%s); peak anonymous memory %d MiB in a %d MiB limit, %d OOM kills; the collector wrote %d bytes to disk a record (queues, audit store, digests)",
-		rep, profileSeconds, rep.Accepted, slowest.Round(time.Millisecond), fmtTimes(at), limit.PeakAnonBytes()>>20, limit.Bytes>>20, limit.OOMKills(b), written/int64(max(rep.Accepted, 1)))
+	b.ReportMetric(cpu*1e6/float64(rep.Accepted), "cpu-us/record")
+	b.Logf("%s: %s; CPU profile of the first %d s; every destination held all %d records %s after the first was sent (%s); the collector used %.1f CPU s (%.0f µs a record); peak anonymous memory %d MiB in a %d MiB limit, %d OOM kills; the collector wrote %d bytes to disk a record",
+		s.name, rep, profileSeconds, rep.Accepted, slowest.Round(time.Millisecond), fmtTimes(s, at), cpu, cpu*1e6/float64(max(rep.Accepted, 1)),
+		limit.PeakAnonBytes()>>20, limit.Bytes>>20, limit.OOMKills(b), written/int64(max(rep.Accepted, 1)))
 }
+
+// cpuSeconds is the CPU time the collector has used so far (utime + stime
+// of /proc/<pid>/stat); 0 when it cannot be read.
+func cpuSeconds(c *harness.Collector) float64 {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(c.Cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command may hold spaces: the fields after it start past ')'.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on every Linux the tests run on.
+const clockTicks = 100
 
 // diskWrites is what the collector has had written to storage so far
 // (write_bytes of /proc/<pid>/io): every queue write, the audit store's,
@@ -136,7 +221,7 @@ func cpuProfile(addr string, seconds int) []byte {
 
 // watchDelivery polls until every destination has the records the run
 // accepted (known once it ends) and returns when each got the last of them.
-func watchDelivery(b *testing.B, d *harness.Destinations, c *harness.Collector, start time.Time, accepted <-chan int) map[string]time.Duration {
+func watchDelivery(b *testing.B, s sidecar, d *harness.Destinations, c *harness.Collector, start time.Time, accepted <-chan int) map[string]time.Duration {
 	want := -1
 	at := map[string]time.Duration{}
 	deadline := time.Now().Add(10 * time.Minute)
@@ -148,12 +233,12 @@ func watchDelivery(b *testing.B, d *harness.Destinations, c *harness.Collector, 
 		}
 		counts := c.SentLogRecords()
 		counts[datadogPeer] = len(d.DD.Logs())
-		for _, name := range destinations {
+		for _, name := range s.destinations {
 			if _, done := at[name]; !done && want >= 0 && counts[name] >= want {
 				at[name] = time.Since(start)
 			}
 		}
-		if len(at) == len(destinations) {
+		if len(at) == len(s.destinations) {
 			return at
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -162,9 +247,9 @@ func watchDelivery(b *testing.B, d *harness.Destinations, c *harness.Collector, 
 	return at
 }
 
-// checkPeers requires every destination to hold every accepted record, by
-// distinct event_id: the throughput counts only what arrived.
-func checkPeers(b *testing.B, d *harness.Destinations, c *harness.Collector, accepted int) {
+// heldByEventID is what D's destinations hold, by distinct event_id: the
+// throughput counts only what arrived.
+func heldByEventID(b *testing.B, d *harness.Destinations) map[string]map[string]bool {
 	held := map[string]map[string]bool{"s3": {}, "splunk_hec": {}, "elasticsearch": {}, "datadog": {}}
 	lines, err := d.S3.Download(b, harness.S3Bucket, b.TempDir())
 	if err != nil {
@@ -184,11 +269,40 @@ func checkPeers(b *testing.B, d *harness.Destinations, c *harness.Collector, acc
 		id, _ := l.Attributes["event_id"].(string)
 		held["datadog"][id] = true
 	}
-	for name, ids := range held {
-		if len(ids) != accepted {
-			b.Errorf("%s holds %d distinct records, %d were accepted", name, len(ids), accepted)
+	return held
+}
+
+// simulatorID is the simulator's request ID (sim-<8 digits>), which the
+// stock sidecar's records keep as request_id and correlation_id.
+var simulatorID = regexp.MustCompile(`sim-[0-9]{8}`)
+
+// heldBySimulatorID is what D′'s destinations hold, by distinct request
+// ID: the stock sidecar derives no event_id.
+func heldBySimulatorID(b *testing.B, d *harness.Destinations) map[string]map[string]bool {
+	held := map[string]map[string]bool{"s3": {}, "splunk_hec": {}, "elasticsearch": {}, "datadog": {}}
+	add := func(dest string, v any) {
+		text, _ := json.Marshal(v)
+		for _, id := range simulatorID.FindAllString(string(text), -1) {
+			held[dest][id] = true
 		}
 	}
+	lines, err := d.S3.Download(b, harness.S3Bucket, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range lines {
+		add("s3", l)
+	}
+	for _, ev := range d.HEC.Events(b) {
+		add("splunk_hec", ev.Event)
+	}
+	for _, doc := range d.ESDocs() {
+		add("elasticsearch", doc)
+	}
+	for _, l := range d.DD.Logs() {
+		add("datadog", l)
+	}
+	return held
 }
 
 func eventID(line string) string {
@@ -199,9 +313,9 @@ func eventID(line string) string {
 	return r.EventID
 }
 
-func fmtTimes(at map[string]time.Duration) string {
+func fmtTimes(s sidecar, at map[string]time.Duration) string {
 	parts := make([]string, 0, len(at))
-	for _, name := range destinations {
+	for _, name := range s.destinations {
 		parts = append(parts, name+" "+at[name].Round(100*time.Millisecond).String())
 	}
 	return strings.Join(parts, ", ")
