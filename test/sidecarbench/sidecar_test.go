@@ -117,7 +117,12 @@ func run(b *testing.B, s sidecar) {
 	accepted := make(chan int, 1)
 	go func() { delivered <- watchDelivery(b, s, d, c, start, accepted) }()
 	profiled := make(chan []byte, 1)
-	go func() { profiled <- cpuProfile(pprof, profileSeconds) }()
+	go func() {
+		// SIDECAR_BENCH_PROFILE_AFTER seconds in (default 0): a profile of
+		// the delivery after the sending, for looking into it.
+		time.Sleep(time.Duration(envInt("SIDECAR_BENCH_PROFILE_AFTER", 0)) * time.Second)
+		profiled <- cpuProfile(pprof, envInt("SIDECAR_BENCH_PROFILE_SECONDS", profileSeconds))
+	}()
 
 	b.ResetTimer()
 	rep, err := gatewaysim.Run(context.Background(), g, gatewaysim.Options{
