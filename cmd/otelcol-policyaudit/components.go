@@ -26,6 +26,7 @@ import (
 	jsonlencodingextension "github.com/policyaudit/policyaudit/extension/jsonlencodingextension"
 	parquetencodingextension "github.com/policyaudit/policyaudit/extension/parquetencodingextension"
 	queuestorageextension "github.com/policyaudit/policyaudit/extension/queuestorageextension"
+	finishprocessor "github.com/policyaudit/policyaudit/processor/finishprocessor"
 	policydecisionprocessor "github.com/policyaudit/policyaudit/processor/policydecisionprocessor"
 	kongauditreceiver "github.com/policyaudit/policyaudit/receiver/kongauditreceiver"
 	policygatewayreceiver "github.com/policyaudit/policyaudit/receiver/policygatewayreceiver"
@@ -127,6 +128,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		policydecisionprocessor.NewFactory(),
+		finishprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 	)
@@ -135,6 +137,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ProcessorModules = make(map[component.Type]string, len(factories.Processors))
 	factories.ProcessorModules[policydecisionprocessor.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
+	factories.ProcessorModules[finishprocessor.NewFactory().Type()] = "github.com/policyaudit/policyaudit v0.0.0"
 	factories.ProcessorModules[memorylimiterprocessor.NewFactory().Type()] = "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.141.0"
 	factories.ProcessorModules[batchprocessor.NewFactory().Type()] = "go.opentelemetry.io/collector/processor/batchprocessor v0.141.0"
 

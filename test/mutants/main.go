@@ -72,6 +72,17 @@ var mutants = []mutant{
 		"if !exists[chain] {\n\t\t\tmissing = append(missing, chain)", "if false && !exists[chain] {\n\t\t\tmissing = append(missing, chain)", "./internal/auditstore", "TestVerifySharedNames"},
 	{"order_key spreads a request's records", "processor/policydecisionprocessor/processor.go",
 		"record.OrderBucket(rec.CorrelationID, n)", "record.OrderBucket(rec.EventID, n)", "./processor/policydecisionprocessor", "TestOrderKey"},
+	// Issue 29: the journal in front of the shipped sidecar's destinations.
+	{"a pipeline's failed batch is given up as if refused for good", "connector/journalconnector/connector.go",
+		"case consumererror.IsPermanent(err):", "case err != nil:", "./connector/journalconnector", "TestEveryPipelineGetsEveryRecord"},
+	{"the journal releases what a slower pipeline has not taken", "connector/journalconnector/connector.go",
+		"c.j.release(low)", "c.j.release(p)", "./connector/journalconnector", "TestEveryPipelineGetsEveryRecord"},
+	{"a torn last entry is kept at open", "connector/journalconnector/journal.go",
+		"if err == nil && valid < last.size {", "if false && err == nil && valid < last.size {", "./connector/journalconnector", "TestATornLastEntry"},
+	{"a full journal takes more", "connector/journalconnector/journal.go",
+		"if j.total+size > j.maxBytes {", "if false && j.total+size > j.maxBytes {", "./connector/journalconnector", "TestAFullJournal"},
+	{"a hash is hashed again by the pipeline after the journal", "processor/policydecisionprocessor/datapolicy.go",
+		"if s := l.AsString(); !isKeyedHash(s) {", "if s := l.AsString(); true {", "./processor/policydecisionprocessor", "TestTheDataPolicyTwice"},
 	// Issue 29: Elasticsearch, as a real node shows it.
 	{"a document answered 429 is given up after the exporter's two retries", "config/examples/all.yaml",
 		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
