@@ -13,9 +13,11 @@
 package sidecarbench
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -86,7 +88,7 @@ func BenchmarkSidecarAt5000(b *testing.B) {
 func BenchmarkStockSidecar(b *testing.B) {
 	bin := os.Getenv("STOCK_BIN")
 	if bin == "" {
-		b.Skip("STOCK_BIN (the stock collector make bench builds) is not set")
+		b.Fatal("STOCK_BIN (the stock collector make bench builds) is not set: make bench")
 	}
 	run(b, sidecar{
 		name:         "D′",
@@ -291,12 +293,32 @@ func heldBySimulatorID(b *testing.B, d *harness.Destinations) map[string]map[str
 			held[dest][id] = true
 		}
 	}
-	lines, err := d.S3.Download(b, harness.S3Bucket, b.TempDir())
-	if err != nil {
+	// awss3's own layout and OTLP JSON: every object, gunzipped, searched.
+	dir := b.TempDir()
+	if _, err := d.S3.AWS(b, "s3", "cp", "--recursive", "--quiet", "s3://"+harness.S3Bucket+"/", dir); err != nil {
 		b.Fatal(err)
 	}
-	for _, l := range lines {
-		add("s3", l)
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			return err
+		}
+		text, err := io.ReadAll(z)
+		for _, id := range simulatorID.FindAll(text, -1) {
+			held["s3"][string(id)] = true
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	for _, ev := range d.HEC.Events(b) {
 		add("splunk_hec", ev.Event)
