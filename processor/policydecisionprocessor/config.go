@@ -167,6 +167,12 @@ const (
 	LayoutSecurityLake = "security_lake"
 )
 
+// The resource attributes an instance writes by default.
+const (
+	defaultPartitionAttribute = "policyaudit.partition"
+	defaultOrderKeyAttribute  = "policyaudit.order_key"
+)
+
 func createDefaultConfig() *Config {
 	return &Config{
 		Destination: DestinationOTLP,
@@ -175,8 +181,8 @@ func createDefaultConfig() *Config {
 		Elastic:     ElasticConfig{Namespace: "default", Dataset: "policy_gateway.audit", AdminDataset: "policy_gateway.admin"},
 		Splunk:      SplunkConfig{Source: "policy-gateway", Sourcetype: "policy_gateway:decision", AdminSourcetype: "policy_gateway:admin"},
 		Datadog:     DatadogConfig{Service: "policy-gateway", Source: "policy-gateway"},
-		Partition:   PartitionConfig{Attribute: "policyaudit.partition", Layout: LayoutDate},
-		OrderKey:    OrderKeyConfig{Attribute: "policyaudit.order_key"},
+		Partition:   PartitionConfig{Attribute: defaultPartitionAttribute, Layout: LayoutDate},
+		OrderKey:    OrderKeyConfig{Attribute: defaultOrderKeyAttribute},
 	}
 }
 

@@ -161,6 +161,7 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 	if !ok {
 		nrl = out.ResourceLogs().AppendEmpty()
 		rl.Resource().CopyTo(nrl.Resource())
+		p.dropRoutingAttributes(nrl.Resource().Attributes())
 		nrl.SetSchemaUrl(rl.SchemaUrl())
 		if p.cfg.OrderKey.Buckets > 0 {
 			nrl.Resource().Attributes().PutInt(p.cfg.OrderKey.Attribute, int64(key.bucket))
@@ -173,6 +174,16 @@ func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plo
 	sl.Scope().CopyTo(nsl.Scope())
 	nsl.SetSchemaUrl(sl.SchemaUrl())
 	return nsl.LogRecords()
+}
+
+// dropRoutingAttributes removes the resource attributes an instance before
+// this one wrote for its own exporter (a date partition, an order key: the
+// shipped sidecar's canonical instance writes them before its journal): a
+// SIEM would index them, and this instance writes its own below.
+func (p *policyProcessor) dropRoutingAttributes(attrs pcommon.Map) {
+	for _, name := range []string{defaultPartitionAttribute, defaultOrderKeyAttribute, p.cfg.Partition.Attribute, p.cfg.OrderKey.Attribute} {
+		attrs.Remove(name)
+	}
 }
 
 // partitioned: the records go to storage partitioned by date (S3, files),

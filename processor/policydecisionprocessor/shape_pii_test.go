@@ -160,3 +160,47 @@ func TestTheDataPolicyTwiceIsTheDataPolicyOnce(t *testing.T) {
 	}
 	require.Positive(t, hashed, "the users are hashed")
 }
+
+// Issue 29: after the journal, a destination's instance gets records whose
+// resource carries the canonical instance's date partition: it is not
+// passed on (Splunk would index it), and an instance that partitions writes
+// its own.
+func TestAnEarlierInstancesRoutingAttributesAreNotPassedOn(t *testing.T) {
+	in := plog.NewLogs()
+	for _, d := range dialects.All {
+		if d.Path == "" {
+			continue
+		}
+		for _, f := range d.Fixtures {
+			fixtureLogs(t, f).ResourceLogs().MoveAndAppendTo(in.ResourceLogs())
+		}
+	}
+	canonical, _ := runProcessor(t, createDefaultConfig(), in)
+	_, ok := canonical.ResourceLogs().At(0).Resource().Attributes().Get(defaultPartitionAttribute)
+	require.True(t, ok, "the canonical instance partitions by date")
+
+	splunk := createDefaultConfig()
+	splunk.Destination = DestinationSplunkHEC
+	again := plog.NewLogs()
+	canonical.CopyTo(again)
+	out, _ := runProcessor(t, splunk, again)
+	require.Positive(t, out.LogRecordCount())
+	for _, rl := range out.ResourceLogs().All() {
+		_, ok := rl.Resource().Attributes().Get(defaultPartitionAttribute)
+		require.False(t, ok, "a partition attribute reached a SIEM's shape")
+	}
+
+	s3 := createDefaultConfig()
+	s3.Partition.Attribute = "policyaudit.s3_prefix"
+	again = plog.NewLogs()
+	canonical.CopyTo(again)
+	out, _ = runProcessor(t, s3, again)
+	for _, rl := range out.ResourceLogs().All() {
+		attrs := rl.Resource().Attributes()
+		_, stale := attrs.Get(defaultPartitionAttribute)
+		own, ok := attrs.Get("policyaudit.s3_prefix")
+		require.False(t, stale)
+		require.True(t, ok)
+		require.Contains(t, own.Str(), "date=")
+	}
+}
