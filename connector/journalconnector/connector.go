@@ -4,6 +4,7 @@
 package journalconnector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,7 @@ func newJournalConnector(set connector.Settings, cfg *Config, next consumer.Logs
 	c := &journalConnector{cfg: cfg, logger: set.Logger, telemetry: tb, cursors: map[string]position{}}
 	if router, ok := next.(connector.LogsRouterAndConsumer); ok {
 		ids := router.PipelineIDs()
-		slices.SortFunc(ids, func(a, b pipeline.ID) int { return compareStrings(a.String(), b.String()) })
+		slices.SortFunc(ids, func(a, b pipeline.ID) int { return cmp.Compare(a.String(), b.String()) })
 		for _, id := range ids {
 			cons, err := router.Consumer(id)
 			if err != nil {
@@ -71,16 +72,6 @@ func newJournalConnector(set connector.Settings, cfg *Config, next consumer.Logs
 		c.outputs = []output{{name: "default", next: next}}
 	}
 	return c, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (c *journalConnector) Capabilities() consumer.Capabilities {
@@ -99,6 +90,12 @@ func (c *journalConnector) Start(_ context.Context, _ component.Host) error {
 		return fmt.Errorf("opening the journal in %s: %w", c.cfg.Directory, err)
 	}
 	c.j = j
+	if j.cut > 0 {
+		// A crash in the middle of a write, or the file changed on disk: what
+		// was cut was never acknowledged in the first case, and is lost in the
+		// second.
+		c.logger.Warn("Cut the journal's last segment at its last whole entry", zap.Int64("bytes", j.cut))
+	}
 	if err := c.telemetry.RegisterConnectorJournalSizeCallback(func(_ context.Context, o metric.Int64Observer) error {
 		o.Observe(j.size())
 		return nil
@@ -196,12 +193,13 @@ func (c *journalConnector) deliver(ctx context.Context, out output, r *reader, p
 		pendingSince = time.Time{}
 		payloads, next, err := r.read(c.cfg.Batch.MaxBytes)
 		if err != nil && len(payloads) == 0 {
-			if errors.Is(err, errCorrupt) {
-				c.logger.Error("Skipping the rest of a journal segment that fails its checksum", zap.String("pipeline", out.name), zap.Error(err))
-				r.skipCorrupt()
+			if errors.Is(err, errCorrupt) && r.skipCorrupt() {
+				c.logger.Error("Skipped the rest of a journal segment that fails its checksum", zap.String("pipeline", out.name), zap.Error(err))
 				c.saved(out.name, path, r.pos)
 				continue
 			}
+			// Corrupt in the segment being written (nothing after it to go
+			// on to yet), or unreadable: wait, as for any failure.
 			c.logger.Warn("Reading the journal failed; retrying", zap.String("pipeline", out.name), zap.Error(err))
 			if !sleep(ctx, wait) {
 				return

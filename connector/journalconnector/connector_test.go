@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pipeline"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // sink is a pipeline: it takes a batch unless fail says otherwise, and
@@ -261,4 +264,53 @@ func TestAPipelineWaitsForMinBytesOrTheFlushTimeout(t *testing.T) {
 	require.Eventually(t, allArrived(s, 50), 5*time.Second, 5*time.Millisecond)
 	assert.GreaterOrEqual(t, time.Since(began), 300*time.Millisecond, "held until the flush timeout")
 	assert.Equal(t, int64(1), s.calls.Load(), "five small requests in one delivery")
+}
+
+// The README's claim: an entry changed on disk fails its checksum, the rest
+// of its segment is skipped with an error, and the later segments are
+// delivered.
+func TestAnEntryChangedOnDiskSkipsTheRestOfItsSegment(t *testing.T) {
+	dir := t.TempDir()
+	blocked := newSink()
+	var down atomic.Bool
+	down.Store(true)
+	blocked.fail.Store(func(plog.Logs) error {
+		if down.Load() {
+			return errors.New("down")
+		}
+		return nil
+	})
+	c := start(t, testConfig(t, dir), map[string]*sink{"s3": blocked})
+	for i := range 200 {
+		require.NoError(t, c.ConsumeLogs(context.Background(), request(i*50, 50)))
+	}
+	require.NoError(t, c.Shutdown(context.Background()))
+	require.Greater(t, len(c.j.segments), 2)
+
+	// One byte of the first segment's first payload, as a hostile host
+	// could change it.
+	first := c.j.path(c.j.segments[0].seq)
+	b, err := os.ReadFile(first)
+	require.NoError(t, err)
+	b[headerSize+10] ^= 0xff
+	require.NoError(t, os.WriteFile(first, b, 0o600))
+
+	core, logs := observer.New(zap.WarnLevel)
+	set := connectortest.NewNopSettings(NewFactory().Type())
+	set.Logger = zap.New(core)
+	s := newSink()
+	next, err := NewFactory().CreateLogsToLogs(context.Background(), set, testConfig(t, dir),
+		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{pipeline.NewIDWithName(pipeline.SignalLogs, "s3"): s}))
+	require.NoError(t, err)
+	require.NoError(t, next.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, next.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { d, _ := s.counts(); return d > 0 }, 5*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	d, twice := s.counts()
+	assert.Less(t, d, 10000, "the first segment's records are skipped")
+	assert.Greater(t, d, 5000, "the later segments are delivered")
+	assert.NotContains(t, s.seen, "record-000000")
+	assert.Contains(t, s.seen, "record-009999")
+	assert.Zero(t, twice)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("fails its checksum").Len())
 }

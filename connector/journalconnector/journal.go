@@ -4,6 +4,7 @@
 package journalconnector
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -72,6 +73,8 @@ type journal struct {
 	// advanced is closed, and replaced, whenever durable moves on.
 	advanced chan struct{}
 	closed   bool
+	// cut is how many bytes open cut off the newest segment's tail.
+	cut int64
 }
 
 // openJournal opens (or starts) the journal in dir, cutting a torn tail off
@@ -97,7 +100,7 @@ func openJournal(dir string, fsync bool, segmentBytes, maxBytes int64) (*journal
 		}
 		j.segments = append(j.segments, segment{seq: seq, size: info.Size()})
 	}
-	slices.SortFunc(j.segments, func(a, b segment) int { return compareUint(a.seq, b.seq) })
+	slices.SortFunc(j.segments, func(a, b segment) int { return cmp.Compare(a.seq, b.seq) })
 	if len(j.segments) == 0 {
 		j.segments = []segment{{seq: 1}}
 	}
@@ -120,6 +123,7 @@ func openJournal(dir string, fsync bool, segmentBytes, maxBytes int64) (*journal
 		_ = f.Close()
 		return nil, err
 	}
+	j.cut = last.size - valid
 	last.size = valid
 	j.active = f
 	for _, s := range j.segments {
@@ -128,16 +132,6 @@ func openJournal(dir string, fsync bool, segmentBytes, maxBytes int64) (*journal
 	j.written = position{Segment: last.seq, Offset: valid}
 	j.durable = j.written
 	return j, nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (j *journal) path(seq uint64) string {

@@ -80,6 +80,7 @@ func TestATornLastEntryIsCutOffAtOpen(t *testing.T) {
 	j, err = openJournal(dir, true, 1<<20, 1<<30)
 	require.NoError(t, err)
 	defer j.close()
+	assert.Equal(t, int64(12), j.cut, "what was cut is known, for the log")
 	require.NoError(t, j.append([]byte("after")))
 	got, _ := readAll(t, j, j.oldest())
 	assert.Equal(t, []string{"entry-0", "entry-1", "entry-2", "after"}, got)

@@ -81,12 +81,14 @@ func (r *reader) read(maxBytes int) (payloads [][]byte, next position, err error
 	}
 }
 
-// skipCorrupt moves past a segment whose entry failed its checksum: what
-// follows in it cannot be framed.
-func (r *reader) skipCorrupt() {
-	if seq, ok := r.j.nextSegment(r.pos.Segment); ok {
+// skipCorrupt moves past a segment whose entry failed its checksum (what
+// follows in it cannot be framed); false when no later segment exists yet.
+func (r *reader) skipCorrupt() bool {
+	seq, ok := r.j.nextSegment(r.pos.Segment)
+	if ok {
 		r.advance(position{Segment: seq})
 	}
+	return ok
 }
 
 func (r *reader) open(seq uint64) (*os.File, error) {

@@ -242,16 +242,16 @@ func (e *azureLogs) upload(ctx context.Context, streamName string, array []byte)
 func (e *azureLogs) failed(ctx context.Context, err error, call, rest []plog.LogRecord) error {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return consumererror.NewLogs(err, logsOf(rest)) // transport or token: retried
+		return consumererror.NewLogs(err, plogutil.LogsOf(rest)) // transport or token: retried
 	}
 	switch {
 	case re.StatusCode == http.StatusTooManyRequests:
-		return consumererror.NewLogs(exporterhelper.NewThrottleRetry(err, retryAfter(re.RawResponse)), logsOf(rest))
+		return consumererror.NewLogs(exporterhelper.NewThrottleRetry(err, retryAfter(re.RawResponse)), plogutil.LogsOf(rest))
 	case re.StatusCode >= 500, re.StatusCode == http.StatusUnauthorized, re.StatusCode == http.StatusRequestTimeout:
-		return consumererror.NewLogs(err, logsOf(rest))
+		return consumererror.NewLogs(err, plogutil.LogsOf(rest))
 	case re.StatusCode == http.StatusForbidden:
 		e.telemetry.ExporterAzureLogsIngestionRefusedRecords.Add(ctx, int64(len(call)))
-		return consumererror.NewLogs(fmt.Errorf("forbidden (does the identity have Monitoring Metrics Publisher on the DCR? assignments take up to 30 minutes): %w", err), logsOf(rest))
+		return consumererror.NewLogs(fmt.Errorf("forbidden (does the identity have Monitoring Metrics Publisher on the DCR? assignments take up to 30 minutes): %w", err), plogutil.LogsOf(rest))
 	default:
 		e.telemetry.ExporterAzureLogsIngestionRefusedRecords.Add(ctx, int64(len(call)))
 		return consumererror.NewPermanent(fmt.Errorf("%d records refused: %w", len(call), err))
@@ -268,15 +268,4 @@ func retryAfter(resp *http.Response) time.Duration {
 		return time.Duration(s) * time.Second
 	}
 	return 0
-}
-
-// logsOf puts log records back into one plog.Logs for the retry.
-func logsOf(records []plog.LogRecord) plog.Logs {
-	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	lrs.EnsureCapacity(len(records))
-	for _, lr := range records {
-		lr.CopyTo(lrs.AppendEmpty())
-	}
-	return ld
 }

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/policyaudit/policyaudit/exporter/datadoglogsexporter/internal/metadata"
+	"github.com/policyaudit/policyaudit/internal/plogutil"
 )
 
 type intakeExporter struct {
@@ -93,7 +94,7 @@ func (e *intakeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			if consumererror.IsPermanent(err) {
 				return err
 			}
-			return consumererror.NewLogs(err, remaining(records[sent:]))
+			return consumererror.NewLogs(err, plogutil.LogsOf(records[sent:]))
 		}
 		sent += len(p)
 	}
@@ -142,15 +143,4 @@ func (e *intakeExporter) post(ctx context.Context, p []entry) error {
 	default:
 		return consumererror.NewPermanent(fmt.Errorf("datadog_logs: the intake refused %d logs with %d: %s", len(p), code, answer))
 	}
-}
-
-// remaining are the records not yet accepted, for the retry.
-func remaining(records []plog.LogRecord) plog.Logs {
-	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	lrs.EnsureCapacity(len(records))
-	for _, lr := range records {
-		lr.CopyTo(lrs.AppendEmpty())
-	}
-	return ld
 }

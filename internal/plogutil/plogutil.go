@@ -1,7 +1,7 @@
 // Copyright The policyaudit Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package plogutil walks the log records of plog.Logs.
+// Package plogutil walks the log records of plog.Logs and gathers them again.
 package plogutil // import "github.com/policyaudit/policyaudit/internal/plogutil"
 import "go.opentelemetry.io/collector/pdata/plog"
 
@@ -17,4 +17,17 @@ func Each(ld plog.Logs, fn func(plog.LogRecord)) {
 			}
 		}
 	}
+}
+
+// LogsOf puts copies of log records into one plog.Logs, under one resource
+// and scope: what an exporter retries of a batch the destination took in
+// part.
+func LogsOf(records []plog.LogRecord) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.EnsureCapacity(len(records))
+	for _, lr := range records {
+		lr.CopyTo(lrs.AppendEmpty())
+	}
+	return ld
 }

@@ -5,7 +5,6 @@ package finishprocessor
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -31,20 +30,15 @@ func (*finishProcessor) Shutdown(context.Context) error { return nil }
 func (p *finishProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	detached, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	var mu sync.Mutex
-	var timer *time.Timer
 	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		timer = time.AfterFunc(p.grace, cancel)
-		mu.Unlock()
-	})
-	defer func() {
-		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
+		grace := time.NewTimer(p.grace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			cancel()
+		case <-detached.Done(): // the batch ended first
 		}
-		mu.Unlock()
-	}()
+	})
+	defer stop()
 	return p.next.ConsumeLogs(detached, ld)
 }
