@@ -90,6 +90,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "wal_autocheckpoint(16384)") // checkpoint (and fsync) every 64 MiB of WAL, not every 4 MiB
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Deleted content is overwritten with zeros, in the table and its
+	// free pages: an erased vault entry (Forget) leaves nothing behind.
+	q.Add("_pragma", "secure_delete(ON)")
 	s := &Store{now: time.Now, synchronous: SyncFull}
 	for _, o := range opts {
 		o(s)
@@ -155,7 +158,7 @@ func (s *Store) checkFormat(ctx context.Context, path string) error {
 			return fmt.Errorf("upgrading the empty %s: %w", path, err)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+	if _, err := s.db.ExecContext(ctx, schema+vaultSchema); err != nil {
 		return fmt.Errorf("creating the schema in %s: %w", path, err)
 	}
 	if err := s.addChainColumns(ctx); err != nil {

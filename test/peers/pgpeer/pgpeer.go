@@ -128,6 +128,10 @@ func (s *Server) Stop() {
 	_ = os.RemoveAll(filepath.Dir(s.dir))
 }
 
+// DataDir is the cluster's data directory, for tests that read what the
+// server keeps on disk (pg_wal under it holds the write-ahead log).
+func (s *Server) DataDir() string { return s.dir }
+
 // Log is the server's log, for failure messages.
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
