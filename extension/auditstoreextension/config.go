@@ -49,6 +49,12 @@ type Config struct {
 	Console ConsoleConfig `mapstructure:"console"`
 	// Signing anchors the hash chain with Ed25519-signed heads.
 	Signing SigningConfig `mapstructure:"signing"`
+	// Vault keeps the tokens of the policydecision processor's PII action
+	// tokenize, in this store's database (docs/privacy.md).
+	Vault VaultConfig `mapstructure:"vault"`
+	// Admin is who may search by a person's value, and export or erase
+	// what the store holds about a person (the subject endpoints).
+	Admin AdminConfig `mapstructure:"admin"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -70,6 +76,30 @@ type PostgresConfig struct {
 	TLS configoptional.Optional[configtls.ClientConfig] `mapstructure:"tls"`
 	_   struct{}
 }
+
+// VaultConfig is the token vault. It is on when key is set.
+type VaultConfig struct {
+	// Key keys the lookup of a person's value (HMAC-SHA256): the vault
+	// stores that hash and the token, never the value, so its file alone
+	// cannot tell whose token is whose even for a guessed value. Give every
+	// collector of a fleet the same key (${env:POLICYAUDIT_VAULT_KEY}),
+	// and keep it off the database's volume.
+	Key configopaque.String `mapstructure:"key"`
+	_   struct{}
+}
+
+// AdminConfig is the admin bearer token.
+type AdminConfig struct {
+	// Token is the bearer token (Authorization: Bearer <token>) of the
+	// admin endpoints (/admin/api/v1/subjects/...) and of searches by a
+	// person's value; without it those endpoints refuse every caller. It
+	// is checked before, and instead of, query.auth's authenticator.
+	Token configopaque.String `mapstructure:"token"`
+	_     struct{}
+}
+
+// minSecretLength is the shortest vault key and admin token accepted.
+const minSecretLength = 16
 
 // ConsoleConfig turns the web console on the query endpoint on or off.
 type ConsoleConfig struct {
@@ -155,6 +185,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Signing.EveryRecords < 0 {
 		errs = append(errs, errors.New("signing.every_records: must be 0 (not by count) or more"))
+	}
+	if len(c.Vault.Key) > 0 && len(c.Vault.Key) < minSecretLength {
+		errs = append(errs, fmt.Errorf("vault.key: at least %d bytes are required", minSecretLength))
+	}
+	if len(c.Admin.Token) > 0 && len(c.Admin.Token) < minSecretLength {
+		errs = append(errs, fmt.Errorf("admin.token: at least %d bytes are required", minSecretLength))
 	}
 	if c.Signing.Interval < time.Second {
 		errs = append(errs, errors.New("signing.interval: must be at least 1s"))

@@ -10,10 +10,11 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // The token vault maps a person to the random token their records carry
@@ -33,16 +34,6 @@ CREATE TABLE IF NOT EXISTS vault (
 );
 `
 
-// TokenPrefix starts every token: "tok_" and 26 lower-case base32 letters
-// (128 random bits), so a token is told from a value, a keyed hash or a
-// placeholder at a glance and by IsToken.
-const TokenPrefix = "tok_"
-
-var tokenForm = regexp.MustCompile(`^tok_[a-z2-7]{26}$`)
-
-// IsToken reports a value in the form of a vault token.
-func IsToken(s string) bool { return len(s) == len(TokenPrefix)+26 && tokenForm.MatchString(s) }
-
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newToken is a fresh random token: not derived from the value by any key.
@@ -51,7 +42,7 @@ func newToken() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return TokenPrefix + strings.ToLower(tokenEncoding.EncodeToString(b[:])), nil
+	return record.TokenPrefix + strings.ToLower(tokenEncoding.EncodeToString(b[:])), nil
 }
 
 // vaultBatch bounds the lookups of one statement (SQLite's default limit

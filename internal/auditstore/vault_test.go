@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // lookupOf stands in for the extension's keyed hash of a person's value.
@@ -42,10 +44,10 @@ func TestTokensAreRandomStableAndRecognisable(t *testing.T) {
 	assert.Equal(t, first[0], first[2], "one person, one token")
 	assert.NotEqual(t, first[0], first[1])
 	for _, tok := range first {
-		assert.True(t, IsToken(tok), tok)
+		assert.True(t, record.IsToken(tok), tok)
 	}
-	assert.False(t, IsToken("alice"))
-	assert.False(t, IsToken("hmac-sha256:"+lookupOf(1)))
+	assert.False(t, record.IsToken("alice"))
+	assert.False(t, record.IsToken("hmac-sha256:"+lookupOf(1)))
 
 	require.NoError(t, s.Close())
 	s2, err := Open(ctx, path)

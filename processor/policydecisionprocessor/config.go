@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/policyaudit/policyaudit/internal/record"
@@ -41,6 +42,10 @@ const (
 	PIIRedact = "redact" // replace with the placeholder
 	PIIHash   = "hash"   // replace with HMAC-SHA256 under hash_key
 	PIIBlock  = "block"  // remove the field
+	// PIITokenize replaces the value with its random token from the audit
+	// store's vault (pii.vault): erasing the vault entry leaves every copy
+	// about nobody.
+	PIITokenize = "tokenize"
 )
 
 // Config of the policydecision processor.
@@ -83,8 +88,8 @@ type Config struct {
 // PIIConfig maps canonical field paths to a PII mode.
 type PIIConfig struct {
 	// Fields maps a field of the canonical record, dotted for nested fields
-	// (policy_user, actor.id, actor.ip, details, extra.email), to redact, hash
-	// or block.
+	// (policy_user, actor.id, actor.ip, details, extra.email), to redact,
+	// hash, block or tokenize.
 	Fields map[string]string `mapstructure:"fields"`
 	// HashKey is the HMAC-SHA256 key of hash. Give every collector the same
 	// key (e.g. ${env:POLICYAUDIT_PII_HASH_KEY}) so a user hashes the same way
@@ -92,6 +97,9 @@ type PIIConfig struct {
 	HashKey configopaque.String `mapstructure:"hash_key"`
 	// Placeholder replaces redacted values.
 	Placeholder string `mapstructure:"placeholder"`
+	// Vault is the auditstore extension whose vault (its vault.key set)
+	// holds the tokens of tokenize: required when a field uses tokenize.
+	Vault *component.ID `mapstructure:"vault"`
 }
 
 // ElasticConfig names the data streams.
@@ -186,7 +194,7 @@ func createDefaultConfig() *Config {
 	}
 }
 
-// protectedFields cannot be redacted, hashed or blocked: destinations route,
+// protectedFields cannot be redacted, hashed, blocked or tokenised: destinations route,
 // de-duplicate and join on them.
 var protectedFields = record.FieldNamesWith(record.RoleRouting)
 
@@ -250,21 +258,26 @@ func (c *Config) validateIDKey() []error {
 
 func (p *PIIConfig) validate() []error {
 	var errs []error
-	usesHash := false
+	usesHash, usesTokens := false, false
 	for path, mode := range p.Fields {
 		switch {
 		case path == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, ".."):
 			errs = append(errs, fmt.Errorf("pii.fields: %q is not a field path", path))
 		case protectedFields[path]:
-			errs = append(errs, fmt.Errorf("pii.fields.%s: a required field cannot be redacted, hashed or blocked", path))
+			errs = append(errs, fmt.Errorf("pii.fields.%s: a required field cannot be redacted, hashed, blocked or tokenised", path))
 		}
 		switch mode {
 		case PIIHash:
 			usesHash = true
+		case PIITokenize:
+			usesTokens = true
 		case PIIRedact, PIIBlock:
 		default:
-			errs = append(errs, fmt.Errorf("pii.fields.%s: %q is not one of redact, hash, block", path, mode))
+			errs = append(errs, fmt.Errorf("pii.fields.%s: %q is not one of redact, hash, block, tokenize", path, mode))
 		}
+	}
+	if usesTokens && p.Vault == nil {
+		errs = append(errs, errors.New("pii.vault: required when a field uses tokenize (the auditstore extension whose vault.key is set, e.g. vault: auditstore)"))
 	}
 	if usesHash && len(p.HashKey) < 16 {
 		errs = append(errs, errors.New("pii.hash_key: at least 16 bytes are required when a field uses hash"))

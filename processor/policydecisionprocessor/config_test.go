@@ -54,6 +54,17 @@ func TestLoadOCSFConfig(t *testing.T) {
 	assert.Equal(t, PartitionConfig{Attribute: "policyaudit.partition", Prefix: "ext/policyaudit/region=eu-west-1/accountId=123456789012", Layout: LayoutSecurityLake}, cfg.Partition)
 }
 
+func TestLoadTokenizeConfig(t *testing.T) {
+	cfg := loadConfig(t, "tokenize")
+	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, map[string]string{"policy_user": PIITokenize, "actor.id": PIITokenize, "actor.ip": PIIBlock}, cfg.PII.Fields)
+	require.NotNil(t, cfg.PII.Vault)
+	assert.Equal(t, "auditstore/fleet", cfg.PII.Vault.String())
+
+	err := xconfmap.Validate(loadConfig(t, "tokenize_without_vault"))
+	assert.ErrorContains(t, err, "pii.vault: required when a field uses tokenize")
+}
+
 func TestValidateNamesEveryBadKey(t *testing.T) {
 	err := xconfmap.Validate(loadConfig(t, "bad"))
 	require.Error(t, err)
@@ -61,8 +72,8 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		`destination: "kafka" is not one of otlp, elasticsearch, splunk_hec, datadog, ocsf`,
 		`on_error: "ignore" is not one of flag, drop`,
 		`partition.layout: "monthly" is not one of date, security_lake`,
-		`pii.fields.event_id: a required field cannot be redacted, hashed or blocked`,
-		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block`,
+		`pii.fields.event_id: a required field cannot be redacted, hashed, blocked or tokenised`,
+		`pii.fields.actor.ip: "scramble" is not one of redact, hash, block, tokenize`,
 		`pii.hash_key: at least 16 bytes are required when a field uses hash`,
 		`id_key: required when pii.fields.actor.ip, pii.fields.event_id, pii.fields.policy_user are set`,
 	} {

@@ -21,9 +21,11 @@ import (
 )
 
 // dataPolicy is what may leave the collector: prompts only with body logging
-// on, API keys never raw, and each PII field redacted, hashed or blocked.
+// on, API keys never raw, and each PII field redacted, hashed, blocked or
+// tokenised.
 type dataPolicy struct {
 	rules       []piiRule
+	tokenRules  []piiRule // the rules of mode tokenize, applied before the IDs are derived
 	placeholder string
 	bodyLogging bool
 	hasKey      bool
@@ -45,7 +47,33 @@ func newDataPolicy(cfg *Config) *dataPolicy {
 	// A deterministic order, so a rule on "actor" and one on "actor.id" always
 	// apply the same way.
 	sort.Slice(d.rules, func(i, j int) bool { return strings.Join(d.rules[i].path, ".") < strings.Join(d.rules[j].path, ".") })
+	for _, r := range d.rules {
+		if r.mode == PIITokenize {
+			d.tokenRules = append(d.tokenRules, r)
+		}
+	}
 	return d
+}
+
+// tokenizes reports rules of mode tokenize.
+func (d *dataPolicy) tokenizes() bool { return len(d.tokenRules) > 0 }
+
+// tokenLeaves appends to dst the values of m under tokenize rules that are
+// not tokens yet (a record an earlier instance tokenised keeps its tokens),
+// for the batch's one call to the vault. They are replaced, and the IDs
+// derived, before the other rules run: an ID then stands for the token, and
+// after an erasure nothing, not even a keyed ID, ties a record to the value.
+func (d *dataPolicy) tokenLeaves(m pcommon.Map, dst []pcommon.Value) []pcommon.Value {
+	for _, r := range d.tokenRules {
+		if v, ok := fieldAt(m, r.path); ok {
+			eachLeaf(v, func(l pcommon.Value) {
+				if !record.IsToken(l.AsString()) {
+					dst = append(dst, l)
+				}
+			})
+		}
+	}
+	return dst
 }
 
 // dropBodies removes prompt and completion text unless body logging is on.
@@ -144,13 +172,34 @@ func (d *dataPolicy) protect(s string) string {
 	return d.placeholder
 }
 
-func (d *dataPolicy) applyRule(m pcommon.Map, r piiRule) {
-	for _, k := range r.path[:len(r.path)-1] {
+// fieldAt is the value at path in m.
+func fieldAt(m pcommon.Map, path []string) (pcommon.Value, bool) {
+	parent, ok := parentAt(m, path)
+	if !ok {
+		return pcommon.Value{}, false
+	}
+	return parent.Get(path[len(path)-1])
+}
+
+// parentAt is the map holding path's last element.
+func parentAt(m pcommon.Map, path []string) (pcommon.Map, bool) {
+	for _, k := range path[:len(path)-1] {
 		v, ok := m.Get(k)
 		if !ok || v.Type() != pcommon.ValueTypeMap {
-			return
+			return pcommon.Map{}, false
 		}
 		m = v.Map()
+	}
+	return m, true
+}
+
+func (d *dataPolicy) applyRule(m pcommon.Map, r piiRule) {
+	if r.mode == PIITokenize {
+		return // done before the IDs were derived (tokenLeaves)
+	}
+	m, ok := parentAt(m, r.path)
+	if !ok {
+		return
 	}
 	last := r.path[len(r.path)-1]
 	v, ok := m.Get(last)
@@ -234,7 +283,7 @@ var secretPrefixes = []string{
 // looksLikeSecret reports a credential in a field that names a key or an
 // actor: a well-known prefix on a long enough value, or a long random token.
 func looksLikeSecret(s string) bool {
-	if len(s) < 20 {
+	if len(s) < 20 || record.IsToken(s) {
 		return false
 	}
 	for _, p := range secretPrefixes {

@@ -7,10 +7,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unsafe"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
@@ -36,7 +38,17 @@ type policyProcessor struct {
 	shape     shape        // how the destination wants each record written
 	// classInPrefix: the partition prefix names each OCSF event's class.
 	classInPrefix bool
+	// makesFindings: destination ocsf writes a Detection Finding beside an
+	// enforced deny or escalation.
+	makesFindings bool
+	vault         tokenVault // pii.vault, found at start when a rule tokenizes
 	now           func() time.Time
+}
+
+// tokenVault is what the auditstore extension offers for tokenize.
+type tokenVault interface {
+	KeepsVault() bool
+	Tokenize(ctx context.Context, values []string) ([]string, error)
 }
 
 func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, error) {
@@ -54,8 +66,32 @@ func newPolicyProcessor(set processor.Settings, cfg *Config) (*policyProcessor, 
 		product:       product,
 		shape:         newShape(cfg, product),
 		classInPrefix: cfg.Destination == DestinationOCSF && strings.Contains(cfg.Partition.Prefix, classPlaceholder),
+		makesFindings: cfg.Destination == DestinationOCSF && cfg.OCSF.Findings,
 		now:           time.Now,
 	}, nil
+}
+
+// start finds the vault of tokenize rules among the collector's extensions
+// (started before the pipelines): without one it can reach, the processor
+// does not start.
+func (p *policyProcessor) start(_ context.Context, host component.Host) error {
+	if !p.policy.tokenizes() {
+		return nil
+	}
+	id := *p.cfg.PII.Vault
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return fmt.Errorf("pii.vault: the extension %s is not configured (list it under extensions and service.extensions)", id)
+	}
+	v, ok := ext.(tokenVault)
+	if !ok {
+		return fmt.Errorf("pii.vault: the extension %s is not an audit store: it keeps no token vault", id)
+	}
+	if !v.KeepsVault() {
+		return fmt.Errorf("pii.vault: the audit store %s keeps no vault: set its vault.key (e.g. ${env:POLICYAUDIT_VAULT_KEY})", id)
+	}
+	p.vault = v
+	return nil
 }
 
 func (p *policyProcessor) shutdown(context.Context) error {
@@ -102,7 +138,10 @@ func (p *policyProcessor) scope(out plog.Logs, resources map[partitionKey]plog.R
 
 // processLogs normalises every record and regroups them so that each output
 // resource holds one date partition: the file and S3 exporters partition by a
-// resource attribute, and a batch may span midnight.
+// resource attribute, and a batch may span midnight. Records are written in
+// two passes: the first puts each canonical record in its output log record,
+// the second (after the batch's one call to the vault, with tokenize rules)
+// derives the IDs, applies the data policy and shapes each.
 func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	out := plog.NewLogs()
 	resources := make(map[partitionKey]plog.ResourceLogs)
@@ -110,6 +149,7 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 	var counts counters
 	recs := make([]*record.Record, 0, 4) // reused: no list per record
 	var header record.Record             // reused: no header per record
+	pending := make([]pendingRecord, 0, ld.LogRecordCount())
 	rls := ld.ResourceLogs()
 	for ri := 0; ri < rls.Len(); ri++ {
 		rl := rls.At(ri)
@@ -136,16 +176,25 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 					} else {
 						lr.CopyTo(nlr)
 					}
-					if finding, ok := p.write(rec, &header, nlr, canonicalBody); ok {
-						flr := p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, finding.class)).AppendEmpty()
-						nlr.CopyTo(flr)
-						finding.body.MoveTo(flr.Body().SetEmptyMap())
-						finding.indexed.finding(flr.Attributes(), finding.class, finding.typeUID)
+					pr := pendingRecord{rec: rec, lr: nlr, canonical: p.prepare(rec, &header, nlr, canonicalBody)}
+					if p.makesFindings && ocsf.WantsFinding(rec) {
+						// Its place, beside the record, kept for the second pass.
+						pr.finding = p.scope(out, resources, scopes, rl, sl, p.keyFor(ri, si, rec, ocsf.ClassDetectionFinding)).AppendEmpty()
+						pr.hasFinding = true
 					}
-					counts.record(rec)
+					pending = append(pending, pr)
 				}
 			}
 		}
+	}
+	if err := p.tokenize(ctx, pending); err != nil {
+		// Nothing is acknowledged without its tokens on the vault's disk:
+		// the sender retries the batch.
+		return out, fmt.Errorf("policydecision: pii.vault: %w", err)
+	}
+	for i := range pending {
+		p.complete(&pending[i], &header)
+		counts.record(pending[i].rec)
 	}
 	counts.report(ctx, p.telemetry)
 	if out.LogRecordCount() == 0 {
@@ -153,6 +202,16 @@ func (p *policyProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.L
 		return out, processorhelper.ErrSkipProcessingData
 	}
 	return out, nil
+}
+
+// pendingRecord is a record written into its output log record, waiting
+// for the second pass.
+type pendingRecord struct {
+	rec        *record.Record
+	lr         plog.LogRecord
+	canonical  pcommon.Map    // the canonical record in lr's body
+	finding    plog.LogRecord // where its OCSF Detection Finding goes, with hasFinding
+	hasFinding bool
 }
 
 func (p *policyProcessor) scopeFor(out plog.Logs, resources map[partitionKey]plog.ResourceLogs, rl plog.ResourceLogs, sl plog.ScopeLogs, key partitionKey) plog.LogRecordSlice {
@@ -315,12 +374,10 @@ func errorReason(err error) string {
 	return "invalid"
 }
 
-// write puts the canonical record into lr: body (per destination, after
-// the data policy), timestamps, trace context, event name and attributes;
-// header is where the record's header is kept meanwhile.
-// For destination ocsf with findings, it also returns the record's Detection
-// Finding, when it makes one.
-func (p *policyProcessor) write(rec, header *record.Record, lr plog.LogRecord, canonicalBody bool) (finding ocsfFinding, ok bool) {
+// prepare puts the canonical record into lr's body (where the destination
+// wants it) without prompt text, and returns the map that holds it; header
+// is where the record's header is kept meanwhile.
+func (p *policyProcessor) prepare(rec, header *record.Record, lr plog.LogRecord, canonicalBody bool) pcommon.Map {
 	rec.HeaderTo(header) // the document around the record needs its time and kind
 	var canonical pcommon.Map
 	if canonicalBody {
@@ -329,11 +386,55 @@ func (p *policyProcessor) write(rec, header *record.Record, lr plog.LogRecord, c
 		canonical = p.shape.container(header, lr.Body())
 		rec.CopyTo(canonical)
 	}
-	// Named after prompts are dropped (no ID may stand for text that never
-	// leaves) and before the PII rules rewrite anything (keyed then), so the
-	// same record gets the same IDs in every pipeline.
+	// Dropped before the IDs are derived: no ID may stand for text that
+	// never leaves.
 	p.policy.dropBodies(canonical)
-	p.namer.NameCanonical(rec, canonical)
+	return canonical
+}
+
+// tokenize replaces every value under a tokenize rule, in the whole batch,
+// with its token from the vault: one call for the batch.
+func (p *policyProcessor) tokenize(ctx context.Context, pending []pendingRecord) error {
+	if !p.policy.tokenizes() {
+		return nil
+	}
+	var leaves []pcommon.Value
+	for i := range pending {
+		leaves = p.policy.tokenLeaves(pending[i].canonical, leaves)
+	}
+	if len(leaves) == 0 {
+		return nil
+	}
+	values := make([]string, len(leaves))
+	for i, l := range leaves {
+		values[i] = l.AsString()
+	}
+	tokens, err := p.vault.Tokenize(ctx, values)
+	if err != nil {
+		return err
+	}
+	if len(tokens) != len(leaves) {
+		return fmt.Errorf("the vault answered %d tokens for %d values", len(tokens), len(leaves))
+	}
+	for i, l := range leaves {
+		l.SetStr(tokens[i])
+	}
+	return nil
+}
+
+// complete derives the record's missing IDs, applies the rest of the data
+// policy and writes what the destination reads: timestamps, trace context,
+// event name, attributes, and the OCSF Detection Finding in its place.
+func (p *policyProcessor) complete(pr *pendingRecord, header *record.Record) {
+	rec, canonical, lr := pr.rec, pr.canonical, pr.lr
+	// Named after tokens replaced values (an ID then stands for the token)
+	// and before the other PII rules rewrite anything (keyed then), so the
+	// same record gets the same IDs in every pipeline.
+	if p.policy.tokenizes() {
+		p.namer.Name(rec, canonical) // rec's fields still hold the values: read the map
+	} else {
+		p.namer.NameCanonical(rec, canonical)
+	}
 	p.policy.apply(canonical)
 
 	// From here on the record is what leaves the collector: its header,
@@ -343,7 +444,13 @@ func (p *policyProcessor) write(rec, header *record.Record, lr plog.LogRecord, c
 	if lr.ObservedTimestamp() == 0 {
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.now()))
 	}
-	return p.shape.finish(header, canonical, lr)
+	finding, ok := p.shape.finish(header, canonical, lr)
+	if ok && pr.hasFinding {
+		flr := pr.finding
+		lr.CopyTo(flr)
+		finding.body.MoveTo(flr.Body().SetEmptyMap())
+		finding.indexed.finding(flr.Attributes(), finding.class, finding.typeUID)
+	}
 }
 
 // counters aggregates a batch's per-record events so metrics are recorded
