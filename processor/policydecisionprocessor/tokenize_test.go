@@ -146,7 +146,7 @@ func TestTokenizeRefusesToStartWithoutAVaultItCanReach(t *testing.T) {
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), noVault)
 	require.NoError(t, err)
 	for name, exts := range map[string]map[component.ID]component.Component{
-		"pii.vault: the extension auditstore is not configured": {},
+		"pii.vault: the extension auditstore is not configured":                   {},
 		"pii.vault: the audit store auditstore keeps no vault: set its vault.key": {vaultID: ext},
 	} {
 		p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), tokenizeConfig(), consumertest.NewNop())
