@@ -5,6 +5,7 @@ package auditstoreextension
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,18 +142,22 @@ func (e *auditStore) openPostgres(ctx context.Context, opts []store.Option) (*st
 	return store.OpenPostgres(ctx, pc, opts...)
 }
 
-// serve starts the query API (and the console) on its endpoint.
+// serve starts the query API (and the console) on its endpoint. A request
+// with the admin token is served by the admin API (the subject endpoints,
+// searches by a person's value) before the endpoint's authenticator, which
+// would not know that token; every other request goes through the
+// authenticator to the API, where the subject endpoints refuse it.
 func (e *auditStore) serve(ctx context.Context, host component.Host, st *store.Store) error {
 	api := auditapi.New(st, e.cfg.MaxQueryLimit, e.now)
-	mux := http.NewServeMux()
-	api.Register(mux)
-	if e.cfg.Console.Enabled {
-		auditconsole.New(api).Register(mux)
+	if e.KeepsVault() {
+		api.WithVault(e.lookup)
 	}
-	mux.HandleFunc("/", auditapi.NotFound)
-	server, err := e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, mux)
+	server, err := e.cfg.Query.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, e.mux(api))
 	if err != nil {
 		return fmt.Errorf("auditstore: creating the query server: %w", err)
+	}
+	if e.cfg.Admin.Token != "" {
+		server.Handler = withAdmin(string(e.cfg.Admin.Token), e.mux(api.Admin()), server.Handler)
 	}
 	// The console's shell and static files hold no record: served before the
 	// authenticator, so a browser can load the page that asks for the token.
@@ -172,6 +177,31 @@ func (e *auditStore) serve(ctx context.Context, host component.Host, st *store.S
 		}
 	}()
 	return nil
+}
+
+// mux routes the API (and the console) of api.
+func (e *auditStore) mux(api *auditapi.API) *http.ServeMux {
+	mux := http.NewServeMux()
+	api.Register(mux)
+	if e.cfg.Console.Enabled {
+		auditconsole.New(api).Register(mux)
+	}
+	mux.HandleFunc("/", auditapi.NotFound)
+	return mux
+}
+
+// withAdmin serves a request bearing the admin token with admin, and
+// every other with other. The comparison takes the same time whatever the
+// header holds.
+func withAdmin(token string, admin, other http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1 {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	})
 }
 
 // logStartCheck says what the store found unsigned or broken at open; its

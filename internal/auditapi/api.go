@@ -1,11 +1,13 @@
 // Copyright The policyaudit Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package auditapi is the audit store's read-only JSON API: decisions and
-// admin events by the questions security teams ask, one record, the chain's
-// verification and its newest signed head, and decision counts. It serves
-// whatever store it is given; the auditstore exporter mounts it on its query
-// endpoint, behind that endpoint's authenticator.
+// Package auditapi is the audit store's JSON API: decisions and admin
+// events by the questions security teams ask, one record, the chain's
+// verification and its newest signed head, and decision counts, all
+// read-only; and, for a caller with the admin token, a person's export and
+// erasure (subjects.go). It serves whatever store it is given; the
+// auditstore extension mounts it on its query endpoint, behind that
+// endpoint's authenticator (the admin token is checked before it).
 package auditapi // import "github.com/policyaudit/policyaudit/internal/auditapi"
 
 import (
@@ -21,17 +23,37 @@ import (
 	"github.com/policyaudit/policyaudit/internal/record"
 )
 
-// API is the read-only JSON API over a store.
+// API is the JSON API over a store.
 type API struct {
 	store    *store.Store
 	maxLimit int
 	now      func() time.Time
-	checks   Verifications
+	checks   *Verifications
+	// lookup is the vault's keyed hash of a person's value (nil without a
+	// vault); admin says the caller holds the admin token.
+	lookup func(value string) string
+	admin  bool
 }
 
 // New is the API over st: limit parameters are capped at maxLimit.
 func New(st *store.Store, maxLimit int, now func() time.Time) *API {
-	return &API{store: st, maxLimit: maxLimit, now: now}
+	return &API{store: st, maxLimit: maxLimit, now: now, checks: new(Verifications)}
+}
+
+// WithVault lets admin callers search and erase by a person's value:
+// lookup is the vault's keyed hash of a value.
+func (a *API) WithVault(lookup func(value string) string) *API {
+	a.lookup = lookup
+	return a
+}
+
+// Admin is the API for callers holding the admin token: the subject
+// endpoints answer, and a person's value in a user filter finds their
+// token's records. It shares a's verifications.
+func (a *API) Admin() *API {
+	admin := *a
+	admin.admin = true
+	return &admin
 }
 
 // Store is the store the API serves.
@@ -59,17 +81,34 @@ var routes = []route{
 	{"/api/v1/stats", (*API).stats},
 }
 
-// Register adds the API's routes to mux.
+// Register adds the API's routes to mux; the admin endpoints refuse a
+// caller without the admin token.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range routes {
 		handle := rt.handle
 		mux.HandleFunc("GET "+rt.path, func(w http.ResponseWriter, r *http.Request) { handle(a, w, r) })
 	}
+	for _, rt := range adminRoutes {
+		handle := rt.handle
+		if !a.admin {
+			mux.HandleFunc("POST "+rt.path, adminOnly)
+			continue
+		}
+		mux.HandleFunc("POST "+rt.path, func(w http.ResponseWriter, r *http.Request) { handle(a, w, r) })
+	}
 }
 
 // NotFound answers what no route takes: 405 for another method on an API
-// path (the store is read-only), else 404.
+// path (the records are read-only; the subject endpoints take POST), else
+// 404.
 func NotFound(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range adminRoutes {
+		if r.URL.Path == rt.path {
+			w.Header().Set("Allow", http.MethodPost)
+			WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": r.Method + " is not allowed: POST a JSON body with the subject"})
+			return
+		}
+	}
 	for _, rt := range routes {
 		prefix, _, wildcard := strings.Cut(rt.path, "{")
 		if r.URL.Path == rt.path || wildcard && strings.HasPrefix(r.URL.Path, prefix) {
@@ -93,6 +132,12 @@ type page struct {
 }
 
 func (a *API) query(w http.ResponseWriter, r *http.Request, f store.Filter) {
+	user, err := a.ResolveUser(r.Context(), f.User)
+	if err != nil {
+		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	f.User = user
 	rows, next, err := a.store.Query(r.Context(), f)
 	if errors.Is(err, store.ErrBadCursor) {
 		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "cursor: " + err.Error()})
@@ -106,12 +151,13 @@ func (a *API) query(w http.ResponseWriter, r *http.Request, f store.Filter) {
 }
 
 // adminAudit: GET /admin/api/v1/audit?days=7&limit=50 — admin audit events
-// of the last days, newest first. With correlation_id, the events of that
-// correlation ID whatever their age, unless days is given too.
+// of the last days, newest first. With correlation_id (or user, the
+// actor), the events of that correlation ID whatever their age, unless days
+// is given too.
 func (a *API) adminAudit(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r, "days", record.FieldCorrelationID, "limit", "cursor")
-	f := store.Filter{EventKind: record.EventKindAdmin, CorrelationID: p.Str(record.FieldCorrelationID), Limit: a.Limit(p), Cursor: p.Str("cursor")}
-	if f.CorrelationID == "" || r.URL.Query().Has("days") {
+	p := NewParams(r, "days", record.FieldCorrelationID, "user", "limit", "cursor")
+	f := store.Filter{EventKind: record.EventKindAdmin, CorrelationID: p.Str(record.FieldCorrelationID), User: p.Str("user"), Limit: a.Limit(p), Cursor: p.Str("cursor")}
+	if f.CorrelationID == "" && f.User == "" || r.URL.Query().Has("days") {
 		f.Since = a.now().Add(-time.Duration(p.PositiveInt("days", 7)) * 24 * time.Hour)
 	}
 	if p.Failed(w) {
@@ -122,12 +168,12 @@ func (a *API) adminAudit(w http.ResponseWriter, r *http.Request) {
 
 // decisions: GET /api/v1/decisions with filters, newest first.
 func (a *API) decisions(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r, record.FieldCorrelationID, "user", record.FieldDecision, record.FieldEffectiveDecision, record.FieldPolicyID, record.FieldPolicyVersion,
+	p := NewParams(r, record.FieldCorrelationID, "user", record.FieldPolicyUser, record.FieldDecision, record.FieldEffectiveDecision, record.FieldPolicyID, record.FieldPolicyVersion,
 		record.FieldRolloutMode, record.FieldModel, record.FieldProjectID, "since", "until", "limit", "cursor")
 	f := store.Filter{
 		EventKind:         record.EventKindDecision,
 		CorrelationID:     p.Str(record.FieldCorrelationID),
-		User:              p.Str("user"),
+		User:              p.userParam(),
 		Decision:          p.Str(record.FieldDecision),
 		EffectiveDecision: p.Str(record.FieldEffectiveDecision),
 		PolicyID:          p.Str(record.FieldPolicyID),

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // Params reads query parameters, refusing unknown ones (a typo in a filter
@@ -43,6 +45,18 @@ func (p *Params) Problems() string { return strings.Join(p.errs, "; ") }
 
 // Str is a parameter as given.
 func (p *Params) Str(name string) string { return p.q.Get(name) }
+
+// userParam is the user filter: user, or policy_user, its alias.
+func (p *Params) userParam() string {
+	user, alias := p.q.Get("user"), p.q.Get(record.FieldPolicyUser)
+	if user != "" && alias != "" && user != alias {
+		p.errs = append(p.errs, "user and policy_user: give one (policy_user is an alias of user)")
+	}
+	if user == "" {
+		return alias
+	}
+	return user
+}
 
 // PositiveInt is a positive integer parameter, def when absent.
 func (p *Params) PositiveInt(name string, def int) int {

@@ -81,7 +81,13 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request) {
 	} else if ok {
 		add([]store.Row{row})
 	}
-	for _, f := range []store.Filter{{CorrelationID: page.Query, Limit: searchLimit}, {User: page.Query, Limit: searchLimit}} {
+	// An admin caller's query for a person's value finds their token's records.
+	user, err := c.api.ResolveUser(r.Context(), page.Query)
+	if err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Search", err.Error())
+		return
+	}
+	for _, f := range []store.Filter{{CorrelationID: page.Query, Limit: searchLimit}, {User: user, Limit: searchLimit}} {
 		rs, next, err := c.store.Query(r.Context(), f)
 		if err != nil {
 			renderProblem(w, http.StatusInternalServerError, "Search", err.Error())

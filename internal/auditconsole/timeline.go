@@ -82,6 +82,12 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 		renderProblem(w, http.StatusBadRequest, "Timeline", p.Problems())
 		return
 	}
+	user, err := c.api.ResolveUser(r.Context(), f.User)
+	if err != nil {
+		renderProblem(w, http.StatusInternalServerError, "Timeline", err.Error())
+		return
+	}
+	f.User = user
 	newest, err := c.defaultRange(r, &f)
 	if errors.Is(err, store.ErrNoDecisions) {
 		page.Empty = true

@@ -19,6 +19,8 @@ const (
 	SignedForInterval  = "interval"  // the signing interval passed with new records
 	SignedForRetention = "retention" // a retention checkpoint: records up to seq were purged
 	SignedForShutdown  = "shutdown"  // the collector stopped
+	SignedForErasure   = "erasure"   // a subject was erased: its admin event is anchored at once
+	SignedForExport    = "export"    // a subject export: the records it gives reach a signed head
 )
 
 // HeadStatement is what a signed head asserts: the chain reached seq with
