@@ -17,30 +17,14 @@ import (
 // locateElasticsearch searches the logs-* data streams for the correlation
 // ID, in the field the processor's destination puts it in.
 func locateElasticsearch(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
-	endpoint := str(use.Config, "endpoint")
-	if eps := strings1(use.Config["endpoints"]); len(eps) > 0 {
-		endpoint = eps[0]
-	}
-	if endpoint == "" {
-		return nil, errors.New("the exporter has no endpoint (cloudid is not supported here)")
-	}
+	nested := esNested(use)
 	field := "correlation_id"
-	nested := str(use.Processor, "destination") == "elasticsearch"
 	if nested {
 		field = "policy.correlation_id"
 	}
-	query, _ := json.Marshal(correlationQuery(field, cid))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/logs-*/_search", bytes.NewReader(query))
+	req, err := esRequest(ctx, use, "/logs-*/_search", correlationQuery(field, cid))
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	switch {
-	case str(use.Config, "api_key") != "":
-		req.Header.Set("Authorization", "ApiKey "+str(use.Config, "api_key"))
-	case str(use.Config, "user") != "":
-		creds := str(use.Config, "user") + ":" + str(use.Config, "password")
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds)))
 	}
 	var res struct {
 		Hits struct {
@@ -69,6 +53,39 @@ func locateElasticsearch(ctx context.Context, use exporterUse, cid string, opts 
 		out = append(out, located{Where: fmt.Sprintf("%s/_doc/%s", h.Index, h.ID), Record: rec})
 	}
 	return out, nil
+}
+
+// esNested: the processor's destination elasticsearch puts the canonical
+// record under policy in the document.
+func esNested(use exporterUse) bool { return str(use.Processor, "destination") == "elasticsearch" }
+
+// esRequest is a POST of body to path on the exporter's endpoint, with its
+// credentials.
+func esRequest(ctx context.Context, use exporterUse, path string, body any) (*http.Request, error) {
+	endpoint := str(use.Config, "endpoint")
+	if eps := strings1(use.Config["endpoints"]); len(eps) > 0 {
+		endpoint = eps[0]
+	}
+	if endpoint == "" {
+		return nil, errors.New("the exporter has no endpoint (cloudid is not supported here)")
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	switch {
+	case str(use.Config, "api_key") != "":
+		req.Header.Set("Authorization", "ApiKey "+str(use.Config, "api_key"))
+	case str(use.Config, "user") != "":
+		creds := str(use.Config, "user") + ":" + str(use.Config, "password")
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds)))
+	}
+	return req, nil
 }
 
 // correlationQuery finds a correlation ID whatever the field's mapping:

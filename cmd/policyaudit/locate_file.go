@@ -14,7 +14,12 @@ import (
 // locateFile reads what the file exporter wrote with the jsonl_encoding
 // extension, one canonical record per line; with group_by, every partition
 // file (or only --date's).
-func locateFile(_ context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+func locateFile(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+	return findInFiles(ctx, use, byCorrelationID(cid), opts)
+}
+
+// findInFiles is locateFile for any matcher.
+func findInFiles(_ context.Context, use exporterUse, m matcher, opts locateOptions) ([]located, error) {
 	if componentType(str(use.Config, "encoding")) != "jsonl_encoding" {
 		return nil, errors.New("only file exports written with jsonl_encoding can be searched")
 	}
@@ -39,7 +44,7 @@ func locateFile(_ context.Context, use exporterUse, cid string, opts locateOptio
 		if err != nil {
 			return nil, err
 		}
-		recs, err := matchingLines(f, cid)
+		recs, err := matchingRecords(f, m)
 		f.Close()
 		if err != nil {
 			return nil, err

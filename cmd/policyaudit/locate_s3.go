@@ -23,30 +23,43 @@ type s3Location struct {
 
 // locateAWSS3 reads awss3exporter's settings (also inside durable).
 func locateAWSS3(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
-	return locateS3(ctx, s3Location{
+	return locateS3(ctx, awsS3Location(use), cid, opts)
+}
+
+func awsS3Location(use exporterUse) s3Location {
+	return s3Location{
 		bucket: str(use.Config, "s3uploader", "s3_bucket"), region: str(use.Config, "s3uploader", "region"),
 		endpoint: str(use.Config, "s3uploader", "endpoint"), prefix: s3Prefix(use),
 		pathStyle: str(use.Config, "s3uploader", "s3_force_path_style") == "true",
-	}, cid, opts)
+	}
 }
 
 // locateS3Audit reads the s3audit exporter's settings; its prefix is the
 // processor's partition prefix.
 func locateS3Audit(ctx context.Context, use exporterUse, cid string, opts locateOptions) ([]located, error) {
+	return locateS3(ctx, s3AuditLocation(use), cid, opts)
+}
+
+func s3AuditLocation(use exporterUse) s3Location {
 	prefix := str(use.Processor, "partition", "prefix")
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	return locateS3(ctx, s3Location{
+	return s3Location{
 		bucket: str(use.Config, "bucket"), region: str(use.Config, "region"), endpoint: str(use.Config, "endpoint"),
 		prefix: prefix, pathStyle: str(use.Config, "force_path_style") == "true",
-	}, cid, opts)
+	}
 }
 
 // locateS3 lists the objects under the location's prefix, one date
 // partition with --date, and reads them with the AWS SDK's default
 // credential chain.
 func locateS3(ctx context.Context, loc s3Location, cid string, opts locateOptions) ([]located, error) {
+	return findInS3(ctx, loc, byCorrelationID(cid), opts)
+}
+
+// findInS3 is locateS3 for any matcher.
+func findInS3(ctx context.Context, loc s3Location, m matcher, opts locateOptions) ([]located, error) {
 	bucket := loc.bucket
 	if bucket == "" {
 		return nil, errors.New("the exporter names no bucket")
@@ -74,7 +87,7 @@ func locateS3(ctx context.Context, loc s3Location, cid string, opts locateOption
 			if err != nil {
 				return nil, fmt.Errorf("reading s3://%s/%s: %w", bucket, aws.ToString(obj.Key), err)
 			}
-			recs, err := matchingLines(got.Body, cid)
+			recs, err := matchingRecords(got.Body, m)
 			got.Body.Close()
 			if err != nil {
 				return nil, fmt.Errorf("reading s3://%s/%s: %w", bucket, aws.ToString(obj.Key), err)

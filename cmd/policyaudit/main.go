@@ -14,6 +14,8 @@
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
 //	policyaudit normalize [--dialect NAME] [PAYLOAD]
+//	policyaudit subject export --subject VALUE --config FILE... [--out FILE]
+//	policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME] [--since DATE] [--until DATE] [--format text|json]
 package main
 
 import (
@@ -36,6 +38,9 @@ var usage = `usage:
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
   policyaudit normalize [--dialect NAME] [FILE]
+  policyaudit subject export --subject VALUE --config FILE... [--out FILE]
+  policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME]
+                            [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--format text|json]
 
 verify prints "ok" and the chain's head, or the first broken record, and
 exits 1 when the chain is broken. With --public-key it also checks the
@@ -56,6 +61,17 @@ verify --correlation-id looks the ID up in every destination the collector
 config exports logs to (S3, Elasticsearch, the audit store, JSON-lines files;
 Splunk HEC and Datadog get the search to run there), prints where it was
 found, and exits 1 when a queryable destination lacks it.
+
+subject export writes, as JSON lines, every decision and admin event the
+audit store holds about a person (as user, as actor: by their token from
+the vault, and by the value for records stored before it was tokenised),
+each with its link, and a last line with the chain's verification and a
+head signed for the export. subject erase deletes the person's vault entry
+(their records keep a token tied to nobody), records a subject.erase admin
+event, and reports, per destination of the config, the copies that still
+hold the value or its keyed hash and what removes them (it deletes them in
+Elasticsearch with the exporter's credentials). Both go through the audit
+store's admin API (its admin.token from --config and the environment).
 
 normalize prints, as JSON lines, the canonical records a payload (a file, or
 standard input) becomes at the receiver's endpoint for its dialect, with the
@@ -82,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return pubkey(args[1:], stdout, stderr)
 	case "normalize":
 		return normalize(args[1:], os.Stdin, stdout, stderr)
+	case "subject":
+		return subject(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0

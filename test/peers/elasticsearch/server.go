@@ -3,7 +3,7 @@
 
 // Package elasticsearch is a contract peer for the Elasticsearch exporter:
 // an HTTP server that holds the documented contract of the Elasticsearch
-// _bulk and _search APIs as far as policyaudit uses them, and refuses what a
+// _bulk, _search and _delete_by_query APIs as far as policyaudit uses them, and refuses what a
 // real cluster would refuse. The end-to-end and reliability tests run a
 // real node (test/harness/elasticsearch.go); this peer stays where a node
 // cannot show the case on demand (RejectNext: 429 per document, as a node
@@ -198,6 +198,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.bulk(w, r, strings.TrimSuffix(strings.TrimSuffix(p, "_bulk"), "/"))
 	case p == "_search" || strings.HasSuffix(p, "/_search"):
 		s.search(w, r, strings.TrimSuffix(strings.TrimSuffix(p, "_search"), "/"))
+	case strings.HasSuffix(p, "/_delete_by_query") && r.Method == http.MethodPost:
+		s.deleteByQuery(w, r, strings.TrimSuffix(p, "/_delete_by_query"))
 	default:
 		writeError(w, http.StatusNotFound, "no_handler_found_exception", "no handler for "+r.Method+" "+r.URL.Path)
 	}
@@ -496,6 +498,46 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, pattern string) 
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"took": 1, "timed_out": false,
 		"hits": map[string]any{"total": map[string]any{"value": total, "relation": "eq"}, "hits": hits},
+	})
+}
+
+// deleteByQuery removes the documents a query matches in the indices a
+// pattern names (data streams included, as on a node) and answers the count
+// as Elasticsearch does: what `policyaudit subject erase` asks.
+func (s *Server) deleteByQuery(w http.ResponseWriter, r *http.Request, pattern string) {
+	body, err := readBody(r)
+	if err != nil {
+		s.violation(w, "_delete_by_query: %v", err)
+		return
+	}
+	var req struct {
+		Query map[string]map[string]any `json:"query"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Query == nil {
+		s.violation(w, "_delete_by_query: a body with a query is required (%v)", err)
+		return
+	}
+	match, err := parseQuery(req.Query)
+	if err != nil {
+		s.violation(w, "_delete_by_query: %v", err)
+		return
+	}
+	s.mu.Lock()
+	kept := s.order[:0]
+	deleted := 0
+	for _, d := range s.order {
+		if matchesPattern(pattern, d.Index) && match(d.Source) {
+			delete(s.docs[d.Backing], d.ID)
+			deleted++
+			continue
+		}
+		kept = append(kept, d)
+	}
+	s.order = kept
+	s.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"took": 1, "timed_out": false, "total": deleted, "deleted": deleted, "batches": 1,
+		"version_conflicts": 0, "noops": 0, "failures": []any{},
 	})
 }
 
