@@ -26,6 +26,8 @@ var exampleEnv = []string{
 	"DD_API_KEY=0123456789abcdef0123456789abcdef",
 	"POLICYAUDIT_PII_HASH_KEY=0123456789abcdef0123",
 	"POLICYAUDIT_ID_KEY=fedcba9876543210fedcba",
+	"POLICYAUDIT_VAULT_KEY=vault-key-0123456789",
+	"POLICYAUDIT_ADMIN_TOKEN=admin-token-0123456789",
 	"POLICYAUDIT_SIGNING_KEY_FILE=/etc/policyaudit/signing/key.pem",
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
 	"POLICYAUDIT_TLS_KEY_FILE=/etc/policyaudit/tls/key.pem",
@@ -61,6 +63,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 		{"azure.yaml"}, {"azure.yaml", "auditstore.yaml"}, {"ocsf.yaml"}, {"ocsf.yaml", "splunk.yaml"},
 		{"postgres.yaml"}, {"s3.yaml", "postgres.yaml"},
 		{"kafka.yaml"}, {"kafka.yaml", "pii.yaml", "tls.yaml"},
+		{"auditstore.yaml", "tokenize.yaml"}, {"all.yaml", "tokenize.yaml"}, {"postgres.yaml", "tokenize.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)
