@@ -64,6 +64,18 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "/etc/policyaudit/postgres/ca.pem", cfg.Postgres.TLS.Get().CAFile)
 	assert.Equal(t, 400, cfg.RetentionDays)
 
+	cfg, err = loadConfig(t, "vault")
+	require.NoError(t, err)
+	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, "vault-key-0123456789", string(cfg.Vault.Key))
+	assert.Equal(t, "admin-token-0123456789", string(cfg.Admin.Token))
+
+	cfg, err = loadConfig(t, "short_secrets")
+	require.NoError(t, err)
+	err = xconfmap.Validate(cfg)
+	assert.ErrorContains(t, err, "vault.key: at least 16 bytes are required")
+	assert.ErrorContains(t, err, "admin.token: at least 16 bytes are required")
+
 	_, err = loadConfig(t, "typo")
 	assert.ErrorContains(t, err, "consol")
 }

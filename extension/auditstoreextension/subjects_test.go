@@ -102,6 +102,12 @@ func TestAPersonIsFoundExportedAndErasedByTheAdminOnly(t *testing.T) {
 	_, body = request(t, http.MethodGet, url+"/admin/api/v1/audit?user=alice@example.com", "", true)
 	assert.Equal(t, []string{"adm-1"}, correlationIDs(t, body), "as actor")
 
+	// The console's search too: a value finds the token's records for the admin only.
+	_, page := request(t, http.MethodGet, url+"/console/fragment/search?q=alice%40example.com", "", true)
+	assert.Contains(t, string(page), "req-a")
+	_, page = request(t, http.MethodGet, url+"/console/fragment/search?q=alice%40example.com", "", false)
+	assert.NotContains(t, string(page), "req-a")
+
 	// The subject endpoints answer the admin only.
 	for _, path := range []string{"/admin/api/v1/subjects/export", "/admin/api/v1/subjects/erase"} {
 		status, _ := request(t, http.MethodPost, url+path, `{"subject":"alice@example.com","reason":"r","actor":"a"}`, false)

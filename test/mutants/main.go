@@ -81,6 +81,15 @@ var mutants = []mutant{
 		"if j.total+size > j.maxBytes {", "if false && j.total+size > j.maxBytes {", "./connector/journalconnector", "TestAFullJournal"},
 	{"a hash is hashed again by the pipeline after the journal", "processor/policydecisionprocessor/datapolicy.go",
 		"if s := l.AsString(); !isKeyedHash(s) {", "if s := l.AsString(); true {", "./processor/policydecisionprocessor", "TestTheDataPolicyTwice"},
+	// Issue 30: tokens.
+	{"the vault is never asked: values leave as they came", "processor/policydecisionprocessor/processor.go",
+		"if err := p.tokenize(ctx, pending); err != nil {", "if err := error(nil); err != nil {", "./processor/policydecisionprocessor", "Token|Derived"},
+	{"an erased entry stays in the write-ahead log", "internal/auditstore/vault.go",
+		"return token, true, s.scrub(ctx)", "return token, true, nil", "./internal/auditstore", "TestForget"},
+	{"a token is tokenised again", "processor/policydecisionprocessor/datapolicy.go",
+		"if !record.IsToken(l.AsString()) {", "if true {", "./processor/policydecisionprocessor", "TestTokenize"},
+	{"a caller without the admin token searches by a person's value", "internal/auditapi/subjects.go",
+		"if !a.admin || a.lookup == nil", "if a.lookup == nil", "./extension/auditstoreextension", "TestAPersonIsFound"},
 	// Issue 29: Elasticsearch, as a real node shows it.
 	{"a document answered 429 is given up after the exporter's two retries", "config/examples/all.yaml",
 		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
@@ -97,8 +106,16 @@ func main() {
 	}
 	interrupted := make(chan os.Signal, 1)
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	// MUTANTS=text tries only the mutants whose name holds text (while
+	// writing a test for one); CI tries them all.
+	only := os.Getenv("MUTANTS")
+	tried := 0
 	var survived []string
 	for _, m := range mutants {
+		if only != "" && !strings.Contains(m.name, only) {
+			continue
+		}
+		tried++
 		select {
 		case <-interrupted:
 			fail(fmt.Errorf("interrupted"))
@@ -115,7 +132,7 @@ func main() {
 		}
 		fmt.Printf("%-9s %-60s %s (%s)\n", verdict, m.name, m.pkg, took.Round(100*time.Millisecond))
 	}
-	fmt.Printf("%d mutants, %d caught, %d survived\n", len(mutants), len(mutants)-len(survived), len(survived))
+	fmt.Printf("%d mutants, %d caught, %d survived\n", tried, tried-len(survived), len(survived))
 	if len(survived) > 0 {
 		os.Exit(1)
 	}
