@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -310,4 +311,24 @@ func TestOneTokenPerPersonAcrossAFleet(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Empty(t, adminSearch(t, b, "person-0042@example.com"))
 	assert.NotEmpty(t, adminSearch(t, b, "person-0043@example.com"))
+}
+
+// tokenize.yaml over a file without the audit store in service.extensions:
+// the collector does not start, and says which key to fix.
+func TestTokenizeWithoutAReachableVaultDoesNotStart(t *testing.T) {
+	examples := filepath.Join(harness.Root, "config", "examples")
+	cmd := exec.Command(harness.Bin(t), "--config", filepath.Join(examples, "common.yaml"), "--config", filepath.Join(examples, "s3.yaml"), "--config", tokenizeYAML())
+	cmd.Env = append(append(os.Environ(), exampleEnv...), tokenizeEnv...)
+	cmd.Env = append(cmd.Env, harness.NewSigningKey(t).Env(), "POLICYAUDIT_DATA_DIR="+t.TempDir(), "POLICYAUDIT_STORAGE_DIR="+t.TempDir(),
+		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)),
+		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(harness.FreePort(t)))
+	done := make(chan []byte, 1)
+	go func() { out, _ := cmd.CombinedOutput(); done <- out }()
+	select {
+	case out := <-done:
+		assert.Contains(t, string(out), "pii.vault: the extension auditstore is not configured")
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the collector started without the vault its tokenize rules need")
+	}
 }
