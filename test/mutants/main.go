@@ -94,7 +94,7 @@ var mutants = []mutant{
 	{"a document answered 429 is given up after the exporter's two retries", "config/examples/all.yaml",
 		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
 	{"verify looks a correlation ID up as a term alone", "cmd/policyaudit/locate_elasticsearch.go",
-		"json.Marshal(correlationQuery(field, cid))", `json.Marshal(map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})`, "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
+		`"/logs-*/_search", correlationQuery(field, cid))`, `"/logs-*/_search", map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})`, "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
 	{"verify reports a look-alike correlation ID", "cmd/policyaudit/locate_elasticsearch.go",
 		"got != cid {", "got != cid && false {", "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
 }
