@@ -31,7 +31,7 @@ func subject(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("subject "+op, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f subjectFlags
-	fs.StringVar(&f.value, "subject", "", "the person's value as the gateway sent it (a user ID, an e-mail address)")
+	fs.Var(&f.values, "subject", "one of the person's values as the gateway sent it (a user ID, an e-mail address, an API key ID); repeat it for each: each value has its own token")
 	fs.Var(&f.configs, "config", "collector config file (repeatable, merged in order like the collector's --config)")
 	fs.StringVar(&f.out, "out", "", "export: write the JSON lines here instead of standard output")
 	fs.StringVar(&f.reason, "reason", "", "erase: why (recorded in the chain)")
@@ -43,7 +43,7 @@ func subject(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var problems []string
-	if f.value == "" {
+	if len(f.values) == 0 {
 		problems = append(problems, "--subject is required")
 	}
 	if len(f.configs) == 0 {
@@ -79,8 +79,8 @@ func subject(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type subjectFlags struct {
-	value, out, reason, actor, since, until, format string
-	configs                                         stringList
+	out, reason, actor, since, until, format string
+	values, configs                          stringList
 }
 
 // adminAPI is the audit store's admin API, as the config describes it.
@@ -159,31 +159,48 @@ func (a adminAPI) get(ctx context.Context, path string, out any) error {
 	return getJSON(a.client, req, out)
 }
 
-// subjectExport writes the person's records, as JSON lines with their
-// links and a summary line; it exits 1 when the chain did not verify.
+// subjectExport writes the person's records, value by value (each with
+// its own token), as JSON lines with their links and a summary line per
+// value; it exits 1 when the chain did not verify. Nothing is written
+// unless every answer is complete.
 func subjectExport(ctx context.Context, admin adminAPI, f subjectFlags, stdout, stderr io.Writer) int {
-	status, body, err := admin.post(ctx, "/admin/api/v1/subjects/export", map[string]string{"subject": f.value})
-	if err != nil {
-		fmt.Fprintln(stderr, "subject export:", err)
-		return 2
-	}
-	if status != http.StatusOK {
-		fmt.Fprintf(stderr, "subject export: %d %s\n", status, strings.TrimSpace(string(body)))
-		return 2
-	}
-	var summary struct {
-		Summary *struct {
-			Records      int `json:"records"`
-			Verification struct {
-				OK bool `json:"ok"`
-			} `json:"verification"`
-		} `json:"summary"`
-	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		summary.Summary = nil
-		_ = json.Unmarshal(sc.Bytes(), &summary)
+	var all bytes.Buffer
+	code := 0
+	for _, v := range f.values {
+		status, body, err := admin.post(ctx, "/admin/api/v1/subjects/export", map[string]string{"subject": v, "actor": f.actor})
+		if err != nil {
+			fmt.Fprintln(stderr, "subject export:", err)
+			return 2
+		}
+		if status != http.StatusOK {
+			fmt.Fprintf(stderr, "subject export: %d %s\n", status, strings.TrimSpace(string(body)))
+			return 2
+		}
+		var summary struct {
+			Summary *struct {
+				Records      int `json:"records"`
+				Verification struct {
+					OK bool `json:"ok"`
+				} `json:"verification"`
+			} `json:"summary"`
+		}
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(nil, 64<<20)
+		for sc.Scan() {
+			summary.Summary = nil
+			_ = json.Unmarshal(sc.Bytes(), &summary)
+		}
+		switch {
+		case summary.Summary == nil:
+			fmt.Fprintln(stderr, "subject export: an answer has no summary line: the export is incomplete, nothing written")
+			return 2
+		case !summary.Summary.Verification.OK:
+			fmt.Fprintf(stderr, "subject export: %d records; the chain does NOT verify (see the summary line)\n", summary.Summary.Records)
+			code = 1
+		default:
+			fmt.Fprintf(stderr, "subject export: %d records; the chain verifies\n", summary.Summary.Records)
+		}
+		all.Write(body)
 	}
 	w := stdout
 	if f.out != "" {
@@ -195,52 +212,47 @@ func subjectExport(ctx context.Context, admin adminAPI, f subjectFlags, stdout, 
 		defer file.Close()
 		w = file
 	}
-	if _, err := w.Write(body); err != nil {
+	if _, err := w.Write(all.Bytes()); err != nil {
 		fmt.Fprintln(stderr, "subject export:", err)
 		return 2
 	}
-	switch {
-	case summary.Summary == nil:
-		fmt.Fprintln(stderr, "subject export: the answer has no summary line: the export is incomplete")
-		return 2
-	case !summary.Summary.Verification.OK:
-		fmt.Fprintf(stderr, "subject export: %d records; the chain does NOT verify (see the summary line)\n", summary.Summary.Records)
-		return 1
-	}
-	fmt.Fprintf(stderr, "subject export: %d records; the chain verifies\n", summary.Summary.Records)
-	return 0
+	return code
 }
 
 // erasure is the store's answer to an erasure.
 type erasure struct {
-	Token   string `json:"token"`
-	EventID string `json:"event_id"`
-	Records int64  `json:"records"`
+	Token   string   `json:"token"`
+	EventID string   `json:"event_id"`
+	Records int64    `json:"records"`
+	Related []string `json:"related_tokens"`
 }
 
 // subjectErase erases the person in the vault, then reports, destination
 // by destination, the copies that may still hold their value or its keyed
 // hash, removing them where the exporter's credentials allow.
 func subjectErase(ctx context.Context, admin adminAPI, cfg collectorConfig, f subjectFlags, stdout, stderr io.Writer) int {
-	status, body, err := admin.post(ctx, "/admin/api/v1/subjects/erase", map[string]string{"subject": f.value, "reason": f.reason, "actor": f.actor})
-	if err != nil {
-		fmt.Fprintln(stderr, "subject erase:", err)
-		return 2
-	}
 	var rep erasureReport
-	switch status {
-	case http.StatusOK:
-		var er erasure
-		if err := json.Unmarshal(body, &er); err != nil {
+	for _, v := range f.values {
+		status, body, err := admin.post(ctx, "/admin/api/v1/subjects/erase", map[string]string{"subject": v, "reason": f.reason, "actor": f.actor})
+		if err != nil {
 			fmt.Fprintln(stderr, "subject erase:", err)
 			return 2
 		}
-		rep.Erased = &er
-	case http.StatusNotFound:
-		rep.Vault = "the vault holds no token for this subject (never tokenised, or erased already): nothing to erase there"
-	default:
-		fmt.Fprintf(stderr, "subject erase: %d %s\n", status, strings.TrimSpace(string(body)))
-		return 2
+		switch status {
+		case http.StatusOK:
+			var er erasure
+			if err := json.Unmarshal(body, &er); err != nil {
+				fmt.Fprintln(stderr, "subject erase:", err)
+				return 2
+			}
+			rep.Erased = append(rep.Erased, &er)
+		case http.StatusNotFound:
+			rep.Erased = append(rep.Erased, nil)
+			rep.NotInVault++
+		default:
+			fmt.Fprintf(stderr, "subject erase: %d %s\n", status, strings.TrimSpace(string(body)))
+			return 2
+		}
 	}
 	rep.Copies = copiesOf(ctx, cfg, admin, f)
 	if f.format == "json" {

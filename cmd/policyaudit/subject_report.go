@@ -41,9 +41,11 @@ const (
 )
 
 type erasureReport struct {
-	Erased *erasure     `json:"erased,omitempty"`
-	Vault  string       `json:"vault,omitempty"`
-	Copies []copyReport `json:"copies"`
+	// Erased is one entry per --subject value, in order; nil for a value
+	// the vault held no token for (NotInVault counts them).
+	Erased     []*erasure   `json:"erased"`
+	NotInVault int          `json:"not_in_vault,omitempty"`
+	Copies     []copyReport `json:"copies"`
 }
 
 // copyReport is one destination's part of the report.
@@ -58,11 +60,17 @@ type copyReport struct {
 }
 
 func (r erasureReport) writeText(w io.Writer) {
-	if r.Erased != nil {
+	for i, er := range r.Erased {
+		if er == nil {
+			fmt.Fprintf(w, "value %d: the vault holds no token for it (never tokenised, or erased already): nothing to erase there\n", i+1)
+			continue
+		}
 		fmt.Fprintf(w, "erased: the vault entry of token %s (subject.erase event %s); %d stored records keep the token, tied to nobody now\n",
-			r.Erased.Token, r.Erased.EventID, r.Erased.Records)
-	} else {
-		fmt.Fprintln(w, r.Vault)
+			er.Token, er.EventID, er.Records)
+		if len(er.Related) > 0 {
+			fmt.Fprintf(w, "  other tokens in those records (an API key ID, another identifier): %s\n  each is forgotten only when its own value is erased: give every identifier of the person (--subject, repeated)\n",
+				strings.Join(er.Related, ", "))
+		}
 	}
 	fmt.Fprintln(w, "copies holding the value or its keyed hash (written before tokenisation, or without it):")
 	for _, c := range r.Copies {
@@ -140,7 +148,10 @@ func holdsAny(v any, values []string) bool {
 
 // copiesOf reports every exporter of the config's logs pipelines.
 func copiesOf(ctx context.Context, cfg collectorConfig, admin adminAPI, f subjectFlags) []copyReport {
-	values := forms(cfg, f.value)
+	var values []string
+	for _, v := range f.values {
+		values = append(values, forms(cfg, v)...)
+	}
 	fields := personFields(cfg)
 	var out []copyReport
 	for _, use := range cfg.exporters() {
@@ -282,26 +293,30 @@ func storedCopies(ctx context.Context, admin adminAPI, values []string, c *copyR
 }
 
 // deleteInElasticsearch deletes, with the exporter's credentials, the
-// documents whose person fields hold a form of the value, from every
-// logs-* data stream, and reports the count; a refusal says what to run
-// with a role that may delete.
+// documents whose person fields hold a form of the value, from the data
+// streams the processor's destination elasticsearch names (no other
+// stream: another team's documents may share field names), and reports the
+// count; a refusal says what to run with a role that may delete.
 func deleteInElasticsearch(ctx context.Context, use exporterUse, fields, values []string, c *copyReport) {
-	prefix := ""
-	if esNested(use) {
-		prefix = "policy."
-	}
 	var should []any
 	for _, f := range fields {
 		for _, v := range values {
 			// Exact terms only (keyword, or a text field's keyword
 			// sub-field): a phrase could delete a look-alike.
 			should = append(should,
-				map[string]any{"term": map[string]any{prefix + f: v}},
-				map[string]any{"term": map[string]any{prefix + f + ".keyword": v}})
+				map[string]any{"term": map[string]any{"policy." + f: v}},
+				map[string]any{"term": map[string]any{"policy." + f + ".keyword": v}})
 		}
 	}
 	query := map[string]any{"query": map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}}
-	const path = "/logs-*/_delete_by_query?refresh=true&conflicts=proceed"
+	if !esNested(use) {
+		body, _ := json.Marshal(query)
+		c.Status = copyManual
+		c.Action = "the records are not in the processor's elasticsearch shape here, so the command deletes nothing: run POST <data stream>/_delete_by_query with the query on the fields where they are (" + string(body) + ")"
+		return
+	}
+	streams := esStreams(use)
+	path := "/" + streams + "/_delete_by_query?refresh=true&conflicts=proceed"
 	req, err := esRequest(ctx, use, path, query)
 	if err != nil {
 		c.Status, c.Action = copyError, err.Error()
@@ -313,7 +328,7 @@ func deleteInElasticsearch(ctx context.Context, use exporterUse, fields, values 
 	}
 	if err := getJSON(&http.Client{Timeout: 5 * time.Minute}, req, &res); err != nil {
 		c.Status = copyError
-		c.Action = "run POST " + strings.SplitN(path, "?", 2)[0] + " with a role that may delete: " + err.Error()
+		c.Action = "run POST /" + streams + "/_delete_by_query with a role that may delete: " + err.Error()
 		return
 	}
 	c.Count = res.Deleted
@@ -321,10 +336,21 @@ func deleteInElasticsearch(ctx context.Context, use exporterUse, fields, values 
 	case len(res.Failures) > 0:
 		c.Status, c.Action = copyError, fmt.Sprintf("%d documents deleted, %d failures: run it again", res.Deleted, len(res.Failures))
 	case res.Deleted > 0:
-		c.Status, c.Action = copyRemoved, "_delete_by_query on logs-* (the documents' space is reclaimed as segments merge)"
+		c.Status, c.Action = copyRemoved, "_delete_by_query on "+streams+" (the documents' space is reclaimed as segments merge)"
 	default:
 		c.Status = copyNone
 	}
+}
+
+// esStreams are the decision and admin data streams of the processor's
+// destination elasticsearch, comma-separated.
+func esStreams(use exporterUse) string {
+	ns := orDefault(str(use.Processor, "elastic", "namespace"), "default")
+	var out []string
+	for _, ds := range []string{orDefault(str(use.Processor, "elastic", "dataset"), "policy_gateway.audit"), orDefault(str(use.Processor, "elastic", "admin_dataset"), "policy_gateway.admin")} {
+		out = append(out, "logs-"+ds+"-"+ns)
+	}
+	return strings.Join(out, ",")
 }
 
 // splunkDelete is the search that removes the copies (run by a user with

@@ -155,8 +155,8 @@ func (a *API) query(w http.ResponseWriter, r *http.Request, f store.Filter) {
 // actor), the events of that correlation ID whatever their age, unless days
 // is given too.
 func (a *API) adminAudit(w http.ResponseWriter, r *http.Request) {
-	p := NewParams(r, "days", record.FieldCorrelationID, "user", "limit", "cursor")
-	f := store.Filter{EventKind: record.EventKindAdmin, CorrelationID: p.Str(record.FieldCorrelationID), User: p.Str("user"), Limit: a.Limit(p), Cursor: p.Str("cursor")}
+	p := NewParams(r, "days", record.FieldCorrelationID, "user", record.FieldPolicyUser, "limit", "cursor")
+	f := store.Filter{EventKind: record.EventKindAdmin, CorrelationID: p.Str(record.FieldCorrelationID), User: p.userParam(), Limit: a.Limit(p), Cursor: p.Str("cursor")}
 	if f.CorrelationID == "" && f.User == "" || r.URL.Query().Has("days") {
 		f.Since = a.now().Add(-time.Duration(p.PositiveInt("days", 7)) * 24 * time.Hour)
 	}

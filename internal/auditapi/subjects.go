@@ -108,7 +108,16 @@ func (a *API) subjectExport(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	// Signed first: every record the export gives reaches a signed head.
+	// Recorded, then signed: the head covers the export's own event and
+	// every record of this collector's chain the export gives.
+	actor, err := a.actorOf(r.Context(), orDefault(req.Actor, "admin"))
+	if err == nil {
+		_, err = a.store.AppendSubjectEvent(r.Context(), store.ActionSubjectExport, tokenIfAny(values, req.Subject), actor, req.Reason)
+	}
+	if err != nil {
+		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "recording the export: " + err.Error()})
+		return
+	}
 	if a.store.Signer() != nil {
 		if err := a.store.SignHead(r.Context(), store.SignedForExport); err != nil {
 			WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "signing the head: " + err.Error()})
@@ -125,9 +134,7 @@ func (a *API) subjectExport(w http.ResponseWriter, r *http.Request) {
 	enc.SetEscapeHTML(false)
 	var sum exportSummary
 	sum.Summary.Verification = rep
-	if values[0] != req.Subject {
-		sum.Summary.Token = values[0]
-	}
+	sum.Summary.Token = tokenIfAny(values, req.Subject)
 	for _, v := range values {
 		f := store.Filter{User: v, Limit: a.maxLimit}
 		for {
@@ -178,7 +185,16 @@ func (a *API) subjectErase(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": strings.Join(problems, "; ")})
 		return
 	}
-	er, found, err := a.store.EraseSubject(r.Context(), a.lookup(req.Subject), req.Actor, req.Reason)
+	if strings.Contains(req.Reason, req.Subject) {
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "reason: must not name the subject (it is recorded in the chain, which cannot forget it)"})
+		return
+	}
+	actor, err := a.actorOf(r.Context(), req.Actor)
+	if err != nil {
+		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	er, found, err := a.store.EraseSubject(r.Context(), a.lookup(req.Subject), actor, req.Reason)
 	switch {
 	case err != nil && found:
 		WriteJSON(w, http.StatusInternalServerError, map[string]any{"error": "the erasure is recorded but did not finish (retry it): " + err.Error(), "erasure": er})
@@ -189,6 +205,34 @@ func (a *API) subjectErase(w http.ResponseWriter, r *http.Request) {
 	default:
 		WriteJSON(w, http.StatusOK, er)
 	}
+}
+
+// actorOf is who the chain records as having asked: their token when the
+// store keeps a vault (as tokenize writes the gateways' actors), else as given.
+func (a *API) actorOf(ctx context.Context, actor string) (string, error) {
+	if a.lookup == nil {
+		return actor, nil
+	}
+	toks, err := a.store.Tokens(ctx, []string{a.lookup(actor)})
+	if err != nil {
+		return "", err
+	}
+	return toks[0], nil
+}
+
+// tokenIfAny is the person's token among the searched values, "" without one.
+func tokenIfAny(values []string, subject string) string {
+	if values[0] != subject {
+		return values[0]
+	}
+	return ""
+}
+
+func orDefault(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
 }
 
 // adminOnly answers an admin endpoint called without the admin token.

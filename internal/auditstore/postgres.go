@@ -187,7 +187,7 @@ func (s *Store) createSharedSchema(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('policyaudit.schema'))`); err != nil {
 		return fmt.Errorf("locking the schema: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, postgresSchema+vaultSchema); err != nil {
+	if _, err := tx.ExecContext(ctx, postgresSchema+vaultSchema+vaultStatistics); err != nil {
 		return fmt.Errorf("creating the schema: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO chain_format (id, version) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, chainFormat); err != nil {

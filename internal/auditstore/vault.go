@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS vault (
 );
 `
 
+// vaultStatistics keeps PostgreSQL's planner statistics off the vault's
+// columns: ANALYZE (autovacuum's included) would copy sampled lookups and
+// tokens into pg_statistic, a catalog the store cannot rewrite after an
+// erasure. Equality lookups on the unique indexes need no histogram.
+const vaultStatistics = `
+ALTER TABLE vault ALTER COLUMN lookup SET STATISTICS 0, ALTER COLUMN token SET STATISTICS 0;
+`
+
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newToken is a fresh random token: not derived from the value by any key.
@@ -175,9 +183,11 @@ func (s *Store) VaultSize(ctx context.Context) (int64, error) {
 // there was none), then removes what the database engine keeps of the
 // deleted row: on SQLite (which zeroes deleted content: secure_delete is
 // on for every connection) it copies the write-ahead log into the file and
-// truncates it; on PostgreSQL it rewrites the vault table (VACUUM FULL),
-// so no dead tuple keeps the lookup. PostgreSQL's own WAL segments and any
-// backup keep the row until the server recycles them (docs/privacy.md).
+// truncates it; on PostgreSQL it rewrites the vault table (VACUUM FULL,
+// which locks it for the fleet while it runs: a small table, quickly), so
+// no dead tuple keeps the lookup (and no statistic ever held one).
+// PostgreSQL's own WAL segments, its server log (with statement logging on)
+// and any backup keep the row until they are recycled (docs/privacy.md).
 func (s *Store) Forget(ctx context.Context, lookup string) (string, bool, error) {
 	var token string
 	err := s.db.QueryRowContext(ctx, `DELETE FROM vault WHERE lookup = ? RETURNING token`, lookup).Scan(&token)
@@ -193,10 +203,7 @@ func (s *Store) Forget(ctx context.Context, lookup string) (string, bool, error)
 // scrub removes the engine's copies of deleted rows (Forget).
 func (s *Store) scrub(ctx context.Context) error {
 	if s.pg {
-		if _, err := s.db.ExecContext(ctx, `VACUUM FULL vault`); err != nil {
-			return fmt.Errorf("vacuuming the vault: %w", err)
-		}
-		return nil
+		return s.rewriteVault(ctx)
 	}
 	// A checkpoint cannot truncate the log while a reader holds a snapshot
 	// in it: retry for a while (queries are short).
@@ -219,4 +226,56 @@ func (s *Store) scrub(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// rewriteVault rewrites the PostgreSQL vault table and its indexes into new
+// files (VACUUM FULL; the vault's columns keep no statistics: see
+// vaultStatistics). PostgreSQL only warns when a role that does not own the
+// table asks, so the table's file is checked to have changed.
+func (s *Store) rewriteVault(ctx context.Context) error {
+	var before, after int64
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_relation_filenode('vault')`).Scan(&before); err != nil {
+		return fmt.Errorf("reading the vault's file: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM FULL vault`); err != nil {
+		return fmt.Errorf("vacuuming the vault: %w", err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_relation_filenode('vault')`).Scan(&after); err != nil {
+		return fmt.Errorf("reading the vault's file: %w", err)
+	}
+	if after == before {
+		return errors.New("VACUUM FULL did not rewrite the vault table (the database role is not its owner?): the deleted entry stays in its file until it is rewritten")
+	}
+	return nil
+}
+
+// HeldTokens reports which of tokens the vault holds: a value in a token's
+// form that the vault did not mint is a value like any other.
+func (s *Store) HeldTokens(ctx context.Context, tokens []string) (map[string]bool, error) {
+	held := make(map[string]bool, len(tokens))
+	for i := 0; i < len(tokens); i += vaultBatch {
+		chunk := tokens[i:min(i+vaultBatch, len(tokens))]
+		args := make([]any, len(chunk))
+		for j, t := range chunk {
+			args[j] = t
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT token FROM vault WHERE token IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("reading the vault: %w", err)
+		}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			held[t] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
 }

@@ -58,16 +58,18 @@ func newDataPolicy(cfg *Config) *dataPolicy {
 // tokenizes reports rules of mode tokenize.
 func (d *dataPolicy) tokenizes() bool { return len(d.tokenRules) > 0 }
 
-// tokenLeaves appends to dst the values of m under tokenize rules that are
-// not tokens yet (a record an earlier instance tokenised keeps its tokens),
-// for the batch's one call to the vault. They are replaced, and the IDs
-// derived, before the other rules run: an ID then stands for the token, and
-// after an erasure nothing, not even a keyed ID, ties a record to the value.
+// tokenLeaves appends to dst the values of m under tokenize rules, for the
+// batch's one call to the vault (which keeps a token it minted as it is: a
+// record an earlier instance tokenised keeps its tokens; a forged one is
+// tokenised like any value). Empty values stay empty: they name nobody.
+// They are replaced, and the IDs derived, before the other rules run: an ID
+// then stands for the token, and after an erasure nothing, not even a keyed
+// ID, ties a record to the value.
 func (d *dataPolicy) tokenLeaves(m pcommon.Map, dst []pcommon.Value) []pcommon.Value {
 	for _, r := range d.tokenRules {
 		if v, ok := fieldAt(m, r.path); ok {
 			eachLeaf(v, func(l pcommon.Value) {
-				if !record.IsToken(l.AsString()) {
+				if l.AsString() != "" {
 					dst = append(dst, l)
 				}
 			})

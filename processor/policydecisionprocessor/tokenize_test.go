@@ -6,6 +6,7 @@ package policydecisionprocessor
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -113,6 +114,13 @@ func TestTokenizeReplacesAPersonWithOneTokenInEveryPipeline(t *testing.T) {
 	assert.Equal(t, alice, field(t, other, "actor", "id"), "the same token in another pipeline")
 	assert.Equal(t, field(t, out.At(2), "event_id"), field(t, other, "event_id"), "the same record, the same event_id")
 	assert.Equal(t, "10.0.0.7", field(t, out.At(2), "actor", "ip"), "fields without a rule are left alone")
+
+	// A value in a token's form that the vault did not mint is a value.
+	forged := "tok_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	require.NoError(t, first.ConsumeLogs(context.Background(), records(strings.Replace(bobDecision, "bob@example.com", forged, 1))))
+	got := field(t, sink1.AllLogs()[1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0), "policy_user")
+	assert.True(t, record.IsToken(got))
+	assert.NotEqual(t, forged, got, "a forged token is tokenised like any value")
 
 	// A record an earlier instance tokenised keeps its tokens.
 	third, sink3 := startProcessor(t, tokenizeConfig(), h)

@@ -97,21 +97,69 @@ func localFiles(t *testing.T, dir string) string {
 	return b.String()
 }
 
+// filesWith names the files under dir that hold one of needles.
+func filesWith(t *testing.T, dir string, needles []string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		for _, n := range needles {
+			if bytes.Contains(data, []byte(n)) {
+				out = append(out, path)
+				break
+			}
+		}
+		return err
+	}))
+	return out
+}
+
 func keyed(key, value string) string {
 	h := hmac.New(sha256.New, []byte(key))
 	h.Write([]byte(value))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Issue 30's attack: with tokenize.yaml on the all-destinations sidecar,
-// no person's value reaches any destination, the collector's files (the
-// vault included) or its log; after one person is erased, nobody holding
-// every key the collector holds can tie a record to them, the chain still
-// verifies, and everyone else is still found.
+// Issue 30's attack, on a SQLite store and on a shared PostgreSQL store:
+// with tokenize.yaml on the all-destinations sidecar, no person's value
+// reaches any destination, the collector's files (the vault included), the
+// shared store's files or its log; after one person is erased (her e-mail
+// and her API key, each a value of its own), nobody holding every key the
+// collector holds can tie a record to her, the chain still verifies,
+// anchored, and everyone else is still found.
 func TestTokenizedSidecarForgetsAPerson(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { tokenizedSidecarForgetsAPerson(t, backend) })
+	}
+}
+
+func tokenizedSidecarForgetsAPerson(t *testing.T, backend string) {
 	d := harness.StartDestinations(t)
 	env := append(append([]string{}, tokenizeEnv...), d.Env...)
-	c := harness.StartCollector(t, env, harness.SidecarConfigs(tokenizeYAML())...)
+	configs := harness.SidecarConfigs(tokenizeYAML())
+	storeFiles := func() string { return "" }
+	storeDir := ""
+	if backend == "postgres" {
+		pg := pgpeer.Start(t)
+		dsn := pg.CreateDatabase(t, "trail")
+		env = append(env, "POLICYAUDIT_POSTGRES_DSN="+dsn, "POLICYAUDIT_CHAIN=sidecar-0")
+		configs = harness.SidecarConfigs(filepath.Join(harness.Root, "test", "e2e", "testdata", "shared-store.yaml"), tokenizeYAML())
+		storeFiles = func() string {
+			db, err := sql.Open("pgx", dsn)
+			require.NoError(t, err)
+			defer db.Close()
+			_, err = db.Exec(`CHECKPOINT`) // what the server holds in memory, on disk
+			require.NoError(t, err)
+			var oid int64
+			require.NoError(t, db.QueryRow(`SELECT oid FROM pg_database WHERE datname = current_database()`).Scan(&oid))
+			storeDir = filepath.Join(pg.DataDir(), "base", strconv.FormatInt(oid, 10))
+			return localFiles(t, storeDir)
+		}
+	}
+	c := harness.StartCollector(t, env, configs...)
 	harness.PostFixtures(t, c.URL, harness.ReceiverToken)
 	status, _, err := harness.Post(c.URL, harness.ReceiverToken, []byte(piiLine))
 	require.NoError(t, err)
@@ -133,7 +181,7 @@ func TestTokenizedSidecarForgetsAPerson(t *testing.T) {
 		esRaw, _ := json.Marshal(d.ESDocs())
 		ddRaw, _ := json.Marshal(d.DD.Logs())
 		return map[string]string{"s3": strings.Join(s3Lines, "\n"), "splunk_hec": string(hecRaw), "elasticsearch": string(esRaw),
-			"datadog": string(ddRaw), "local files": localFiles(t, c.DataDir), "collector log": c.Log.String()}
+			"datadog": string(ddRaw), "local files": localFiles(t, c.DataDir), "collector log": c.Log.String(), "shared store": storeFiles()}
 	}
 	before := outputs()
 	for dest, out := range before {
@@ -142,31 +190,64 @@ func TestTokenizedSidecarForgetsAPerson(t *testing.T) {
 		}
 	}
 	rec := c.ByCorrelation(t, harness.ReceiverToken, "pii-1")[0]
-	alice := rec["policy_user"].(string)
+	alice, aliceKey := rec["policy_user"].(string), rec["api_key_id"].(string)
 	require.True(t, record.IsToken(alice), alice)
+	require.True(t, record.IsToken(aliceKey), aliceKey)
 	for _, dest := range []string{"s3", "splunk_hec", "elasticsearch", "datadog"} {
 		assert.Contains(t, before[dest], alice, "one token in every destination: %s", dest)
 	}
 	require.Len(t, adminSearch(t, c, "alice@example.com"), 4, "the admin finds alice's decisions by her value")
+	assert.Empty(t, c.QueryRecords(t, harness.ReceiverToken, "/api/v1/decisions?user=alice@example.com"), "a reader without the admin token searches by tokens only")
 	bob := adminSearch(t, c, "user-777")
 	require.NotEmpty(t, bob)
+	verified := func() map[string]any {
+		var rep map[string]any
+		status, b := getJSON(t, c.Query+"/api/v1/verify")
+		require.Equal(t, http.StatusOK, status)
+		require.NoError(t, json.Unmarshal(b, &rep))
+		return rep
+	}
+	rep := verified()
+	assert.Equal(t, true, rep["ok"], rep)
+	assert.Equal(t, true, rep["anchored"], rep)
+
+	req, err := http.NewRequest(http.MethodPost, c.Query+"/admin/api/v1/subjects/erase", strings.NewReader(`{"subject":"alice@example.com","reason":"r","actor":"a"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+harness.ReceiverToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "the receiver's token erases nobody")
 
 	status, body := adminPost(t, c, "/admin/api/v1/subjects/erase", `{"subject":"alice@example.com","reason":"GDPR art. 17","actor":"dpo@example.com"}`)
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), alice)
+	assert.Contains(t, string(body), aliceKey, "her API key ID's token is named as related")
+	status, body = adminPost(t, c, "/admin/api/v1/subjects/erase", `{"subject":"sk-proj-4f9Qz7LmT2xV8bN1cR6yW3kH","reason":"GDPR art. 17","actor":"dpo@example.com"}`)
+	require.Equal(t, http.StatusOK, status, string(body))
 
 	// The attacker holds the vault (the database), the vault key, the
-	// id_key and every copy. The lookup of the value is gone from every
-	// file; a derived event_id recomputed with the value in place of the
-	// token is not the record's; the value and its keyed forms are nowhere.
+	// id_key and every copy (the collector holds no hash key here: nothing
+	// is hashed). Neither lookup is in any file; a derived event_id
+	// recomputed with the value in place of the token is not the record's;
+	// the values are nowhere.
 	after := outputs()
-	lookup := keyed(vaultKey, "alice@example.com")
-	raw, _ := hex.DecodeString(lookup)
-	assert.NotContains(t, after["local files"], lookup)
-	assert.NotContains(t, after["local files"], string(raw))
-	for dest, out := range after {
-		for _, form := range []string{"alice@example.com", keyed(idKey, "alice@example.com"), lookup} {
-			assert.NotContains(t, out, form, dest)
+	if backend == "postgres" {
+		for _, value := range []string{"alice@example.com", "sk-proj-4f9Qz7LmT2xV8bN1cR6yW3kH"} {
+			lookup := keyed(vaultKey, value)
+			raw, _ := hex.DecodeString(lookup)
+			for _, f := range filesWith(t, storeDir, []string{lookup, string(raw)}) {
+				t.Errorf("%s holds the lookup of an erased value", f)
+			}
+		}
+	}
+	for _, value := range []string{"alice@example.com", "sk-proj-4f9Qz7LmT2xV8bN1cR6yW3kH"} {
+		lookup := keyed(vaultKey, value)
+		raw, _ := hex.DecodeString(lookup)
+		for dest, out := range after {
+			assert.NotContains(t, out, value, dest)
+			assert.NotContains(t, out, lookup, dest)
+			assert.NotContains(t, out, string(raw), dest)
 		}
 	}
 	m := pcommon.NewMap()
@@ -175,12 +256,9 @@ func TestTokenizedSidecarForgetsAPerson(t *testing.T) {
 	assert.Empty(t, adminSearch(t, c, "alice@example.com"), "a search for her finds nothing")
 	assert.Len(t, adminSearch(t, c, "user-777"), len(bob), "everyone else is still found")
 	assert.Equal(t, alice, c.ByCorrelation(t, harness.ReceiverToken, "pii-1")[0]["policy_user"], "her records keep their token: nothing was rewritten")
-
-	var rep map[string]any
-	status, b := getJSON(t, c.Query+"/api/v1/verify")
-	require.Equal(t, http.StatusOK, status)
-	require.NoError(t, json.Unmarshal(b, &rep))
+	rep = verified()
 	assert.Equal(t, true, rep["ok"], rep)
+	assert.Equal(t, true, rep["anchored"], rep)
 }
 
 // confirmsWithKey puts a guessed value back in place of the token and
@@ -313,20 +391,21 @@ func TestOneTokenPerPersonAcrossAFleet(t *testing.T) {
 	assert.NotEmpty(t, adminSearch(t, b, "person-0043@example.com"))
 }
 
-// tokenize.yaml over a file without the audit store in service.extensions:
-// the collector does not start, and says which key to fix.
+// tokenize.yaml with POLICYAUDIT_VAULT_KEY unset: the collector does not
+// start, and says which key to fix.
 func TestTokenizeWithoutAReachableVaultDoesNotStart(t *testing.T) {
 	examples := filepath.Join(harness.Root, "config", "examples")
-	cmd := exec.Command(harness.Bin(t), "--config", filepath.Join(examples, "common.yaml"), "--config", filepath.Join(examples, "s3.yaml"), "--config", tokenizeYAML())
-	cmd.Env = append(append(os.Environ(), exampleEnv...), tokenizeEnv...)
-	cmd.Env = append(cmd.Env, harness.NewSigningKey(t).Env(), "POLICYAUDIT_DATA_DIR="+t.TempDir(), "POLICYAUDIT_STORAGE_DIR="+t.TempDir(),
+	cmd := exec.Command(harness.Bin(t), "--config", filepath.Join(examples, "common.yaml"), "--config", filepath.Join(examples, "auditstore.yaml"), "--config", tokenizeYAML())
+	cmd.Env = append(os.Environ(), harness.NewSigningKey(t).Env(), "POLICYAUDIT_RECEIVER_TOKEN="+harness.ReceiverToken,
+		"POLICYAUDIT_ID_KEY="+idKey, "POLICYAUDIT_ADMIN_TOKEN="+adminToken,
+		"POLICYAUDIT_DATA_DIR="+t.TempDir(), "POLICYAUDIT_STORAGE_DIR="+t.TempDir(),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)),
-		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(harness.FreePort(t)))
+		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_METRICS_PORT="+strconv.Itoa(harness.FreePort(t)))
 	done := make(chan []byte, 1)
 	go func() { out, _ := cmd.CombinedOutput(); done <- out }()
 	select {
 	case out := <-done:
-		assert.Contains(t, string(out), "pii.vault: the extension auditstore is not configured")
+		assert.Contains(t, string(out), "pii.vault: the audit store auditstore keeps no vault: set its vault.key")
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("the collector started without the vault its tokenize rules need")

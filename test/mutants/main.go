@@ -86,8 +86,10 @@ var mutants = []mutant{
 		"if err := p.tokenize(ctx, pending); err != nil {", "if err := error(nil); err != nil {", "./processor/policydecisionprocessor", "Token|Derived"},
 	{"an erased entry stays in the write-ahead log", "internal/auditstore/vault.go",
 		"return token, true, s.scrub(ctx)", "return token, true, nil", "./internal/auditstore", "TestForget"},
-	{"a token is tokenised again", "processor/policydecisionprocessor/datapolicy.go",
-		"if !record.IsToken(l.AsString()) {", "if true {", "./processor/policydecisionprocessor", "TestTokenize"},
+	{"a token is tokenised again", "extension/auditstoreextension/vault.go",
+		"		if held[v] {", "		if false && held[v] {", "./processor/policydecisionprocessor", "TestTokenize"},
+	{"a forged token passes as a token", "extension/auditstoreextension/vault.go",
+		"		if held[v] {", "		if held[v] || record.IsToken(v) {", "./processor/policydecisionprocessor", "TestTokenize"},
 	{"a caller without the admin token searches by a person's value", "internal/auditapi/subjects.go",
 		"if !a.admin || a.lookup == nil", "if a.lookup == nil", "./extension/auditstoreextension", "TestAPersonIsFound"},
 	// Issue 29: Elasticsearch, as a real node shows it.
