@@ -14,6 +14,8 @@
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
 //	policyaudit normalize [--dialect NAME] [PAYLOAD]
+//	policyaudit evidence export --from T --to T [--policy P] --out BUNDLE.tar.gz --config FILE...
+//	policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem
 //	policyaudit subject export --subject VALUE --config FILE... [--out FILE]
 //	policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME] [--since DATE] [--until DATE] [--format text|json]
 package main
@@ -38,6 +40,8 @@ var usage = `usage:
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
   policyaudit normalize [--dialect NAME] [FILE]
+  policyaudit evidence export --from T --to T [--policy P] [--gap 1h] --out BUNDLE.tar.gz --config FILE...
+  policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem
   policyaudit subject export --subject VALUE --config FILE... [--out FILE]
   policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME]
                             [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--format text|json]
@@ -61,6 +65,14 @@ verify --correlation-id looks the ID up in every destination the collector
 config exports logs to (S3, Elasticsearch, the audit store, JSON-lines files;
 Splunk HEC and Datadog get the search to run there), prints where it was
 found, and exits 1 when a queryable destination lacks it.
+
+evidence export writes an evidence bundle for an auditor: the records
+created in [--from, --to) (of one policy with --policy), the links that tie
+them to a head the store signed after the range, the heads and the key, a
+summary per policy and version (JSON, CSV, Markdown report), and a
+manifest of every file's SHA-256 signed with the store's key (found, with
+the store, from --config). evidence verify checks a bundle with nothing
+but the bundle and the public key, and exits 1 naming every problem.
 
 subject export writes, as JSON lines, every decision and admin event the
 audit store holds about a person (as user, as actor: by their token from
@@ -100,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return normalize(args[1:], os.Stdin, stdout, stderr)
 	case "subject":
 		return subject(ctx, args[1:], stdout, stderr)
+	case "evidence":
+		return evidenceCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0

@@ -179,3 +179,7 @@ func indented(v any) []byte {
 	b, _ := json.MarshalIndent(v, "", "  ")
 	return append(b, '\n')
 }
+
+// ReadBundle reads a bundle's files by name (to show its report; Verify
+// checks them).
+func ReadBundle(r io.Reader) (map[string][]byte, error) { return readTar(r) }

@@ -372,3 +372,28 @@ func (c *Collector) SentLogRecords() map[string]int {
 	}
 	return out
 }
+
+// WaitForStored waits until the audit store's chain holds at least n
+// records (its verification's count), reading with token.
+func WaitForStored(t testing.TB, c *Collector, token string, n int) {
+	t.Helper()
+	var got float64
+	require.Eventually(t, func() bool {
+		req, err := http.NewRequest(http.MethodGet, c.Query+"/api/v1/verify", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var rep struct {
+			Records float64 `json:"records"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&rep) != nil {
+			return false
+		}
+		got = rep.Records
+		return got >= float64(n)
+	}, 120*time.Second, 500*time.Millisecond, "the audit store holds %v of %d records:\n%s", &got, n, c.Log)
+}

@@ -1,0 +1,200 @@
+// Copyright The policyaudit Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/evidence"
+	"github.com/policyaudit/policyaudit/internal/signing"
+)
+
+// evidenceCmd is `policyaudit evidence export|verify`.
+func evidenceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "export" && args[0] != "verify") {
+		fmt.Fprintln(stderr, "usage: policyaudit evidence export --from T --to T [--policy P] --out BUNDLE.tar.gz --config FILE...\n       policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem")
+		return 2
+	}
+	if args[0] == "verify" {
+		return evidenceVerify(args[1:], stdout, stderr)
+	}
+	return evidenceExport(ctx, args[1:], stdout, stderr)
+}
+
+// parseInterspersed parses flags given before or after the positional
+// arguments (flag stops at the first non-flag) and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func evidenceVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pubPath := fs.String("public-key", "", "the audit store's public key (PEM), from its owner, not from the bundle")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(rest) != 1 || *pubPath == "" {
+		fmt.Fprintln(stderr, "evidence verify: name one bundle and --public-key")
+		return 2
+	}
+	pemBytes, err := os.ReadFile(*pubPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence verify:", err)
+		return 2
+	}
+	pub, err := signing.ParsePublicKey(pemBytes)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence verify:", err)
+		return 2
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence verify:", err)
+		return 2
+	}
+	defer f.Close()
+	res, err := evidence.Verify(f, pub)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence verify:", err)
+		return 2
+	}
+	m := res.Manifest
+	if !res.OK {
+		fmt.Fprintf(stdout, "FAILED: %s (%s to %s)\n", rest[0], m.From, m.To)
+		for _, p := range res.Problems {
+			fmt.Fprintln(stdout, "  "+p)
+		}
+		return 1
+	}
+	policy := ""
+	if m.Policy != "" {
+		policy = ", policy " + m.Policy
+	}
+	fmt.Fprintf(stdout, "ok: %d records created from %s to %s%s, in %d links of %d chain(s), each reaching a head signed by key %s after the range; the summary, CSV and report are what the records say\n",
+		res.Records, m.From, m.To, policy, res.Links, len(m.Chains), signing.KeyID(pub))
+	return 0
+}
+
+func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("evidence export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configs stringList
+	fs.Var(&configs, "config", "collector config file (repeatable, merged in order like the collector's --config)")
+	from := fs.String("from", "", "RFC 3339: the first instant of the range (records by created_at)")
+	to := fs.String("to", "", "RFC 3339: the end of the range, excluded")
+	policy := fs.String("policy", "", "only this policy's records (policy_id)")
+	out := fs.String("out", "", "the bundle to write (.tar.gz)")
+	gap := fs.Duration("gap", time.Hour, "list stretches of the range with no record longer than this")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	var problems []string
+	fromT, err := time.Parse(time.RFC3339Nano, *from)
+	if err != nil {
+		problems = append(problems, "--from: an RFC 3339 time is required")
+	}
+	toT, err := time.Parse(time.RFC3339Nano, *to)
+	if err != nil {
+		problems = append(problems, "--to: an RFC 3339 time is required")
+	}
+	if *out == "" {
+		problems = append(problems, "--out is required")
+	}
+	if len(configs) == 0 {
+		problems = append(problems, "--config is required")
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(stderr, "evidence export: "+strings.Join(problems, "; "))
+		return 2
+	}
+	cfg, err := loadCollectorConfig(configs)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence export: reading the collector config:", err)
+		return 2
+	}
+	st, signer, err := openStoreOf(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence export:", err)
+		return 2
+	}
+	defer st.Close()
+	var b bytes.Buffer
+	sum, err := evidence.Export(ctx, st, signer, evidence.Options{From: fromT, To: toT, Policy: *policy, GapThreshold: *gap}, &b)
+	if err != nil {
+		fmt.Fprintln(stderr, "evidence export:", err)
+		return 2
+	}
+	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(stderr, "evidence export:", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "%s: %d records (%d decisions, %d admin events) created from %s to %s, signed by key %s\n",
+		*out, sum.Records, sum.Decisions, sum.AdminEvents, sum.From, sum.To, signer.KeyID())
+	return 0
+}
+
+// openStoreOf opens, to read, the audit store the config's auditstore
+// extension names (its SQLite file, or its shared PostgreSQL store) and
+// loads its signing key.
+func openStoreOf(ctx context.Context, cfg collectorConfig) (*auditstore.Store, *signing.Signer, error) {
+	id := "auditstore"
+	for _, use := range cfg.exporters() {
+		if use.Type == "auditstore" {
+			id = orDefault(str(use.Config, "store"), "auditstore")
+			break
+		}
+	}
+	ext := mapAt(cfg, "extensions", id)
+	if ext == nil {
+		return nil, nil, fmt.Errorf("the config defines no audit store extension %s", id)
+	}
+	var keyPEM []byte
+	switch {
+	case str(ext, "signing", "key_file") != "":
+		var err error
+		if keyPEM, err = os.ReadFile(str(ext, "signing", "key_file")); err != nil {
+			return nil, nil, fmt.Errorf("signing.key_file: %w", err)
+		}
+	case str(ext, "signing", "key") != "":
+		keyPEM = []byte(str(ext, "signing", "key"))
+	default:
+		return nil, nil, errors.New("the audit store has no signing key in the config (signing.key_file): a bundle is signed with the store's key")
+	}
+	signer, err := signing.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing key: %w", err)
+	}
+	if str(ext, "backend") == "postgres" {
+		st, err := auditstore.OpenPostgres(ctx, auditstore.PostgresConfig{DSN: str(ext, "postgres", "dsn")})
+		return st, signer, err
+	}
+	path := orDefault(str(ext, "path"), "./data/audit.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("the audit store's file: %w", err)
+	}
+	st, err := auditstore.Open(ctx, path)
+	return st, signer, err
+}
