@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/policyaudit/policyaudit/internal/s3client"
 	"github.com/policyaudit/policyaudit/internal/s3digest"
@@ -151,6 +152,47 @@ func (v *s3Trail) get(ctx context.Context, key string) (body []byte, meta map[st
 	defer out.Body.Close()
 	body, err = io.ReadAll(out.Body)
 	return body, out.Metadata, true, err
+}
+
+// protectionOf is the encryption and retention S3 reports for an object
+// (HEAD: what S3 answers there includes the Object Lock headers for a
+// caller allowed to read them).
+func (v *s3Trail) protectionOf(ctx context.Context, key string) (s3digest.Protection, error) {
+	out, err := v.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(v.bucket), Key: aws.String(key)})
+	if err != nil {
+		return s3digest.Protection{}, fmt.Errorf("reading s3://%s/%s: %w", v.bucket, key, err)
+	}
+	p := s3digest.Protection{Encryption: string(out.ServerSideEncryption), KMSKeyID: aws.ToString(out.SSEKMSKeyId),
+		LockMode: string(out.ObjectLockMode), LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn}
+	if out.ObjectLockRetainUntilDate != nil {
+		p.RetainUntil = out.ObjectLockRetainUntilDate.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return p, nil
+}
+
+// checkProtection names an object whose encryption or retention is not
+// what its digest recorded: unencrypted, a retention removed, shortened or
+// weakened to another mode, a legal hold lifted.
+func (v *s3Trail) checkProtection(key, digest string, want, got s3digest.Protection) {
+	where := fmt.Sprintf("object %s, listed in digest %s", key, digest)
+	if want.Encryption != "" && got.Encryption != want.Encryption {
+		v.problem("%s, is stored %s, the digest says encrypted with %s", where, orDefault(got.Encryption, "unencrypted"), want.Encryption)
+	}
+	if want.KMSKeyID != "" && got.KMSKeyID != "" && got.KMSKeyID != want.KMSKeyID {
+		v.problem("%s, is encrypted with KMS key %s, the digest says %s", where, got.KMSKeyID, want.KMSKeyID)
+	}
+	switch {
+	case want.LockMode == "":
+	case got.LockMode == "" || got.RetainUntil == "":
+		v.problem("%s: its Object Lock retention was removed (the digest says %s until %s)", where, want.LockMode, want.RetainUntil)
+	case got.RetainUntil < want.RetainUntil:
+		v.problem("%s: its retention was shortened from %s to %s", where, want.RetainUntil, got.RetainUntil)
+	case got.LockMode != want.LockMode:
+		v.problem("%s: its retention mode is %s, the digest says %s", where, got.LockMode, want.LockMode)
+	}
+	if want.LegalHold && !got.LegalHold {
+		v.problem("%s: its legal hold was lifted", where)
+	}
 }
 
 func (v *s3Trail) run(ctx context.Context) (string, error) {
@@ -320,6 +362,13 @@ func (v *s3Trail) checkObjects(ctx context.Context, digests []s3digest.Signed) (
 			if !found {
 				v.problem("object %s, listed in digest %s, is missing", o.Key, d.Key)
 				continue
+			}
+			if o.Protection != (s3digest.Protection{}) {
+				got, err := v.protectionOf(ctx, o.Key)
+				if err != nil {
+					return nil, 0, err
+				}
+				v.checkProtection(o.Key, d.Key, o.Protection, got)
 			}
 			if strings.HasSuffix(o.Key, ".gz") {
 				zr, err := gzip.NewReader(bytes.NewReader(body))

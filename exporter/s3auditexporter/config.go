@@ -41,6 +41,9 @@ type Config struct {
 	EncodingFileExtension string        `mapstructure:"encoding_file_extension"`
 	// Digest configures the signed digests.
 	Digest DigestConfig `mapstructure:"digest"`
+	// Archive asks S3 to encrypt and lock every object written (data,
+	// digests, signatures); the digests record it and verify s3 checks it.
+	Archive ArchiveConfig `mapstructure:"archive"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig    `mapstructure:",squash"`
 	QueueConfig   exporterhelper.QueueBatchConfig `mapstructure:"sending_queue"`
@@ -117,6 +120,7 @@ func (c *Config) Validate() error {
 	if c.Digest.Ambiguous() {
 		errs = append(errs, errors.New("digest.key_file and digest.key: give one"))
 	}
+	errs = append(errs, c.Archive.validate()...)
 	if c.Digest.Directory == "" {
 		errs = append(errs, errors.New("digest.directory: must not be empty"))
 	}

@@ -43,6 +43,8 @@ func TestLoadConfig(t *testing.T) {
 		KeyConfig: signing.KeyConfig{KeyFile: "/etc/policyaudit/signing/digest-key.pem"}, Directory: "/var/lib/policyaudit/s3digest",
 		AuditStore: store}, cfg.Digest)
 	assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "an outage is retried without a time limit")
+	assert.Equal(t, ArchiveConfig{Encryption: EncryptionKMS, KMSKeyID: "arn:aws:kms:eu-west-1:123456789012:key/policyaudit",
+		ObjectLock: ObjectLockConfig{Mode: LockCompliance, RetentionDays: 2557, LegalHold: true}}, cfg.Archive)
 }
 
 func TestValidateNamesEveryBadKey(t *testing.T) {
@@ -57,9 +59,13 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		"digest.key_file and digest.key: give one",
 		"digest.directory: must not be empty",
 		`digest.audit_store.endpoint: "127.0.0.1:4321" is not an http:// or https:// URL`,
+		`archive.encryption: "SSE-C" is not one of AES256, aws:kms`,
+		"archive.kms_key_id: only with encryption aws:kms",
+		`archive.object_lock.mode: "FOREVER" is not one of GOVERNANCE, COMPLIANCE`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}
+	assert.ErrorContains(t, xconfmap.Validate(loadConfig(t, "lock_without_days")), "archive.object_lock.retention_days: must be positive with a mode")
 	cfg := loadConfig(t, "full")
 	cfg.Digest.KeyFile = ""
 	assert.ErrorContains(t, cfg.Validate(), "digest.key_file or digest.key: required")

@@ -31,6 +31,7 @@ import (
 // bytes are uploaded again under the same key, so no digest is lost or
 // doubled and every acknowledged object is listed.
 type digester struct {
+	archive ArchiveConfig // the digests are encrypted and locked as the data
 	dir    string
 	client *s3.Client
 	bucket string
@@ -69,11 +70,11 @@ const (
 	stateFile   = "state.json"
 )
 
-func openDigester(dir string, client *s3.Client, bucket, prefix string, signer *signing.Signer, now func() time.Time) (*digester, error) {
+func openDigester(dir string, client *s3.Client, bucket, prefix string, signer *signing.Signer, now func() time.Time, archive ArchiveConfig) (*digester, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("digest.directory: %w", err)
 	}
-	d := &digester{dir: dir, client: client, bucket: bucket, prefix: prefix, signer: signer, now: now}
+	d := &digester{dir: dir, client: client, bucket: bucket, prefix: prefix, signer: signer, now: now, archive: archive}
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -219,17 +220,17 @@ func listOnce(entries []s3digest.Object) []s3digest.Object {
 // upload writes the digest with its signature in the object's metadata,
 // and the signature beside it.
 func (d *digester) upload(ctx context.Context, p *pendingDigest) error {
-	if _, err := d.client.PutObject(ctx, &s3.PutObjectInput{
+	if _, err := d.archive.put(ctx, d.client, &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(p.Key), Body: bytes.NewReader(p.Bytes),
 		ContentType: aws.String("application/json"),
 		Metadata:    map[string]string{s3digest.MetaSignature: p.Signature, s3digest.MetaKeyID: p.KeyID},
-	}); err != nil {
+	}, d.now()); err != nil {
 		return fmt.Errorf("writing the digest s3://%s/%s: %w", d.bucket, p.Key, err)
 	}
-	if _, err := d.client.PutObject(ctx, &s3.PutObjectInput{
+	if _, err := d.archive.put(ctx, d.client, &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(p.Key + s3digest.SignatureSuffix),
 		Body: bytes.NewReader([]byte(p.Signature)), ContentType: aws.String("text/plain"),
-	}); err != nil {
+	}, d.now()); err != nil {
 		return fmt.Errorf("writing the digest's signature s3://%s/%s%s: %w", d.bucket, p.Key, s3digest.SignatureSuffix, err)
 	}
 	return nil

@@ -68,7 +68,7 @@ func TestDigestChainSurvivesACrashAndAKeyRotation(t *testing.T) {
 	oldKey, newKey := newSigner(t), newSigner(t)
 	clock := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-	d, err := openDigester(dir, client, "policy-audit", "policy-audit/_digest", oldKey, func() time.Time { return clock })
+	d, err := openDigester(dir, client, "policy-audit", "policy-audit/_digest", oldKey, func() time.Time { return clock }, ArchiveConfig{})
 	require.NoError(t, err)
 	obj := s3digest.Object{Key: "policy-audit/date=2026-11-23/part-logs_x.jsonl.gz", SHA256: "00", Records: 2}
 	require.NoError(t, d.record([]s3digest.Object{obj, obj})) // a retried request: listed once
@@ -90,7 +90,7 @@ func TestDigestChainSurvivesACrashAndAKeyRotation(t *testing.T) {
 	require.NoError(t, d.close())
 
 	// The restart, with a new key.
-	d, err = openDigester(dir, client, "policy-audit", "policy-audit/_digest", newKey, func() time.Time { return clock.Add(time.Hour) })
+	d, err = openDigester(dir, client, "policy-audit", "policy-audit/_digest", newKey, func() time.Time { return clock.Add(time.Hour) }, ArchiveConfig{})
 	require.NoError(t, err)
 	_, err = d.emit(ctx)
 	require.NoError(t, err)

@@ -97,7 +97,7 @@ func (e *s3Audit) start(ctx context.Context, host component.Host) error {
 	if e.client, err = newClient(ctx, e.cfg.Region, e.cfg.Endpoint, e.cfg.ForcePathStyle, &e.transport); err != nil {
 		return fmt.Errorf("s3audit: %w", err)
 	}
-	e.digester, err = openDigester(e.cfg.Digest.Directory, e.client, e.cfg.Bucket, e.cfg.Digest.Prefix, signer, time.Now)
+	e.digester, err = openDigester(e.cfg.Digest.Directory, e.client, e.cfg.Bucket, e.cfg.Digest.Prefix, signer, time.Now, e.cfg.Archive)
 	if err != nil {
 		return fmt.Errorf("s3audit: %w", err)
 	}
@@ -198,12 +198,12 @@ func (e *s3Audit) pushLogs(ctx context.Context, ld plog.Logs) error {
 		if e.encoding != nil {
 			contentType = "application/octet-stream"
 		}
-		_, err = e.client.PutObject(ctx, &s3.PutObjectInput{
+		o.entry.Protection, err = e.cfg.Archive.put(ctx, e.client, &s3.PutObjectInput{
 			Bucket:      aws.String(e.cfg.Bucket),
 			Key:         aws.String(o.entry.Key),
 			Body:        bytes.NewReader(content),
 			ContentType: aws.String(contentType),
-		})
+		}, time.Now())
 		if err != nil {
 			return fmt.Errorf("s3audit: writing s3://%s/%s: %w", e.cfg.Bucket, o.entry.Key, err)
 		}

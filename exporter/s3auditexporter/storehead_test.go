@@ -59,7 +59,7 @@ func TestDigestCarriesTheStoreHead(t *testing.T) {
 	defer closeIdle()
 	key := newSigner(t)
 	clock := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	d, err := openDigester(t.TempDir(), client, "policy-audit", "policy-audit/_digest", key, func() time.Time { return clock })
+	d, err := openDigester(t.TempDir(), client, "policy-audit", "policy-audit/_digest", key, func() time.Time { return clock }, ArchiveConfig{})
 	require.NoError(t, err)
 	defer d.close()
 	head := &auditstore.SignedHead{Statement: []byte(`{"seq":7,"type":"policyaudit.audit_store.head.v1"}`), Signature: "c2ln"}

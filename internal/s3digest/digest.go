@@ -41,6 +41,23 @@ type Object struct {
 	Records int    `json:"records"`
 	Oldest  string `json:"oldest_created_at"`
 	Newest  string `json:"newest_created_at"`
+	// Protection is the encryption and retention the object was written
+	// with (none: written without archive controls).
+	Protection
+}
+
+// Protection is what S3 was asked to keep of an object: server-side
+// encryption and an Object Lock retention. policyaudit verify s3 checks
+// each object still has it.
+type Protection struct {
+	// Encryption is the server-side encryption (AES256, aws:kms).
+	Encryption string `json:"encryption,omitempty"`
+	KMSKeyID   string `json:"kms_key_id,omitempty"`
+	// LockMode is the Object Lock mode (GOVERNANCE, COMPLIANCE) and
+	// RetainUntil its date (RFC 3339, UTC, seconds).
+	LockMode    string `json:"lock_mode,omitempty"`
+	RetainUntil string `json:"retain_until,omitempty"`
+	LegalHold   bool   `json:"legal_hold,omitempty"`
 }
 
 // Previous names the digest before this one.

@@ -81,6 +81,11 @@ var mutants = []mutant{
 		"if j.total+size > j.maxBytes {", "if false && j.total+size > j.maxBytes {", "./connector/journalconnector", "TestAFullJournal"},
 	{"a hash is hashed again by the pipeline after the journal", "processor/policydecisionprocessor/datapolicy.go",
 		"if s := l.AsString(); !isKeyedHash(s) {", "if s := l.AsString(); true {", "./processor/policydecisionprocessor", "TestTheDataPolicyTwice"},
+	// Issue 31: the archive.
+	{"a shortened retention passes verify s3", "cmd/policyaudit/verify_s3.go",
+		"case got.RetainUntil < want.RetainUntil:", "case false:", "./test/e2e", "TestS3ArchiveIsLockedAndEncrypted"},
+	{"an evidence run may start inside its range", "internal/evidence/verify.go",
+		"case first.StoredMS < from.UnixMilli():", "case true:", "./internal/evidence", ""},
 	// Issue 30: tokens.
 	{"the vault is never asked: values leave as they came", "processor/policydecisionprocessor/processor.go",
 		"if err := p.tokenize(ctx, pending); err != nil {", "if err := error(nil); err != nil {", "./processor/policydecisionprocessor", "Token|Derived"},
