@@ -32,12 +32,12 @@ import (
 // doubled and every acknowledged object is listed.
 type digester struct {
 	archive ArchiveConfig // the digests are encrypted and locked as the data
-	dir    string
-	client *s3.Client
-	bucket string
-	prefix string
-	signer *signing.Signer
-	now    func() time.Time
+	dir     string
+	client  *s3.Client
+	bucket  string
+	prefix  string
+	signer  *signing.Signer
+	now     func() time.Time
 	// head is the audit store's newest signed head for the next digest
 	// (nil: none configured, or none to be had).
 	head func(context.Context) *auditstore.SignedHead

@@ -61,7 +61,9 @@ func TestS3ArchiveIsLockedAndEncrypted(t *testing.T) {
 		assert.Equal(t, "AES256", alg, "%s was written with SSE-S3", k)
 		out, err := s3.AWS(t, "s3api", "get-object-retention", "--bucket", "policy-audit", "--key", k)
 		require.NoError(t, err, k)
-		var r struct{ Retention struct{ Mode, RetainUntilDate string } }
+		var r struct {
+			Retention struct{ Mode, RetainUntilDate string }
+		}
 		require.NoError(t, json.Unmarshal(out, &r))
 		assert.Equal(t, "GOVERNANCE", r.Retention.Mode, k)
 		until, err := time.Parse(time.RFC3339, r.Retention.RetainUntilDate)
