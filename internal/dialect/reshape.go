@@ -123,6 +123,20 @@ func (o *Object) Value() jsonbody.Value {
 // String is the string s as a value.
 func String(s string) jsonbody.Value { return jsonbody.Value{Kind: jsonbody.String, Str: s} }
 
+// Number is a JSON number value.
+func Number(f float64) jsonbody.Value {
+	return jsonbody.Value{Kind: jsonbody.Number, Str: strconv.FormatFloat(f, 'f', -1, 64)}
+}
+
+// NumberOf is a JSON number's value, false for anything else.
+func NumberOf(v *jsonbody.Value) (float64, bool) {
+	if v == nil || v.Kind != jsonbody.Number {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v.Str, 64)
+	return f, err == nil
+}
+
 // OrNull is *v, or null for nil (a key a map lacks).
 func OrNull(v *jsonbody.Value) jsonbody.Value {
 	if v == nil {

@@ -181,6 +181,14 @@ func readDecision(h *header, r *Record) {
 	if _, ok := h.m.Get(FieldClassification); ok {
 		r.Classification = h.strings(FieldClassification)
 	}
+	if v, ok := h.m.Get(FieldUsage); ok {
+		if v.Type() != pcommon.ValueTypeMap {
+			h.fail(errors.New("usage: not an object"))
+			return
+		}
+		r.Usage = v.Map().AsRaw()
+		h.fail(checkUsage(r.Usage))
+	}
 }
 
 func readAdmin(h *header, r *Record) {

@@ -103,6 +103,7 @@ func (n *normalizer) decision() (*Record, error) {
 		r.Classification = n.list("classification", inClassification)
 	}
 	r.Gateway = n.str("gateway", inGateway)
+	r.Usage = n.usage()
 
 	r.Extra = n.extra()
 	return r, n.err

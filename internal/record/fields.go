@@ -37,6 +37,9 @@ const (
 	FieldDenylistHits        = "denylist_hits"
 	FieldClassification      = "classification"
 	FieldGateway             = "gateway"
+	// FieldUsage is the call's usage and outcome, when the gateway says
+	// (records.md section 1): the members below, each only when given.
+	FieldUsage = "usage"
 
 	FieldActor    = "actor"
 	FieldAction   = "action"
@@ -46,6 +49,16 @@ const (
 
 	FieldExtra       = "extra"
 	FieldSchemaError = "schema_error"
+
+	// The members of usage.
+	UsageInputTokens  = "input_tokens"
+	UsageOutputTokens = "output_tokens"
+	UsageTotalTokens  = "total_tokens"
+	UsageCost         = "cost"
+	UsageCurrency     = "currency"
+	UsageLatencyMS    = "latency_ms"
+	UsageStatusCode   = "status_code"
+	UsageRequestPath  = "request_path"
 
 	// The fields of actor and resource.
 	SubfieldID   = "id"
@@ -136,6 +149,7 @@ var (
 		{Name: FieldDenylistHits, Type: TypeStrings},
 		{Name: FieldClassification, Type: TypeStrings, Presence: WhenSet},
 		{Name: FieldGateway, Presence: WhenSet},
+		{Name: FieldUsage, Type: TypeFree, Presence: WhenSet},
 	}, trailerFields)
 
 	adminFields = concat(headerFields, []Field{

@@ -67,7 +67,7 @@ func TestWriteFieldsFollowsFields(t *testing.T) {
 		RolloutMode: "enforced", Enforced: true, ReasonCode: "R", PolicyID: "p", PolicyVersion: "1",
 		PolicyUser: "u", APIKeyID: "k", ProjectID: "pr", PolicyTarget: "pt", Model: "m", Provider: "pv",
 		Stage: "input", TriggeredCategories: []string{"a"}, AllowlistHits: []string{}, DenylistHits: []string{},
-		Classification: []string{"x"}, Gateway: "g", Extra: map[string]any{"x": 1}, SchemaError: "e",
+		Classification: []string{"x"}, Gateway: "g", Usage: map[string]any{UsageInputTokens: int64(1)}, Extra: map[string]any{"x": 1}, SchemaError: "e",
 	}
 	minimalDecision := &Record{Kind: KindDecision, EventID: "e", CreatedAt: at, CorrelationID: "c",
 		Decision: "allow", EffectiveDecision: "allow", RolloutMode: "enforced", ReasonCode: "R", PolicyID: "p", PolicyVersion: "1"}

@@ -94,6 +94,9 @@ func (r *Record) writeDecision(s fieldSink) {
 		s.strs(FieldClassification, r.Classification)
 	}
 	optional(s, FieldGateway, r.Gateway)
+	if len(r.Usage) > 0 {
+		s.free(FieldUsage, r.Usage)
+	}
 }
 
 func (r *Record) writeAdmin(s fieldSink) {

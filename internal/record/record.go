@@ -95,6 +95,10 @@ type Record struct {
 	DenylistHits        []string
 	Classification      []string // nil when the input had none
 	Gateway             string
+	// Usage is the call's usage and outcome (FieldUsage's members: int64
+	// counts, status and latency, float64 cost, strings); nil when the
+	// input gave none.
+	Usage map[string]any
 
 	// Admin audit fields.
 	Actor    Actor

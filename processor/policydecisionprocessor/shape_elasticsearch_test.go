@@ -86,6 +86,18 @@ func TestIndexTemplateMapsEveryField(t *testing.T) {
 				continue
 			}
 			name := "policy." + field.Name
+			if field.Name == record.FieldUsage {
+				// Typed, so that Kibana sums tokens and cost.
+				want := map[string]string{record.UsageInputTokens: "long", record.UsageOutputTokens: "long", record.UsageTotalTokens: "long",
+					record.UsageCost: "double", record.UsageLatencyMS: "long", record.UsageStatusCode: "integer"}
+				assert.Len(t, got.Properties, len(want)+2, name)
+				for member, typ := range want {
+					assert.Equal(t, typ, got.Properties[member].Type, "%s.%s", name, member)
+				}
+				checkKeyword(name+"."+record.UsageCurrency, got.Properties[record.UsageCurrency])
+				checkKeyword(name+"."+record.UsageRequestPath, got.Properties[record.UsageRequestPath])
+				continue
+			}
 			switch field.Type {
 			case record.TypeString, record.TypeStrings:
 				checkKeyword(name, got)

@@ -73,25 +73,60 @@ func NormalizeEntry(dst []*record.Record, obj jsonbody.Value) ([]*record.Record,
 	proxy := dialect.ObjectAt(ai, "proxy")
 	meta := kongSection(ai, proxy, "proxy", "meta")
 	n := len(dst)
+	usage := kongUsage(&obj, kongSection(ai, proxy, "proxy", "usage"))
 	for _, name := range Guards {
 		guard := kongSection(ai, proxy, name, "")
 		if guard == nil {
 			continue
 		}
-		rec, err := record.NormalizeValue(kongDecision(&obj, meta, name, guard, ai), record.Hints{Kind: record.KindDecision})
+		rec, err := record.NormalizeValue(withUsage(kongDecision(&obj, meta, name, guard, ai), &usage, len(dst) == n), record.Hints{Kind: record.KindDecision})
 		if err != nil {
 			return dst[:n], err
 		}
 		dst = append(dst, rec)
 	}
 	if s := dialect.ObjectAt(ai, "sanitizer"); s != nil {
-		rec, err := record.NormalizeValue(kongSanitized(&obj, meta, s), record.Hints{Kind: record.KindDecision})
+		rec, err := record.NormalizeValue(withUsage(kongSanitized(&obj, meta, s), &usage, len(dst) == n), record.Hints{Kind: record.KindDecision})
 		if err != nil {
 			return dst[:n], err
 		}
 		dst = append(dst, rec)
 	}
 	return dst, nil
+}
+
+// kongUsage is a request's usage: ai-proxy's token counts and cost (in
+// the unit of the plugin's configured costs: no currency is assumed), the
+// request's latency as Kong measured it, the status Kong answered and the
+// request's path.
+func kongUsage(obj, usage *jsonbody.Value) dialect.Object {
+	var f dialect.Object
+	for _, k := range []string{"prompt_tokens", "completion_tokens", "total_tokens", "cost"} {
+		if v := dialect.Get(usage, k); v != nil && v.Kind == jsonbody.Number {
+			f.Set(k, *v)
+		}
+	}
+	if v := dialect.Get(dialect.ObjectAt(obj, "latencies"), "request"); v != nil && v.Kind == jsonbody.Number {
+		f.Set("latency_ms", *v)
+	}
+	if v := dialect.Get(dialect.ObjectAt(obj, "response"), "status"); v != nil && v.Kind == jsonbody.Number {
+		f.Set("status_code", *v)
+	}
+	f.SetFirst("request_path", dialect.NonEmptyAt(dialect.ObjectAt(obj, "request"), "uri"))
+	return f
+}
+
+// withUsage adds the request's usage to its first record only: Kong logs
+// one request, policyaudit writes a record per guardrail, and the tokens
+// and the cost are counted once.
+func withUsage(rec jsonbody.Value, usage *dialect.Object, first bool) jsonbody.Value {
+	if !first {
+		return rec
+	}
+	for _, m := range usage.Value().Items {
+		rec.Items = append(rec.Items, m)
+	}
+	return rec
 }
 
 // guardDetail are the keys of a guardrail plugin's object kept under

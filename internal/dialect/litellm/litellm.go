@@ -11,6 +11,7 @@
 package litellm // import "github.com/policyaudit/policyaudit/internal/dialect/litellm"
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -139,9 +140,30 @@ func flattenLiteLLMCall(p *jsonbody.Value) ([]jsonbody.Value, error) {
 			return nil, record.FieldErrorf("guardrail_information["+strconv.Itoa(i)+"].guardrail_status", record.ReasonUnknownVerdict,
 				"unknown guardrail status %q (accepted: success, guardrail_flagged, guardrail_intervened, guardrail_failed_to_respond, not_run)", status)
 		}
-		out = append(out, liteLLMDecision(p, g, meta, verdict, status))
+		out = append(out, liteLLMDecision(p, g, meta, verdict, status, len(out) == 0))
 	}
 	return out, nil
+}
+
+// liteLLMUsage puts the call's usage on its first record (LiteLLM logs one
+// call, policyaudit writes a record per guardrail: the tokens and the cost
+// are counted once): OpenAI's token counts, LiteLLM's response_cost (in US
+// dollars) and the call's time from startTime to endTime (seconds).
+func liteLLMUsage(f *dialect.Object, p *jsonbody.Value) {
+	for _, k := range []string{"prompt_tokens", "completion_tokens", "total_tokens"} {
+		if v := dialect.Get(p, k); v != nil && v.Kind == jsonbody.Number {
+			f.Set(k, *v)
+		}
+	}
+	if v := dialect.Get(p, "response_cost"); v != nil && v.Kind == jsonbody.Number {
+		f.Set("response_cost", *v)
+		f.SetString("currency", "USD")
+	}
+	start, okStart := dialect.NumberOf(dialect.Get(p, "startTime"))
+	end, okEnd := dialect.NumberOf(dialect.Get(p, "endTime"))
+	if okStart && okEnd && end >= start {
+		f.Set("latency_ms", dialect.Number(math.Round((end-start)*1000)))
+	}
 }
 
 // liteLLMVerdict: success allows; a flag (a finding the guardrail did not
@@ -186,8 +208,11 @@ var callExtra = [...]struct{ key, name string }{
 }
 
 // liteLLMDecision is the flat record of one guardrail evaluation.
-func liteLLMDecision(p, g, meta *jsonbody.Value, verdict, status string) jsonbody.Value {
+func liteLLMDecision(p, g, meta *jsonbody.Value, verdict, status string, withUsage bool) jsonbody.Value {
 	var f dialect.Object
+	if withUsage {
+		liteLLMUsage(&f, p)
+	}
 	f.SetString("decision", verdict)
 	f.SetString("decision_raw", status)
 	f.SetString("gateway", liteLLMGateway)
