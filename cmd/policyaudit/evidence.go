@@ -160,21 +160,13 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 // extension names (its SQLite file, or its shared PostgreSQL store) and
 // loads its signing key.
 func openStoreOf(ctx context.Context, cfg collectorConfig) (*auditstore.Store, *signing.Signer, error) {
-	id := "auditstore"
-	for _, use := range cfg.exporters() {
-		if use.Type == "auditstore" {
-			id = orDefault(str(use.Config, "store"), "auditstore")
-			break
-		}
-	}
-	ext := mapAt(cfg, "extensions", id)
-	if ext == nil {
-		return nil, nil, fmt.Errorf("the config defines no audit store extension %s", id)
+	ext, err := storeExtension(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	var keyPEM []byte
 	switch {
 	case str(ext, "signing", "key_file") != "":
-		var err error
 		if keyPEM, err = os.ReadFile(str(ext, "signing", "key_file")); err != nil {
 			return nil, nil, fmt.Errorf("signing.key_file: %w", err)
 		}
@@ -187,14 +179,35 @@ func openStoreOf(ctx context.Context, cfg collectorConfig) (*auditstore.Store, *
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing key: %w", err)
 	}
+	st, err := openStore(ctx, ext)
+	return st, signer, err
+}
+
+// storeExtension is the config of the audit store the auditstore exporter
+// appends to ("auditstore" by default).
+func storeExtension(cfg collectorConfig) (map[string]any, error) {
+	id := "auditstore"
+	for _, use := range cfg.exporters() {
+		if use.Type == "auditstore" {
+			id = orDefault(str(use.Config, "store"), "auditstore")
+			break
+		}
+	}
+	ext := mapAt(cfg, "extensions", id)
+	if ext == nil {
+		return nil, fmt.Errorf("the config defines no audit store extension %s", id)
+	}
+	return ext, nil
+}
+
+// openStore opens the store of an auditstore extension's config, to read.
+func openStore(ctx context.Context, ext map[string]any) (*auditstore.Store, error) {
 	if str(ext, "backend") == "postgres" {
-		st, err := auditstore.OpenPostgres(ctx, auditstore.PostgresConfig{DSN: str(ext, "postgres", "dsn")})
-		return st, signer, err
+		return auditstore.OpenPostgres(ctx, auditstore.PostgresConfig{DSN: str(ext, "postgres", "dsn")})
 	}
 	path := orDefault(str(ext, "path"), "./data/audit.db")
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("the audit store's file: %w", err)
+		return nil, fmt.Errorf("the audit store's file: %w", err)
 	}
-	st, err := auditstore.Open(ctx, path)
-	return st, signer, err
+	return auditstore.Open(ctx, path)
 }

@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/evidence"
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
+	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/usagereport"
 	"github.com/policyaudit/policyaudit/test/harness"
 )
 
@@ -34,7 +38,8 @@ func TestEvidenceBundleOfADayOfDemoTraffic(t *testing.T) {
 	dayStart := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	gen := gatewaysim.NewGenerator(7, dayStart, 24*time.Hour, 20000)
 	gen.Edit(12 * time.Hour)
-	rep, err := gatewaysim.Run(context.Background(), gen, gatewaysim.Options{URL: c.URL, Token: harness.ReceiverToken, Records: 20000, Batch: 500, Workers: 4})
+	var sent bytes.Buffer // what the simulator sent, to count usage by hand
+	rep, err := gatewaysim.Run(context.Background(), gen, gatewaysim.Options{URL: c.URL, Token: harness.ReceiverToken, Records: 20000, Batch: 500, Workers: 4, Tee: &sent})
 	require.NoError(t, err)
 	require.Equal(t, 20000, rep.Accepted, rep)
 	harness.WaitForStored(t, c, harness.ReceiverToken, 20000)
@@ -42,6 +47,8 @@ func TestEvidenceBundleOfADayOfDemoTraffic(t *testing.T) {
 
 	t.Setenv("POLICYAUDIT_DATA_DIR", c.DataDir)
 	t.Setenv("POLICYAUDIT_SIGNING_KEY_FILE", key.KeyFile)
+	usageAgreesWithAHandCount(t, configs, sent.Bytes())
+
 	bundle := filepath.Join(t.TempDir(), "evidence-2026-03-02.tar.gz")
 	args := []string{"evidence", "export", "--from", "2026-03-02T00:00:00Z", "--to", "2026-03-03T00:00:00Z", "--out", bundle}
 	for _, cfg := range configs {
@@ -114,3 +121,76 @@ func reportExcerpt(report, policy string) string {
 }
 
 var keyIDs = regexp.MustCompile("key `[0-9a-f]{16}`")
+
+// usageAgreesWithAHandCount runs `policyaudit report usage --by project`
+// on the store and compares each row with the sums of what the simulator
+// sent, counted here from its lines: the flat records carry usage (in US
+// dollars), the OPA records a project and no usage, the router records
+// neither; a decision is denied when its verdict maps to deny and it was
+// enforced.
+func usageAgreesWithAHandCount(t *testing.T, configs []string, sent []byte) {
+	t.Helper()
+	type row struct {
+		Decisions, Denied, InputTokens, OutputTokens, TotalTokens int64
+		Cost                                                     float64
+	}
+	want := map[[2]string]*row{}
+	for _, line := range bytes.Split(bytes.TrimSpace(sent), []byte("\n")) {
+		var in map[string]any
+		require.NoError(t, json.Unmarshal(line, &in))
+		if _, admin := in["actor"]; admin {
+			continue
+		}
+		project, currency, verdict := "", "", ""
+		enforced := true
+		if v, ok := in["enforced"].(bool); ok {
+			enforced = v
+		}
+		switch {
+		case in["decision_id"] != nil: // OPA
+			project = in["input"].(map[string]any)["project"].(string)
+			verdict = in["result"].(map[string]any)["decision"].(string)
+		case in["verdict"] != nil: // the router
+			verdict = in["verdict"].(string)
+		default:
+			project, verdict = in["project_id"].(string), in["decision"].(string)
+			currency = "USD"
+		}
+		k := [2]string{project, currency}
+		if want[k] == nil {
+			want[k] = &row{}
+		}
+		r := want[k]
+		r.Decisions++
+		if d, _ := record.MapVerdict(verdict); d == record.DecisionDeny && enforced {
+			r.Denied++
+		}
+		if u, ok := in["usage"].(map[string]any); ok {
+			in, out := int64(u["input_tokens"].(float64)), int64(u["output_tokens"].(float64))
+			r.InputTokens += in
+			r.OutputTokens += out
+			r.TotalTokens += in + out
+			r.Cost += u["cost"].(float64)
+		}
+	}
+	args := []string{"report", "usage", "--from", "2026-03-02T00:00:00Z", "--to", "2026-03-03T00:00:00Z", "--by", "project", "--format", "json"}
+	for _, cfg := range configs {
+		args = append(args, "--config", cfg)
+	}
+	code, out := policyaudit(args...)
+	require.Equal(t, 0, code, out)
+	var got struct{ Rows []usagereport.Row }
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got.Rows, len(want), out)
+	for _, g := range got.Rows {
+		w := want[[2]string{g.Key, g.Currency}]
+		require.NotNil(t, w, "row %q %q", g.Key, g.Currency)
+		assert.Equal(t, w.Decisions, g.Decisions, "%s %s decisions", g.Key, g.Currency)
+		assert.Equal(t, w.Denied, g.Denied, "%s %s denied", g.Key, g.Currency)
+		assert.Equal(t, w.InputTokens, g.InputTokens, g.Key)
+		assert.Equal(t, w.OutputTokens, g.OutputTokens, g.Key)
+		assert.Equal(t, w.TotalTokens, g.TotalTokens, g.Key)
+		assert.InDelta(t, w.Cost, g.Cost, 0.000001, g.Key)
+	}
+	t.Logf("report usage --by project:\n%s", out)
+}

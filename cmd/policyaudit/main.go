@@ -42,6 +42,7 @@ var usage = `usage:
   policyaudit normalize [--dialect NAME] [FILE]
   policyaudit evidence export --from T --to T [--policy P] [--gap 1h] --out BUNDLE.tar.gz --config FILE...
   policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem
+  policyaudit report usage --from T --to T --by project|user|model|policy [--format csv|json] --config FILE...
   policyaudit subject export --subject VALUE --config FILE... [--out FILE]
   policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME]
                             [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--format text|json]
@@ -73,6 +74,11 @@ summary per policy and version (JSON, CSV, Markdown report), and a
 manifest of every file's SHA-256 signed with the store's key (found, with
 the store, from --config). evidence verify checks a bundle with nothing
 but the bundle and the public key, and exits 1 naming every problem.
+
+report usage adds up the usage (tokens, cost, denied share) of the
+decisions created in [--from, --to) in the audit store of --config, by
+project, user, model or policy, as CSV or JSON: a row per group and
+currency.
 
 subject export writes, as JSON lines, every decision and admin event the
 audit store holds about a person (as user, as actor: by their token from
@@ -114,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return subject(ctx, args[1:], stdout, stderr)
 	case "evidence":
 		return evidenceCmd(ctx, args[1:], stdout, stderr)
+	case "report":
+		return report(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return 0

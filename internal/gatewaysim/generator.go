@@ -246,9 +246,24 @@ func (g *Generator) Append(buf []byte, d Dialect) []byte {
 		return fmt.Appendf(buf, `{"created_at":"%s","request_id":"adm-%08d","actor":{"id":"admin-%d@example.com","type":"user"},"action":%q,"resource":{"type":"policy","id":%q},"outcome":"success","details":{"to_version":%q},"policy_id":%q,"policy_version":%q}`,
 			t.Format(time.RFC3339), n, g.rng.IntN(5), action, policy, policyVersion(t), policy, policyVersion(t))
 	default:
-		return fmt.Appendf(buf, `{"request_id":"sim-%08d","policy_id":%q,"policy_version":%q,"decision":%q,"reason_code":%q,"policy_user":%q,"project_id":%q,"rollout_mode":%q,"enforced":%t,"triggered_categories":%s,"model":%q,"created_at":"%s"}`,
+		buf = fmt.Appendf(buf, `{"request_id":"sim-%08d","policy_id":%q,"policy_version":%q,"decision":%q,"reason_code":%q,"policy_user":%q,"project_id":%q,"rollout_mode":%q,"enforced":%t,"triggered_categories":%s,"model":%q,"created_at":"%s",`,
 			n, policy, version, g.pick(flatVerdicts[v]), reasons[v], user, project, mode, enforced, cats, model, t.Format("2006-01-02T15:04:05.000Z"))
+		return appendUsage(buf, n, v == 1 && enforced)
 	}
+}
+
+// appendUsage ends a flat record with the call's usage, from the record's
+// number, not the random stream (the stream, and every record after, stay
+// what they were before usage existed): a blocked call spent its prompt's
+// tokens on the guard and produced none.
+func appendUsage(buf []byte, n int, blocked bool) []byte {
+	in, out := 50+(n*37)%950, 20+(n*53)%480
+	if blocked {
+		out = 0
+	}
+	cost := float64(in)*0.000002 + float64(out)*0.000008 // USD, gpt-4.1's list prices per token
+	return fmt.Appendf(buf, `"usage":{"input_tokens":%d,"output_tokens":%d,"cost":%s,"currency":"USD","latency_ms":%d}}`,
+		in, out, strconv.FormatFloat(cost, 'f', 6, 64), 200+(n*97)%1800)
 }
 
 // appendQuietAdmin appends an admin event that changes no policy: a key

@@ -41,6 +41,9 @@ type Options struct {
 	Progress func(Report) // called about twice a second, if set
 	Client   *http.Client // default: a client with a 30 s timeout
 	Dialects []Dialect    // only these dialects; default: the generator's mix
+	// Tee, when set, receives every record sent, one JSON object a line, in
+	// the order generated (what the simulator sent, to count by hand).
+	Tee io.Writer
 	_        struct{}
 }
 
@@ -190,6 +193,7 @@ func build(g *Generator, opts Options, n int) request {
 		for range n {
 			line = g.Append(line[:0], d)
 			lrs.AppendEmpty().Body().SetStr(string(line))
+			tee(opts, line)
 		}
 		body, _ := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 		return request{path: "/v1/logs", contentType: "application/x-protobuf", body: body, records: n}
@@ -205,7 +209,9 @@ func build(g *Generator, opts Options, n int) request {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.Write(g.Append(nil, d))
+			rec := g.Append(nil, d)
+			b.Write(rec)
+			tee(opts, rec)
 		}
 		b.WriteByte(']')
 	case Admin:
@@ -216,15 +222,24 @@ func build(g *Generator, opts Options, n int) request {
 		for range n {
 			line = append(g.Append(line[:0], d), '\n')
 			b.Write(line)
+			tee(opts, line[:len(line)-1])
 		}
 	}
 	r.body = b.Bytes()
 	return r
 }
 
+// tee writes a record sent to opts.Tee.
+func tee(opts Options, rec []byte) {
+	if opts.Tee != nil {
+		_, _ = opts.Tee.Write(append(append(make([]byte, 0, len(rec)+1), rec...), '\n'))
+	}
+}
+
 // buildScripted makes the request of a story's admin event: one record.
 func buildScripted(g *Generator, opts Options) request {
 	line := g.AppendScripted(nil)
+	tee(opts, line)
 	if opts.Mode == OTLP {
 		ld := plog.NewLogs()
 		ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(string(line))
