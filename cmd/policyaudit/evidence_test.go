@@ -132,7 +132,7 @@ func usageAgreesWithAHandCount(t *testing.T, configs []string, sent []byte) {
 	t.Helper()
 	type row struct {
 		Decisions, Denied, InputTokens, OutputTokens, TotalTokens int64
-		Cost                                                     float64
+		Cost                                                      float64
 	}
 	want := map[[2]string]*row{}
 	for _, line := range bytes.Split(bytes.TrimSpace(sent), []byte("\n")) {

@@ -44,7 +44,7 @@ type Options struct {
 	// Tee, when set, receives every record sent, one JSON object a line, in
 	// the order generated (what the simulator sent, to count by hand).
 	Tee io.Writer
-	_        struct{}
+	_   struct{}
 }
 
 // Report is what a run achieved.
