@@ -298,3 +298,21 @@ func TestConsoleIntegrityNamesABadSignedHead(t *testing.T) {
 	assert.NotContains(t, page, "Nothing signed yet")
 	assert.Contains(t, page, `data-ok="false"`, "and the verification fails")
 }
+
+// The usage page: each day's decisions per project, the share denied,
+// tokens and cost from the records' usage.
+func TestConsoleUsagePerProjectPerDay(t *testing.T) {
+	exp, url := startExporter(t)
+	require.NoError(t, exp.ConsumeLogs(context.Background(), canonicalLines(t, record.KindDecision,
+		`{"policy_id":"p","decision":"allow","project_id":"billing","created_at":"2026-03-02T09:00:00Z","usage":{"input_tokens":100,"output_tokens":50,"cost":0.25,"currency":"USD"}}`,
+		`{"policy_id":"p","decision":"deny","project_id":"billing","created_at":"2026-03-02T10:00:00Z","usage":{"input_tokens":40,"output_tokens":0,"cost":0.05,"currency":"USD"}}`,
+		`{"policy_id":"p","decision":"allow","project_id":"support","created_at":"2026-03-03T10:00:00Z","usage":{"input_tokens":7,"output_tokens":3,"cost":0.5,"currency":"USD"}}`,
+	)))
+	status, _, page := fetch(t, url+"/console/fragment/usage")
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Contains(t, page, "from 2026-02-25 to 2026-03-03", "the week up to the newest decision")
+	assert.Regexp(t, `(?s)data-day="2026-03-02".*<td>billing</td><td>2</td><td>50.0%</td><td>190</td><td>0.3000 USD</td>`, page)
+	assert.Regexp(t, `(?s)data-day="2026-03-03".*<td>support</td><td>1</td><td>0.0%</td><td>10</td><td>0.5000 USD</td>`, page)
+	_, _, page = fetch(t, url+"/console/fragment/usage?since=2026-03-03&until=2026-03-04")
+	assert.NotContains(t, page, "billing")
+}

@@ -55,6 +55,7 @@ var pages = []page{
 	{path: "/search", nav: "Search", render: (*Console).search},
 	{path: "/records/{event_id}", render: (*Console).record},
 	{path: "/admin", nav: "Admin events", render: (*Console).admin},
+	{path: "/usage", nav: "Usage", render: (*Console).usage},
 	{path: "/integrity", nav: "Integrity", render: (*Console).integrity},
 }
 
