@@ -78,7 +78,7 @@ func bodies(ld plog.Logs) []string {
 }
 
 func TestFixturesGolden(t *testing.T) {
-	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json"} {
+	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json", "gateway-usage.ndjson"} {
 		t.Run(name, func(t *testing.T) {
 			got, _ := runProcessor(t, createDefaultConfig(), fixtureLogs(t, name))
 			path := filepath.Join("testdata", strings.TrimSuffix(name, filepath.Ext(name))+".yaml")

@@ -119,3 +119,27 @@ func TestDatadogLogsFitTheIntake(t *testing.T) {
 	otlp, _ := runProcessor(t, destinationConfig(DestinationOTLP), oneRecord(line))
 	assert.Contains(t, firstRecord(t, otlp).Body().Map().AsRaw(), "details", "other destinations keep the whole record")
 }
+
+// A call's usage reaches every destination shape as the record's usage
+// object: the canonical body (S3, files, Splunk, Datadog's message) and
+// the Elastic document's policy object.
+func TestUsageReachesEveryDestinationShape(t *testing.T) {
+	line := `{"policy_id":"p","decision":"allow","project_id":"billing","created_at":"2026-03-02T12:00:00Z","usage":{"input_tokens":12,"output_tokens":30,"cost":0.25,"currency":"USD"}}`
+	want := map[string]any{"input_tokens": int64(12), "output_tokens": int64(30), "total_tokens": int64(42), "cost": 0.25, "currency": "USD"}
+	for _, dest := range destinations {
+		t.Run(dest, func(t *testing.T) {
+			got, _ := runProcessor(t, destinationConfig(dest), oneRecord(line))
+			body := firstRecord(t, got).Body().Map().AsRaw()
+			switch dest {
+			case DestinationElasticsearch:
+				assert.Equal(t, want, body["policy"].(map[string]any)["usage"])
+			case DestinationOCSF:
+				// OCSF 1.8.0's API Activity has no place for a call's tokens or
+				// cost: the event keeps the canonical record's fields it maps.
+				assert.NotContains(t, body, "usage")
+			default:
+				assert.Equal(t, want, body["usage"], dest)
+			}
+		})
+	}
+}

@@ -31,7 +31,7 @@ var Dialect = dialect.Dialect{
 		"input_text", "output_text", "request_body", "response_body", "response",
 		"gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
 	},
-	Fixtures: []string{"gateway-flat.ndjson", "router-verdicts.json"},
+	Fixtures: []string{"gateway-flat.ndjson", "router-verdicts.json", "gateway-usage.ndjson"},
 }
 
 // Normalize reads one object in the contract's field names, of the kind
