@@ -3,135 +3,19 @@
 
 package s3auditexporter
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"time"
+import "github.com/policyaudit/policyaudit/internal/s3archive"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+// ArchiveConfig is the archive controls of every object the exporter
+// writes (internal/s3archive).
+type ArchiveConfig = s3archive.Config
 
-	"github.com/policyaudit/policyaudit/internal/s3digest"
-)
-
-// ArchiveConfig asks S3 to keep every object the exporter writes (data
-// objects, digests and their signatures) encrypted and locked: what a
-// compliance archive needs and what digests alone cannot give (they detect
-// a deletion; a lock prevents it).
-type ArchiveConfig struct {
-	// Encryption is the server-side encryption: AES256 (SSE-S3) or aws:kms
-	// (SSE-KMS, with KMSKeyID, or the bucket's default KMS key); empty
-	// leaves it to the bucket's default encryption.
-	Encryption string `mapstructure:"encryption"`
-	KMSKeyID   string `mapstructure:"kms_key_id"`
-	// ObjectLock retains each object (the bucket must have Object Lock on).
-	ObjectLock ObjectLockConfig `mapstructure:"object_lock"`
-	_          struct{}
-}
-
-// ObjectLockConfig is the S3 Object Lock retention of each object.
-type ObjectLockConfig struct {
-	// Mode is GOVERNANCE (users with s3:BypassGovernanceRetention can
-	// shorten or remove it) or COMPLIANCE (nobody can, not even the account's
-	// root user, until the date); empty: no lock.
-	Mode string `mapstructure:"mode"`
-	// RetentionDays from each object's write.
-	RetentionDays int `mapstructure:"retention_days"`
-	// LegalHold also places a legal hold, which keeps the object until it
-	// is removed, whatever the retention date.
-	LegalHold bool `mapstructure:"legal_hold"`
-	_         struct{}
-}
+// ObjectLockConfig is their Object Lock retention.
+type ObjectLockConfig = s3archive.ObjectLockConfig
 
 // Encryption and lock modes as S3 names them.
 const (
-	EncryptionAES256 = string(types.ServerSideEncryptionAes256)
-	EncryptionKMS    = string(types.ServerSideEncryptionAwsKms)
-	LockGovernance   = string(types.ObjectLockModeGovernance)
-	LockCompliance   = string(types.ObjectLockModeCompliance)
+	EncryptionAES256 = s3archive.EncryptionAES256
+	EncryptionKMS    = s3archive.EncryptionKMS
+	LockGovernance   = s3archive.LockGovernance
+	LockCompliance   = s3archive.LockCompliance
 )
-
-func (a ArchiveConfig) validate() []error {
-	var errs []error
-	switch a.Encryption {
-	case "", EncryptionAES256, EncryptionKMS:
-	default:
-		errs = append(errs, fmt.Errorf("archive.encryption: %q is not one of AES256, aws:kms (or empty: the bucket's default)", a.Encryption))
-	}
-	if a.KMSKeyID != "" && a.Encryption != EncryptionKMS {
-		errs = append(errs, errors.New("archive.kms_key_id: only with encryption aws:kms"))
-	}
-	switch a.ObjectLock.Mode {
-	case "":
-		if a.ObjectLock.RetentionDays != 0 || a.ObjectLock.LegalHold {
-			errs = append(errs, errors.New("archive.object_lock.mode: GOVERNANCE or COMPLIANCE is required with retention_days or legal_hold"))
-		}
-	case LockGovernance, LockCompliance:
-		if a.ObjectLock.RetentionDays <= 0 {
-			errs = append(errs, errors.New("archive.object_lock.retention_days: must be positive with a mode"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("archive.object_lock.mode: %q is not one of GOVERNANCE, COMPLIANCE", a.ObjectLock.Mode))
-	}
-	return errs
-}
-
-// locks reports an Object Lock retention on every object.
-func (a ArchiveConfig) locks() bool { return a.ObjectLock.Mode != "" }
-
-// protect sets the encryption and lock of an object written at now, and
-// returns what it asked for, as the digest records it.
-func (a ArchiveConfig) protect(in *s3.PutObjectInput, now time.Time) s3digest.Protection {
-	var p s3digest.Protection
-	if a.Encryption != "" {
-		in.ServerSideEncryption = types.ServerSideEncryption(a.Encryption)
-		p.Encryption = a.Encryption
-		if a.KMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(a.KMSKeyID)
-			p.KMSKeyID = a.KMSKeyID
-		}
-	}
-	if a.locks() {
-		until := now.UTC().Truncate(time.Second).AddDate(0, 0, a.ObjectLock.RetentionDays)
-		in.ObjectLockMode = types.ObjectLockMode(a.ObjectLock.Mode)
-		in.ObjectLockRetainUntilDate = aws.Time(until)
-		p.LockMode, p.RetainUntil = a.ObjectLock.Mode, until.Format(time.RFC3339)
-		if a.ObjectLock.LegalHold {
-			in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn
-			p.LegalHold = true
-		}
-	}
-	return p
-}
-
-// put writes an object with the archive's protection. A locked object
-// cannot be written again before its date: a retried write of the same
-// content-addressed key, refused, finds the object there and succeeds (on a
-// versioned bucket S3 keeps a new version instead).
-func (a ArchiveConfig) put(ctx context.Context, client *s3.Client, in *s3.PutObjectInput, now time.Time) (s3digest.Protection, error) {
-	p := a.protect(in, now)
-	_, err := client.PutObject(ctx, in)
-	if err != nil && a.locks() {
-		if _, herr := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key}); herr == nil {
-			return a.existing(ctx, client, in)
-		}
-	}
-	return p, err
-}
-
-// existing is the protection an object already written has (S3's answer,
-// not what was asked the first time).
-func (a ArchiveConfig) existing(ctx context.Context, client *s3.Client, in *s3.PutObjectInput) (s3digest.Protection, error) {
-	out, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key})
-	if err != nil {
-		return s3digest.Protection{}, err
-	}
-	p := s3digest.Protection{Encryption: string(out.ServerSideEncryption), KMSKeyID: aws.ToString(out.SSEKMSKeyId), LockMode: string(out.ObjectLockMode),
-		LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn}
-	if out.ObjectLockRetainUntilDate != nil {
-		p.RetainUntil = out.ObjectLockRetainUntilDate.UTC().Truncate(time.Second).Format(time.RFC3339)
-	}
-	return p, nil
-}

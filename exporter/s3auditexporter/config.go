@@ -120,7 +120,7 @@ func (c *Config) Validate() error {
 	if c.Digest.Ambiguous() {
 		errs = append(errs, errors.New("digest.key_file and digest.key: give one"))
 	}
-	errs = append(errs, c.Archive.validate()...)
+	errs = append(errs, c.Archive.Validate("archive.")...)
 	if c.Digest.Directory == "" {
 		errs = append(errs, errors.New("digest.directory: must not be empty"))
 	}

@@ -220,14 +220,14 @@ func listOnce(entries []s3digest.Object) []s3digest.Object {
 // upload writes the digest with its signature in the object's metadata,
 // and the signature beside it.
 func (d *digester) upload(ctx context.Context, p *pendingDigest) error {
-	if _, err := d.archive.put(ctx, d.client, &s3.PutObjectInput{
+	if _, err := d.archive.Put(ctx, d.client, &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(p.Key), Body: bytes.NewReader(p.Bytes),
 		ContentType: aws.String("application/json"),
 		Metadata:    map[string]string{s3digest.MetaSignature: p.Signature, s3digest.MetaKeyID: p.KeyID},
 	}, d.now()); err != nil {
 		return fmt.Errorf("writing the digest s3://%s/%s: %w", d.bucket, p.Key, err)
 	}
-	if _, err := d.archive.put(ctx, d.client, &s3.PutObjectInput{
+	if _, err := d.archive.Put(ctx, d.client, &s3.PutObjectInput{
 		Bucket: aws.String(d.bucket), Key: aws.String(p.Key + s3digest.SignatureSuffix),
 		Body: bytes.NewReader([]byte(p.Signature)), ContentType: aws.String("text/plain"),
 	}, d.now()); err != nil {

@@ -198,7 +198,7 @@ func (e *s3Audit) pushLogs(ctx context.Context, ld plog.Logs) error {
 		if e.encoding != nil {
 			contentType = "application/octet-stream"
 		}
-		o.entry.Protection, err = e.cfg.Archive.put(ctx, e.client, &s3.PutObjectInput{
+		o.entry.Protection, err = e.cfg.Archive.Put(ctx, e.client, &s3.PutObjectInput{
 			Bucket:      aws.String(e.cfg.Bucket),
 			Key:         aws.String(o.entry.Key),
 			Body:        bytes.NewReader(content),

@@ -6,6 +6,7 @@ package auditstoreextension
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 
 	store "github.com/policyaudit/policyaudit/internal/auditstore"
+	"github.com/policyaudit/policyaudit/internal/s3archive"
 	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
@@ -55,6 +57,9 @@ type Config struct {
 	// Admin is who may search by a person's value, and export or erase
 	// what the store holds about a person (the subject endpoints).
 	Admin AdminConfig `mapstructure:"admin"`
+	// Evidence writes a signed evidence bundle of every period to S3
+	// (docs/evidence.md).
+	Evidence EvidenceConfig `mapstructure:"evidence"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -96,6 +101,41 @@ type AdminConfig struct {
 	// is checked before, and instead of, query.auth's authenticator.
 	Token configopaque.String `mapstructure:"token"`
 	_     struct{}
+}
+
+// EvidenceConfig writes, after each period ends, the evidence bundle of
+// the records created in it to an S3 target, with the archive controls
+// (encryption, Object Lock), and removes bundles older than RetentionDays.
+type EvidenceConfig struct {
+	// Target is s3://bucket/prefix; empty: no bundles are written.
+	Target string `mapstructure:"target"`
+	// Period each bundle covers (aligned on UTC: a day from midnight).
+	Period time.Duration `mapstructure:"period"`
+	// Delay after a period's end before its bundle is written: records
+	// created near the end are still in the collectors' queues (a bundle
+	// holds what the store received before it was written).
+	Delay time.Duration `mapstructure:"delay"`
+	// RetentionDays removes bundles older than this (0: keeps them; a
+	// locked bundle stays until its retention ends).
+	RetentionDays int `mapstructure:"retention_days"`
+	// Region, Endpoint and ForcePathStyle reach the bucket (an
+	// S3-compatible store: its endpoint, path style).
+	Region         string `mapstructure:"region"`
+	Endpoint       string `mapstructure:"endpoint"`
+	ForcePathStyle bool   `mapstructure:"force_path_style"`
+	// Archive is the encryption and Object Lock of every bundle.
+	Archive s3archive.Config `mapstructure:"archive"`
+	_       struct{}
+}
+
+// bucketAndPrefix splits the target.
+func (c EvidenceConfig) bucketAndPrefix() (string, string, bool) {
+	rest, ok := strings.CutPrefix(c.Target, "s3://")
+	if !ok {
+		return "", "", false
+	}
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	return bucket, strings.Trim(prefix, "/"), bucket != ""
 }
 
 // minSecretLength is the shortest vault key and admin token accepted.
@@ -141,6 +181,7 @@ func createDefaultConfig() *Config {
 		MaxQueryLimit:     1000,
 		Console:           ConsoleConfig{Enabled: true},
 		Signing:           SigningConfig{EveryRecords: 10000, Interval: time.Minute},
+		Evidence:          EvidenceConfig{Period: 24 * time.Hour, Delay: 15 * time.Minute, Region: "us-east-1"},
 	}
 }
 
@@ -191,6 +232,24 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Admin.Token) > 0 && len(c.Admin.Token) < minSecretLength {
 		errs = append(errs, fmt.Errorf("admin.token: at least %d bytes are required", minSecretLength))
+	}
+	if c.Evidence.Target != "" {
+		if _, _, ok := c.Evidence.bucketAndPrefix(); !ok {
+			errs = append(errs, fmt.Errorf("evidence.target: %q is not s3://bucket/prefix", c.Evidence.Target))
+		}
+		if c.Evidence.Period < time.Second {
+			errs = append(errs, errors.New("evidence.period: must be at least 1s"))
+		}
+		if c.Evidence.Delay < 0 {
+			errs = append(errs, errors.New("evidence.delay: must not be negative"))
+		}
+		if !c.Signing.Set() {
+			errs = append(errs, errors.New("signing.key_file or signing.key: required with evidence.target (bundles are signed with the store's key)"))
+		}
+		errs = append(errs, c.Evidence.Archive.Validate("evidence.archive.")...)
+	}
+	if c.Evidence.RetentionDays < 0 {
+		errs = append(errs, errors.New("evidence.retention_days: must be 0 (keep) or more"))
 	}
 	if c.Signing.Interval < time.Second {
 		errs = append(errs, errors.New("signing.interval: must be at least 1s"))

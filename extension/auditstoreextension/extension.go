@@ -98,10 +98,14 @@ func (e *auditStore) Start(ctx context.Context, host component.Host) error {
 
 	bg, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.background.Add(2)
+	e.background.Add(3)
 	go func() {
 		defer e.background.Done()
 		e.retain(bg, st)
+	}()
+	go func() {
+		defer e.background.Done()
+		e.writeEvidence(bg, st)
 	}()
 	go func() {
 		defer e.background.Done()
