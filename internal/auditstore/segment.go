@@ -126,6 +126,23 @@ func (sn *Snapshot) ClosingHead(ctx context.Context, chain string, seq int64, no
 	return best, bestSt, nil
 }
 
+// HeadsWithin are chain's signed heads at seqs from first to last, oldest
+// first: with their vouched_from, what vouches for each link of a run.
+func (sn *Snapshot) HeadsWithin(ctx context.Context, chain string, first, last int64) ([]SignedHead, error) {
+	heads, err := signedHeads(ctx, sn.tx, chain)
+	if err != nil {
+		return nil, err
+	}
+	var out []SignedHead
+	for _, h := range heads {
+		var st HeadStatement
+		if json.Unmarshal(h.Statement, &st) == nil && st.Seq >= first && st.Seq <= last {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
 // ErrNoClosingHead: no head was signed yet at or after the range's end
 // over its last record.
 var ErrNoClosingHead = errors.New("no signed head covers the range yet")

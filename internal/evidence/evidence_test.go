@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // "sqlite", for the rewrite
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
@@ -283,4 +285,57 @@ func TestARunStartingInsideTheRangeIsNamed(t *testing.T) {
 	res := verify(t, out.Bytes(), signer.PublicKey())
 	assert.False(t, res.OK)
 	assert.Contains(t, strings.Join(res.Problems, "\n"), "the run starts at seq 4, stored at 2026-03-02T00:31:00Z, not before the range")
+}
+
+// Someone with the database and not the key rewrites records, recomputes
+// the links, deletes the signed heads and lets the store restart, which
+// signs over what it found: the bundle still names the rewritten range,
+// as nothing the restarted process appended vouches for it.
+func TestARewriteCountersignedByARestartIsNamed(t *testing.T) {
+	ctx := context.Background()
+	signer := newSigner(t)
+	path := filepath.Join(t.TempDir(), "audit.db")
+	now := day.Add(time.Hour)
+	clock := auditstore.WithClock(func() time.Time { return now })
+	st, err := auditstore.Open(ctx, path, clock, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	for i := range 3 {
+		now = now.Add(time.Minute)
+		_, _, err := st.Append(ctx, []auditstore.Entry{decision(t, fmt.Sprintf("r-%d", i), now, "p", "1", "deny", true)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, st.SignHead(ctx, auditstore.SignedForShutdown))
+	require.NoError(t, st.Close())
+
+	// The rewrite: seq 2 becomes an allow, the links after it recomputed.
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec(`DELETE FROM signed_heads`)
+	require.NoError(t, err)
+	prev := ""
+	require.NoError(t, db.QueryRow(`SELECT hash FROM records WHERE seq = 1`).Scan(&prev))
+	for seq := int64(2); seq <= 3; seq++ {
+		var rec string
+		var stored int64
+		require.NoError(t, db.QueryRow(`SELECT record, stored_ms FROM records WHERE seq = ?`, seq).Scan(&rec, &stored))
+		if seq == 2 {
+			rec = strings.Replace(rec, `"decision":"deny"`, `"decision":"allow"`, 1)
+		}
+		hash := auditstore.LinkHash(seq, stored, prev, []byte(rec))
+		_, err = db.Exec(`UPDATE records SET record = ?, prev_hash = ?, hash = ?, decision = 'allow' WHERE seq = ?`, rec, prev, hash, seq)
+		require.NoError(t, err)
+		prev = hash
+	}
+	require.NoError(t, db.Close())
+
+	now = day.Add(25 * time.Hour)
+	st, err = auditstore.Open(ctx, path, clock, auditstore.WithSigner(signer, 0))
+	require.NoError(t, err)
+	defer st.Close()
+	_, _, err = st.Append(ctx, []auditstore.Entry{decision(t, "after", now, "p", "1", "allow", true)})
+	require.NoError(t, err)
+	require.NoError(t, st.SignHeadNow(ctx, auditstore.SignedForExport))
+	res := verify(t, export(t, st, signer, theDay), signer.PublicKey())
+	assert.False(t, res.OK)
+	assert.Contains(t, strings.Join(res.Problems, "\n"), "seq 1 to 3 are vouched for by no signature")
 }

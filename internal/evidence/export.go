@@ -4,6 +4,7 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,17 @@ func Export(ctx context.Context, st *auditstore.Store, signer *signing.Signer, o
 			return Summary{}, err
 		}
 		m.Chains = append(m.Chains, run)
+		// Every head within the run: together their vouched ranges show
+		// which links a signing process appended itself.
+		within, err := sn.HeadsWithin(ctx, chain, first, hst.Seq)
+		if err != nil {
+			return Summary{}, err
+		}
+		for _, w := range within {
+			if !bytes.Equal(w.Statement, h.Statement) {
+				heads = append(heads, ChainHead{Chain: chain, SignedHead: w})
+			}
+		}
 		heads = append(heads, ChainHead{Chain: chain, SignedHead: h})
 	}
 	sum := summarize(decoded, opts.From, opts.To, opts.Policy, opts.GapThreshold)

@@ -94,7 +94,12 @@ func Verify(r io.Reader, pub ed25519.PublicKey) (Result, error) {
 	}
 	var decoded []map[string]any
 	for _, run := range m.Chains {
-		decoded = append(decoded, checkRun(&res, run, byChain[run.Chain], heads[run.Chain], from)...)
+		var closing auditstore.HeadStatement
+		if ch := heads[run.Chain]; ch != nil {
+			closing = ch.closing
+		}
+		decoded = append(decoded, checkRun(&res, run, byChain[run.Chain], closing, from)...)
+		checkVouched(&res, fmt.Sprintf("chain %q", run.Chain), byChain[run.Chain], heads[run.Chain], from)
 	}
 	for _, rec := range decoded {
 		if _, ok := inRange(rec, from, to, m.Policy); ok {
@@ -126,11 +131,18 @@ func checkFiles(res *Result, files map[string][]byte) {
 	}
 }
 
-// openHeads checks each chain's signed head under pub and that it was
-// signed at or after the range's end; it returns the statements by chain.
-func openHeads(res *Result, raw []byte, pub ed25519.PublicKey, to time.Time) map[string]auditstore.HeadStatement {
+// chainHeads are a chain's heads in a bundle: the closing one (the highest
+// seq, which must be signed at or after the range's end) and every one.
+type chainHeads struct {
+	closing auditstore.HeadStatement
+	all     []auditstore.HeadStatement
+}
+
+// openHeads checks each head's signature under pub and its chain, and
+// that each chain's closing head was signed at or after the range's end.
+func openHeads(res *Result, raw []byte, pub ed25519.PublicKey, to time.Time) map[string]*chainHeads {
 	var heads []ChainHead
-	out := map[string]auditstore.HeadStatement{}
+	out := map[string]*chainHeads{}
 	if err := json.Unmarshal(raw, &heads); err != nil {
 		res.problem("%s: %v", FileHeads, err)
 		return out
@@ -138,20 +150,70 @@ func openHeads(res *Result, raw []byte, pub ed25519.PublicKey, to time.Time) map
 	for _, h := range heads {
 		st, err := h.Open(pub)
 		if err != nil {
-			res.problem("%s: the head of chain %q: %v", FileHeads, h.Chain, err)
+			res.problem("%s: a head of chain %q: %v", FileHeads, h.Chain, err)
 			continue
 		}
 		if st.Chain != h.Chain {
 			res.problem("%s: a head of chain %q is listed for chain %q", FileHeads, st.Chain, h.Chain)
 			continue
 		}
-		at, err := time.Parse(time.RFC3339Nano, st.SignedAt)
-		if err != nil || at.Before(to) {
-			res.problem("%s: the head of chain %q was signed at %s, before the range's end: records stored after it and before the end could be missing", FileHeads, h.Chain, st.SignedAt)
+		ch := out[h.Chain]
+		if ch == nil {
+			ch = &chainHeads{}
+			out[h.Chain] = ch
 		}
-		out[h.Chain] = st
+		ch.all = append(ch.all, st)
+		if st.Seq >= ch.closing.Seq {
+			ch.closing = st
+		}
+	}
+	for chain, ch := range out {
+		at, err := time.Parse(time.RFC3339Nano, ch.closing.SignedAt)
+		if err != nil || at.Before(to) {
+			res.problem("%s: the head of chain %q was signed at %s, before the range's end: records stored after it and before the end could be missing", FileHeads, chain, ch.closing.SignedAt)
+		}
 	}
 	return out
+}
+
+// checkVouched names the links of a run that no signature vouches for:
+// each head vouches for the links from its vouched_from to its seq, which
+// its process appended itself, and must name the run's hash at its seq.
+// A link no head vouches for was found unsigned by a process that signed
+// over it after a restart: a crash, or a rewrite by someone with the disk.
+func checkVouched(res *Result, name string, rows []auditstore.Row, heads *chainHeads, from time.Time) {
+	if heads == nil || len(rows) == 0 {
+		return
+	}
+	hashAt := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		hashAt[r.Seq] = r.Hash
+	}
+	first, last := rows[0].Seq, rows[len(rows)-1].Seq
+	// The link before the range only shows where the range starts: it
+	// needs no voucher; a run that starts at the chain's first record
+	// starts with a record of the range, which does.
+	start := first + 1
+	if rows[0].StoredMS >= from.UnixMilli() {
+		start = first
+	}
+	var vouched []auditstore.SeqRange
+	for _, st := range heads.all {
+		if h, ok := hashAt[st.Seq]; !ok || h != st.Hash {
+			res.problem("%s: the signed head at seq %d names another hash than the run's: the chain was rewritten", name, st.Seq)
+			continue
+		}
+		vf := st.VouchedFrom
+		if vf == 0 {
+			vf = 1 // signed before heads named what they vouch for
+		}
+		if vf <= st.Seq {
+			vouched = append(vouched, auditstore.SeqRange{From: max(vf, start), To: st.Seq})
+		}
+	}
+	for _, r := range auditstore.Unvouched(start, last, vouched) {
+		res.problem("%s: seq %d to %d are vouched for by no signature: appended by a process that stopped before signing them and signed over after a restart (a crash, or a rewrite by someone with the disk)", name, r.From, r.To)
+	}
 }
 
 func readRows(b []byte) ([]auditstore.Row, error) {
