@@ -178,7 +178,9 @@ func (v *s3Trail) checkProtection(key, digest string, want, got s3digest.Protect
 	if want.Encryption != "" && got.Encryption != want.Encryption {
 		v.problem("%s, is stored %s, the digest says encrypted with %s", where, orDefault(got.Encryption, "unencrypted"), want.Encryption)
 	}
-	if want.KMSKeyID != "" && got.KMSKeyID != "" && got.KMSKeyID != want.KMSKeyID {
+	// S3 answers the key's ARN; the digest holds what was configured (an
+	// ID, or the ARN): an ARN ending in the ID is the same key.
+	if want.KMSKeyID != "" && got.KMSKeyID != "" && got.KMSKeyID != want.KMSKeyID && !strings.HasSuffix(got.KMSKeyID, "/"+want.KMSKeyID) {
 		v.problem("%s, is encrypted with KMS key %s, the digest says %s", where, got.KMSKeyID, want.KMSKeyID)
 	}
 	switch {
@@ -187,7 +189,9 @@ func (v *s3Trail) checkProtection(key, digest string, want, got s3digest.Protect
 		v.problem("%s: its Object Lock retention was removed (the digest says %s until %s)", where, want.LockMode, want.RetainUntil)
 	case got.RetainUntil < want.RetainUntil:
 		v.problem("%s: its retention was shortened from %s to %s", where, want.RetainUntil, got.RetainUntil)
-	case got.LockMode != want.LockMode:
+	case want.LockMode == "COMPLIANCE" && got.LockMode != "COMPLIANCE":
+		// GOVERNANCE can be shortened by some; COMPLIANCE by none: a
+		// move the other way only strengthens it.
 		v.problem("%s: its retention mode is %s, the digest says %s", where, got.LockMode, want.LockMode)
 	}
 	if want.LegalHold && !got.LegalHold {

@@ -6,8 +6,10 @@ package auditstoreextension
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,6 +58,9 @@ func (e *auditStore) writeEvidence(ctx context.Context, st *store.Store) {
 	}
 }
 
+// bundleName is the name bundleKey gives a bundle.
+var bundleName = regexp.MustCompile(`^evidence_\d{8}T\d{6}Z_\d{8}T\d{6}Z\.tar\.gz$`)
+
 // evidenceCatchUp is how many of the latest periods are checked for a
 // missing bundle each time.
 const evidenceCatchUp = 3
@@ -71,13 +76,18 @@ func (e *auditStore) writeBundle(ctx context.Context, st *store.Store, client *s
 	if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err == nil {
 		return nil // written already
 	}
-	// Signed now, after the period's end (again, if nothing was appended
-	// since the last signature): the bundle's runs close on it.
-	if err := st.SignHeadNow(ctx, store.SignedForExport); err != nil {
-		return fmt.Errorf("signing the head: %w", err)
-	}
 	var b bytes.Buffer
 	sum, err := evidence.Export(ctx, st, st.Signer(), evidence.Options{From: from, To: to, Now: e.now()}, &b)
+	if errors.Is(err, store.ErrNoClosingHead) {
+		// No head signed since the period's end (nothing was appended
+		// since the last signature): sign one now, again if unchanged,
+		// and the bundle's runs close on it.
+		if serr := st.SignHeadNow(ctx, store.SignedForExport); serr != nil {
+			return fmt.Errorf("signing the head: %w", serr)
+		}
+		b.Reset()
+		sum, err = evidence.Export(ctx, st, st.Signer(), evidence.Options{From: from, To: to, Now: e.now()}, &b)
+	}
 	if err != nil {
 		return fmt.Errorf("the bundle of %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 	}
@@ -95,7 +105,11 @@ func (e *auditStore) writeBundle(ctx context.Context, st *store.Store, client *s
 // (a locked one is refused by S3 until its date, and tried again later).
 func (e *auditStore) expireBundles(ctx context.Context, client *s3.Client, bucket, prefix string) {
 	cutoff := e.now().Add(-time.Duration(e.cfg.Evidence.RetentionDays) * 24 * time.Hour)
-	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix + "/")})
+	listPrefix := prefix
+	if listPrefix != "" {
+		listPrefix += "/"
+	}
+	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(listPrefix)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
@@ -103,7 +117,8 @@ func (e *auditStore) expireBundles(ctx context.Context, client *s3.Client, bucke
 			return
 		}
 		for _, o := range page.Contents {
-			if o.LastModified == nil || !o.LastModified.Before(cutoff) {
+			// Only the store's own bundles: the prefix may hold anything else.
+			if o.LastModified == nil || !o.LastModified.Before(cutoff) || !bundleName.MatchString(path.Base(aws.ToString(o.Key))) {
 				continue
 			}
 			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {

@@ -123,8 +123,16 @@ func writeTar(w io.Writer, files map[string][]byte, at time.Time) error {
 // not exhaust the verifier's memory).
 const maxBundleFile = 1 << 30
 
+// maxBundleFiles and maxBundleBytes bound what a hostile bundle can make
+// the verifier hold.
+const (
+	maxBundleFiles = 32
+	maxBundleBytes = 4 << 30
+)
+
 // readTar reads a bundle's files.
 func readTar(r io.Reader) (map[string][]byte, error) {
+	total := int64(0)
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file: %w", err)
@@ -144,6 +152,12 @@ func readTar(r io.Reader) (map[string][]byte, error) {
 		}
 		if _, dup := files[h.Name]; dup {
 			return nil, fmt.Errorf("%s: twice in the bundle", h.Name)
+		}
+		if len(files) == maxBundleFiles {
+			return nil, fmt.Errorf("more than %d files: not an evidence bundle", maxBundleFiles)
+		}
+		if total += h.Size; h.Size > maxBundleFile || total > maxBundleBytes {
+			return nil, fmt.Errorf("%s: the bundle holds more than its limits (%d bytes a file, %d in all)", h.Name, maxBundleFile, maxBundleBytes)
 		}
 		var b bytes.Buffer
 		n, err := io.Copy(&b, io.LimitReader(tr, maxBundleFile+1))

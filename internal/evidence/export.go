@@ -66,7 +66,7 @@ func Export(ctx context.Context, st *auditstore.Store, signer *signing.Signer, o
 		}
 		h, hst, err := sn.ClosingHead(ctx, chain, sp.Last, opts.To)
 		if errors.Is(err, auditstore.ErrNoClosingHead) {
-			return Summary{}, fmt.Errorf("chain %q: no head was signed at or after %s over seq %d yet (the store signs every signing.interval while records arrive, and when it stops): try again later, or end the range earlier", chain, m.To, sp.Last)
+			return Summary{}, fmt.Errorf("chain %q: %w: no head was signed at or after %s over seq %d yet (the store signs every signing.interval while records arrive, and when it stops): try again later, or end the range earlier", chain, auditstore.ErrNoClosingHead, m.To, sp.Last)
 		}
 		if err != nil {
 			return Summary{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/policyaudit/policyaudit/internal/s3digest"
 )
@@ -117,11 +118,18 @@ func (a Config) protect(in *s3.PutObjectInput, now time.Time) s3digest.Protectio
 // versioned bucket S3 keeps a new version instead).
 func (a Config) Put(ctx context.Context, client *s3.Client, in *s3.PutObjectInput, now time.Time) (s3digest.Protection, error) {
 	p := a.protect(in, now)
-	_, err := client.PutObject(ctx, in)
-	if err != nil && a.Locks() {
+	out, err := client.PutObject(ctx, in)
+	var refused smithy.APIError
+	if err != nil && a.Locks() && errors.As(err, &refused) && refused.ErrorCode() == "AccessDenied" {
+		// Refused because the object is there and locked (and not for a
+		// timeout or a KMS refusal): what S3 keeps is the record.
 		if _, herr := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key}); herr == nil {
 			return a.existing(ctx, client, in)
 		}
+	}
+	if err == nil && out.ServerSideEncryption != "" {
+		// What S3 says it did, not only what was asked.
+		p.Encryption = string(out.ServerSideEncryption)
 	}
 	return p, err
 }
