@@ -37,6 +37,9 @@ func (in *input) index(members []jsonbody.Member) {
 
 func (in *input) markUsed(id name) { in.used[id/64] |= 1 << (id % 64) }
 
+// unmark gives a consumed name back: it stays under extra.
+func (in *input) unmark(id name) { in.used[id/64] &^= 1 << (id % 64) }
+
 func (in *input) isUsed(id name) bool { return id != noName && in.used[id/64]&(1<<(id%64)) != 0 }
 
 // present reports whether the object has the key (null included).

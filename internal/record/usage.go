@@ -28,7 +28,7 @@ var (
 	inCurrency     = names("usage.currency", "currency", "cost_currency")
 	inLatencyMS    = names("usage.latency_ms", "latency_ms", "duration_ms")
 	inStatusCode   = names("usage.status_code", "status_code", "upstream_status", "http.response.status_code")
-	inRequestPath  = names("usage.request_path", "request_path", "url.path", "http.route")
+	inRequestPath  = names("usage.request_path", "request_path", "url.path")
 )
 
 // usage reads the call's usage; nil when the input gives none of it.
@@ -38,7 +38,7 @@ func (n *normalizer) usage() map[string]any {
 		member string
 		ids    []name
 	}{{UsageInputTokens, inInputTokens}, {UsageOutputTokens, inOutputTokens}, {UsageTotalTokens, inTotalTokens}} {
-		if v, ok := n.count(c.member, c.ids, 0, math.MaxInt64); ok {
+		if v, ok := n.count(c.member, c.ids, 0, maxCount); ok {
 			u[c.member] = v
 		}
 	}
@@ -52,14 +52,18 @@ func (n *normalizer) usage() map[string]any {
 	if v, ok := n.amount(UsageCost, inCost); ok {
 		u[UsageCost] = v
 	}
-	if s := strings.ToUpper(n.str("usage."+UsageCurrency, inCurrency)); s != "" {
-		if len(s) != 3 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-			n.fail(fieldErr("usage.currency", ReasonInvalidValue, "%q is not an ISO 4217 currency code", s))
-		} else {
+	if v, id, ok := n.in.first(inCurrency); ok {
+		s := strings.ToUpper(v.Str)
+		if v.Kind == jsonbody.String && len(s) == 3 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
 			u[UsageCurrency] = s
+		} else {
+			n.invalid(id, fieldErr("usage.currency", ReasonInvalidValue, "%v is not an ISO 4217 currency code", v.Interface()))
 		}
 	}
 	if v, ok := n.amount(UsageLatencyMS, inLatencyMS); ok {
+		if v > maxCount {
+			v = maxCount
+		}
 		u[UsageLatencyMS] = int64(math.Round(v))
 	}
 	if v, ok := n.count(UsageStatusCode, inStatusCode, 100, 599); ok {
@@ -74,15 +78,30 @@ func (n *normalizer) usage() map[string]any {
 	return u
 }
 
+// maxCount bounds tokens and milliseconds (an int64 holds it exactly).
+const maxCount = 1e15
+
+// invalid handles a usage value of the wrong type or range: inside a usage
+// object it is a schema error; under a generic top-level name (cost,
+// status_code, duration_ms: a gateway may mean something else by them) it
+// is left under extra, as before usage existed.
+func (n *normalizer) invalid(id name, err error) {
+	if strings.HasPrefix(nameTexts[id], FieldUsage+".") {
+		n.fail(err)
+		return
+	}
+	n.in.unmark(id)
+}
+
 // count reads a whole number in [lo, hi].
 func (n *normalizer) count(member string, ids []name, lo, hi int64) (int64, bool) {
-	v, _, ok := n.in.first(ids)
+	v, id, ok := n.in.first(ids)
 	if !ok || v.Kind == jsonbody.Null {
 		return 0, false
 	}
 	f, ok := numberOf(*v)
 	if !ok || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		n.fail(fieldErr("usage."+member, ReasonInvalidValue, "must be a whole number from %d to %d, got %v", lo, hi, v.Interface()))
+		n.invalid(id, fieldErr("usage."+member, ReasonInvalidValue, "must be a whole number from %d to %d, got %v", lo, hi, v.Interface()))
 		return 0, false
 	}
 	return int64(f), true
@@ -90,13 +109,13 @@ func (n *normalizer) count(member string, ids []name, lo, hi int64) (int64, bool
 
 // amount reads a number of zero or more.
 func (n *normalizer) amount(member string, ids []name) (float64, bool) {
-	v, _, ok := n.in.first(ids)
+	v, id, ok := n.in.first(ids)
 	if !ok || v.Kind == jsonbody.Null {
 		return 0, false
 	}
 	f, ok := numberOf(*v)
 	if !ok || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		n.fail(fieldErr("usage."+member, ReasonInvalidValue, "must be a number of zero or more, got %v", v.Interface()))
+		n.invalid(id, fieldErr("usage."+member, ReasonInvalidValue, "must be a number of zero or more, got %v", v.Interface()))
 		return 0, false
 	}
 	return f, true

@@ -56,19 +56,25 @@ func TestUsageFromEveryInputForm(t *testing.T) {
 func TestBadUsageIsASchemaError(t *testing.T) {
 	base := `"policy_id":"p","decision":"allow","created_at":"2026-03-02T10:00:00Z"`
 	for in, want := range map[string]string{
-		`{` + base + `,"input_tokens":-1}`:      "usage.input_tokens",
-		`{` + base + `,"output_tokens":"many"}`: "usage.output_tokens",
-		`{` + base + `,"cost":-0.5}`:            "usage.cost",
-		`{` + base + `,"currency":"dollars"}`:   "usage.currency",
-		`{` + base + `,"status_code":700}`:      "usage.status_code",
+		`{` + base + `,"usage":{"input_tokens":-1}}`:      "usage.input_tokens",
+		`{` + base + `,"usage":{"output_tokens":"many"}}`: "usage.output_tokens",
+		`{` + base + `,"usage":{"cost":-0.5}}`:            "usage.cost",
+		`{` + base + `,"usage":{"currency":"dollars"}}`:   "usage.currency",
+		`{` + base + `,"usage":{"status_code":700}}`:      "usage.status_code",
 	} {
 		_, err := Normalize(decode(t, in), Hints{})
 		assert.ErrorContains(t, err, want, in)
 	}
+	// Under a generic top-level name a value usage cannot take stays under
+	// extra, as before usage existed: a gateway may mean something else.
+	rec, err := Normalize(decode(t, `{`+base+`,"status_code":"200","currency":"dollars","cost":"high","input_tokens":4}`), Hints{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"input_tokens": int64(4)}, rec.Usage)
+	assert.Equal(t, map[string]any{"status_code": "200", "currency": "dollars", "cost": "high"}, rec.Extra)
 	// A canonical record whose usage holds what Normalize never writes is
 	// not canonical: it is normalised again.
 	m := pcommon.NewMap()
-	rec, err := Normalize(decode(t, `{`+base+`,"input_tokens":1}`), Hints{})
+	rec, err = Normalize(decode(t, `{`+base+`,"input_tokens":1}`), Hints{})
 	require.NoError(t, err)
 	rec.CopyTo(m)
 	u, _ := m.Get(FieldUsage)
