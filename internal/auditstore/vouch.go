@@ -155,7 +155,9 @@ func (s *Store) StartCheck() StartCheck { return s.startCheck }
 
 // unvouched are the records of [first, last] that no range of vouched covers.
 // Unvouched are the ranges of [first, last] that none of vouched covers.
-func Unvouched(first, last int64, vouched []SeqRange) []SeqRange { return unvouched(first, last, vouched) }
+func Unvouched(first, last int64, vouched []SeqRange) []SeqRange {
+	return unvouched(first, last, vouched)
+}
 
 func unvouched(first, last int64, vouched []SeqRange) []SeqRange {
 	sort.Slice(vouched, func(i, j int) bool { return vouched[i].From < vouched[j].From })
