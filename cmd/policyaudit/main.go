@@ -77,8 +77,8 @@ but the bundle and the public key, and exits 1 naming every problem.
 
 report usage adds up the usage (tokens, cost, denied share) of the
 decisions created in [--from, --to) in the audit store of --config, by
-project, user, model or policy, as CSV or JSON: a row per group and
-currency.
+project, user, model or policy, as CSV or JSON: a row per group, a cost
+per currency.
 
 subject export writes, as JSON lines, every decision and admin event the
 audit store holds about a person (as user, as actor: by their token from

@@ -28,8 +28,8 @@ type usageDay struct {
 }
 
 type usageRow struct {
-	Project, Currency, DeniedShare, Cost string
-	Decisions, Denied, Tokens            int64
+	Project, DeniedShare, Cost string
+	Decisions, Denied, Tokens  int64
 }
 
 // usageDays is the page's default span.
@@ -91,9 +91,9 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request) {
 	for day, rep := range reports {
 		d := usageDay{Date: day}
 		for _, row := range rep.Rows() {
-			d.Rows = append(d.Rows, usageRow{Project: orNone(row.Key), Currency: row.Currency, Decisions: row.Decisions, Denied: row.Denied,
+			d.Rows = append(d.Rows, usageRow{Project: orNone(row.Key), Decisions: row.Decisions, Denied: row.Denied,
 				DeniedShare: strconv.FormatFloat(100*row.DeniedShare, 'f', 1, 64) + "%", Tokens: row.TotalTokens,
-				Cost: strconv.FormatFloat(row.Cost, 'f', 4, 64)})
+				Cost: usagereport.CostText(row)})
 		}
 		page.Days = append(page.Days, d)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/policyaudit/policyaudit/internal/record"
 )
@@ -25,25 +26,24 @@ var Dimensions = map[string]string{
 	"policy":  record.FieldPolicyID,
 }
 
-// Row is one group's usage in one currency (a group whose records give
-// costs in two currencies has two rows; records without a cost are in the
-// row of currency "").
+// Row is one group's usage. Costs are per currency ("" for costs a
+// gateway gave without one: Kong's are in the unit of its configured
+// prices).
 type Row struct {
-	Key          string  `json:"key"`
-	Currency     string  `json:"currency"`
-	Decisions    int64   `json:"decisions"`
-	Denied       int64   `json:"denied"`
-	DeniedShare  float64 `json:"denied_share"`
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	TotalTokens  int64   `json:"total_tokens"`
-	Cost         float64 `json:"cost"`
+	Key          string             `json:"key"`
+	Decisions    int64              `json:"decisions"`
+	Denied       int64              `json:"denied"`
+	DeniedShare  float64            `json:"denied_share"`
+	InputTokens  int64              `json:"input_tokens"`
+	OutputTokens int64              `json:"output_tokens"`
+	TotalTokens  int64              `json:"total_tokens"`
+	Costs        map[string]float64 `json:"costs"`
 }
 
 // Report adds decisions up by one dimension.
 type Report struct {
 	field string
-	rows  map[[2]string]*Row
+	rows  map[string]*Row
 }
 
 // New is a report by dim (a key of Dimensions).
@@ -52,41 +52,32 @@ func New(dim string) (*Report, error) {
 	if !ok {
 		return nil, fmt.Errorf("%q is not one of project, user, model, policy", dim)
 	}
-	return &Report{field: field, rows: map[[2]string]*Row{}}, nil
+	return &Report{field: field, rows: map[string]*Row{}}, nil
 }
 
 // Add counts one canonical decision.
 func (r *Report) Add(raw []byte) error {
-	var rec struct {
-		EffectiveDecision string         `json:"effective_decision"`
-		Usage             map[string]any `json:"usage"`
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return err
-	}
+	var rec map[string]any
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return err
 	}
-	key, _ := fields[r.field].(string)
-	currency, _ := rec.Usage[record.UsageCurrency].(string)
-	if _, hasCost := rec.Usage[record.UsageCost]; !hasCost {
-		currency = ""
-	}
-	row, ok := r.rows[[2]string{key, currency}]
+	key, _ := rec[r.field].(string)
+	row, ok := r.rows[key]
 	if !ok {
-		row = &Row{Key: key, Currency: currency}
-		r.rows[[2]string{key, currency}] = row
+		row = &Row{Key: key, Costs: map[string]float64{}}
+		r.rows[key] = row
 	}
 	row.Decisions++
-	if rec.EffectiveDecision == record.DecisionDeny {
+	if rec[record.FieldEffectiveDecision] == record.DecisionDeny {
 		row.Denied++
 	}
-	row.InputTokens += whole(rec.Usage[record.UsageInputTokens])
-	row.OutputTokens += whole(rec.Usage[record.UsageOutputTokens])
-	row.TotalTokens += whole(rec.Usage[record.UsageTotalTokens])
-	if c, ok := rec.Usage[record.UsageCost].(float64); ok {
-		row.Cost += c
+	usage, _ := rec[record.FieldUsage].(map[string]any)
+	row.InputTokens += whole(usage[record.UsageInputTokens])
+	row.OutputTokens += whole(usage[record.UsageOutputTokens])
+	row.TotalTokens += whole(usage[record.UsageTotalTokens])
+	if c, ok := usage[record.UsageCost].(float64); ok {
+		currency, _ := usage[record.UsageCurrency].(string)
+		row.Costs[currency] += c
 	}
 	return nil
 }
@@ -96,8 +87,7 @@ func whole(v any) int64 {
 	return int64(f)
 }
 
-// Rows are the groups, by key then currency, shares and costs rounded
-// (shares to 4 places, costs to 6).
+// Rows are the groups by key, shares rounded to 4 places and costs to 6.
 func (r *Report) Rows() []Row {
 	out := make([]Row, 0, len(r.rows))
 	for _, row := range r.rows {
@@ -105,12 +95,13 @@ func (r *Report) Rows() []Row {
 		if rr.Decisions > 0 {
 			rr.DeniedShare = round(float64(rr.Denied)/float64(rr.Decisions), 4)
 		}
-		rr.Cost = round(rr.Cost, 6)
+		rr.Costs = make(map[string]float64, len(row.Costs))
+		for c, v := range row.Costs {
+			rr.Costs[c] = round(v, 6)
+		}
 		out = append(out, rr)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Key < out[j].Key || out[i].Key == out[j].Key && out[i].Currency < out[j].Currency
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
@@ -119,16 +110,55 @@ func round(f float64, places int) float64 {
 	return v
 }
 
-// CSV writes rows with a header, dim naming the key column.
+// currencies are the currencies of rows' costs, sorted ("" first).
+func currencies(rows []Row) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rows {
+		for c := range r.Costs {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CSV writes rows with a header, dim naming the key column, and a cost
+// column per currency (cost_USD; cost for costs without one).
 func CSV(dim string, rows []Row) []byte {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	_ = w.Write([]string{dim, "currency", "decisions", "denied", "denied_share", "input_tokens", "output_tokens", "total_tokens", "cost"})
+	curs := currencies(rows)
+	header := []string{dim, "decisions", "denied", "denied_share", "input_tokens", "output_tokens", "total_tokens"}
+	for _, c := range curs {
+		header = append(header, strings.TrimSuffix("cost_"+c, "_"))
+	}
+	_ = w.Write(header)
 	for _, r := range rows {
-		_ = w.Write([]string{r.Key, r.Currency, strconv.FormatInt(r.Decisions, 10), strconv.FormatInt(r.Denied, 10),
+		line := []string{r.Key, strconv.FormatInt(r.Decisions, 10), strconv.FormatInt(r.Denied, 10),
 			strconv.FormatFloat(r.DeniedShare, 'f', -1, 64), strconv.FormatInt(r.InputTokens, 10), strconv.FormatInt(r.OutputTokens, 10),
-			strconv.FormatInt(r.TotalTokens, 10), strconv.FormatFloat(r.Cost, 'f', -1, 64)})
+			strconv.FormatInt(r.TotalTokens, 10)}
+		for _, c := range curs {
+			line = append(line, strconv.FormatFloat(r.Costs[c], 'f', -1, 64))
+		}
+		_ = w.Write(line)
 	}
 	w.Flush()
 	return b.Bytes()
+}
+
+// CostText is a row's costs for a reader: "0.3000 USD", several joined.
+func CostText(r Row) string {
+	var parts []string
+	for _, c := range currencies([]Row{r}) {
+		unit := c
+		if unit == "" {
+			unit = "(no currency)"
+		}
+		parts = append(parts, strconv.FormatFloat(r.Costs[c], 'f', 4, 64)+" "+unit)
+	}
+	return strings.Join(parts, "; ")
 }
