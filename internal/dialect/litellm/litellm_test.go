@@ -131,3 +131,21 @@ func TestLiteLLMGuardrailsPerCallAreBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, recs, litellm.MaxGuardrailsPerCall)
 }
+
+// A call's tokens, cost (US dollars) and time go on its first record only:
+// the records of its other guardrails carry none, so sums count it once.
+func TestLiteLLMUsageOnTheCallsFirstRecord(t *testing.T) {
+	obj, err := jsonbody.DecodeObject([]byte(`{"litellm_call_id":"u-1","call_type":"acompletion","status":"success","model":"gpt-4.1",`+
+		`"startTime":1795420800.0,"endTime":1795420801.25,"prompt_tokens":120,"completion_tokens":30,"total_tokens":150,"response_cost":0.00042,`+
+		`"metadata":{"user_api_key_alias":"billing-svc"},"guardrail_information":[`+
+		`{"guardrail_name":"a","guardrail_mode":"pre_call","guardrail_status":"success","start_time":1795420800.0},`+
+		`{"guardrail_name":"b","guardrail_mode":"post_call","guardrail_status":"success","start_time":1795420801.0}]}`), jsonbody.DefaultLimits)
+	require.NoError(t, err)
+	recs, err := litellm.NormalizePayload(nil, obj)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, map[string]any{"input_tokens": int64(120), "output_tokens": int64(30), "total_tokens": int64(150),
+		"cost": 0.00042, "currency": "USD", "latency_ms": int64(1250)}, recs[0].Usage)
+	assert.Nil(t, recs[1].Usage)
+	assert.Empty(t, recs[0].Extra["response_cost"], "not kept twice")
+}
