@@ -111,15 +111,7 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
-	var problems []string
-	fromT, err := time.Parse(time.RFC3339Nano, *from)
-	if err != nil {
-		problems = append(problems, "--from: an RFC 3339 time is required")
-	}
-	toT, err := time.Parse(time.RFC3339Nano, *to)
-	if err != nil {
-		problems = append(problems, "--to: an RFC 3339 time is required")
-	}
+	fromT, toT, problems := parseRange(*from, *to)
 	if *out == "" {
 		problems = append(problems, "--out is required")
 	}
@@ -183,16 +175,26 @@ func openStoreOf(ctx context.Context, cfg collectorConfig) (*auditstore.Store, *
 	return st, signer, err
 }
 
-// storeExtension is the config of the audit store the auditstore exporter
-// appends to ("auditstore" by default).
-func storeExtension(cfg collectorConfig) (map[string]any, error) {
-	id := "auditstore"
-	for _, use := range cfg.exporters() {
-		if use.Type == "auditstore" {
-			id = orDefault(str(use.Config, "store"), "auditstore")
-			break
+// storeExtensionID is the audit store of a config: the one a tokenize rule
+// keeps its vault in (pii.vault), else the one the auditstore exporter
+// appends to, else "auditstore".
+func storeExtensionID(cfg collectorConfig) string {
+	for _, name := range sortedKeys(mapAt(cfg, "processors")) {
+		if v := str(cfg, "processors", name, "pii", "vault"); componentType(name) == "policydecision" && v != "" {
+			return v
 		}
 	}
+	for _, use := range cfg.exporters() {
+		if use.Type == "auditstore" {
+			return orDefault(str(use.Config, "store"), "auditstore")
+		}
+	}
+	return "auditstore"
+}
+
+// storeExtension is the config of the config's audit store (storeExtensionID).
+func storeExtension(cfg collectorConfig) (map[string]any, error) {
+	id := storeExtensionID(cfg)
 	ext := mapAt(cfg, "extensions", id)
 	if ext == nil {
 		return nil, fmt.Errorf("the config defines no audit store extension %s", id)
@@ -210,4 +212,18 @@ func openStore(ctx context.Context, ext map[string]any) (*auditstore.Store, erro
 		return nil, fmt.Errorf("the audit store's file: %w", err)
 	}
 	return auditstore.Open(ctx, path)
+}
+
+// parseRange reads --from and --to (RFC 3339), naming each bad one.
+func parseRange(from, to string) (time.Time, time.Time, []string) {
+	var problems []string
+	fromT, err := time.Parse(time.RFC3339Nano, from)
+	if err != nil {
+		problems = append(problems, "--from: an RFC 3339 time is required")
+	}
+	toT, err := time.Parse(time.RFC3339Nano, to)
+	if err != nil {
+		problems = append(problems, "--to: an RFC 3339 time is required")
+	}
+	return fromT, toT, problems
 }

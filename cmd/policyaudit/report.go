@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/policyaudit/policyaudit/internal/usagereport"
 )
@@ -34,15 +33,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if _, err := parseInterspersed(fs, args[1:]); err != nil {
 		return 2
 	}
-	var problems []string
-	fromT, err := time.Parse(time.RFC3339Nano, *from)
-	if err != nil {
-		problems = append(problems, "--from: an RFC 3339 time is required")
-	}
-	toT, err := time.Parse(time.RFC3339Nano, *to)
-	if err != nil {
-		problems = append(problems, "--to: an RFC 3339 time is required")
-	}
+	fromT, toT, problems := parseRange(*from, *to)
 	rep, err := usagereport.New(*by)
 	if err != nil {
 		problems = append(problems, "--by: "+err.Error())

@@ -89,29 +89,13 @@ type adminAPI struct {
 	client      *http.Client
 }
 
-// adminAPIOf finds the audit store that keeps the vault: the extension a
-// tokenize rule names (pii.vault), else the one the auditstore exporter
-// appends to, else "auditstore"; its query endpoint and admin token.
+// adminAPIOf is the query endpoint and admin token of the config's audit
+// store (storeExtensionID: the one that keeps the vault).
 func adminAPIOf(cfg collectorConfig) (adminAPI, error) {
-	id := ""
-	for _, name := range sortedKeys(mapAt(cfg, "processors")) {
-		if v := str(cfg, "processors", name, "pii", "vault"); componentType(name) == "policydecision" && v != "" {
-			id = v
-			break
-		}
-	}
-	if id == "" {
-		for _, use := range cfg.exporters() {
-			if use.Type == "auditstore" {
-				id = orDefault(str(use.Config, "store"), "auditstore")
-				break
-			}
-		}
-	}
-	id = orDefault(id, "auditstore")
-	ext := mapAt(cfg, "extensions", id)
-	if ext == nil {
-		return adminAPI{}, fmt.Errorf("the config defines no audit store extension %s", id)
+	id := storeExtensionID(cfg)
+	ext, err := storeExtension(cfg)
+	if err != nil {
+		return adminAPI{}, err
 	}
 	token := str(ext, "admin", "token")
 	if token == "" {

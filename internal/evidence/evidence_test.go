@@ -335,7 +335,24 @@ func TestARewriteCountersignedByARestartIsNamed(t *testing.T) {
 	_, _, err = st.Append(ctx, []auditstore.Entry{decision(t, "after", now, "p", "1", "allow", true)})
 	require.NoError(t, err)
 	require.NoError(t, st.SignHeadNow(ctx, auditstore.SignedForExport))
-	res := verify(t, export(t, st, signer, theDay), signer.PublicKey())
+	// The exporter refuses to sign it; a bundle made anyway (the signer
+	// skipping that check) is named by the verifier.
+	var b bytes.Buffer
+	_, err = Export(ctx, st, signer, theDay, &b)
+	assert.ErrorContains(t, err, "seq 1 to 3 are vouched for by no signature")
+	assert.Zero(t, b.Len(), "no bundle written")
+	files := exportUnchecked(t, st, signer, theDay)
+	res, err := verifyFiles(files, signer.PublicKey())
+	require.NoError(t, err)
 	assert.False(t, res.OK)
 	assert.Contains(t, strings.Join(res.Problems, "\n"), "seq 1 to 3 are vouched for by no signature")
+}
+
+// exportUnchecked is Export without its closing check: a bundle from a
+// store someone rewrote, as a key holder who skipped the check would sign it.
+func exportUnchecked(t *testing.T, st *auditstore.Store, signer *signing.Signer, opts Options) map[string][]byte {
+	t.Helper()
+	files, _, err := build(context.Background(), st, signer, &opts)
+	require.NoError(t, err)
+	return files
 }

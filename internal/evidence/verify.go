@@ -40,11 +40,16 @@ func (r *Result) problem(format string, args ...any) {
 // the records say. Every problem is named; an error is returned only for a
 // bundle that cannot be read at all.
 func Verify(r io.Reader, pub ed25519.PublicKey) (Result, error) {
-	res := Result{OK: true}
 	files, err := readTar(r)
 	if err != nil {
-		return res, err
+		return Result{OK: true}, err
 	}
+	return verifyFiles(files, pub)
+}
+
+// verifyFiles is Verify of a bundle's files.
+func verifyFiles(files map[string][]byte, pub ed25519.PublicKey) (Result, error) {
+	res := Result{OK: true}
 	manifest, ok := files[FileManifest]
 	if !ok {
 		return res, fmt.Errorf("%s is missing: not an evidence bundle", FileManifest)

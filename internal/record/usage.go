@@ -33,7 +33,10 @@ var (
 
 // usage reads the call's usage; nil when the input gives none of it.
 func (n *normalizer) usage() map[string]any {
-	u := map[string]any{}
+	if !n.anyUsage() {
+		return nil // most records: no map, no lookups
+	}
+	u := make(map[string]any, 8)
 	for _, c := range []struct {
 		member string
 		ids    []name
@@ -91,6 +94,19 @@ func (n *normalizer) invalid(id name, err error) {
 		return
 	}
 	n.in.unmark(id)
+}
+
+// usageNames are every input name of usage.
+var usageNames = [][]name{inInputTokens, inOutputTokens, inTotalTokens, inCost, inCurrency, inLatencyMS, inStatusCode, inRequestPath}
+
+// anyUsage reports an input that names a member of usage.
+func (n *normalizer) anyUsage() bool {
+	for _, ids := range usageNames {
+		if n.has(ids) {
+			return true
+		}
+	}
+	return false
 }
 
 // count reads a whole number in [lo, hi].

@@ -86,6 +86,10 @@ var mutants = []mutant{
 		"case got.RetainUntil < want.RetainUntil:", "case false:", "./test/e2e", "TestS3ArchiveIsLockedAndEncrypted"},
 	{"an evidence run may start inside its range", "internal/evidence/verify.go",
 		"case first.StoredMS < from.UnixMilli():", "case true:", "./internal/evidence", ""},
+	{"an evidence bundle ignores vouched_from", "internal/evidence/verify.go",
+		"range auditstore.Unvouched(start, last, vouched)", "range auditstore.Unvouched(start, min(last, start-1), vouched)", "./internal/evidence", "TestARewrite"},
+	{"the store's key signs a bundle it did not check", "internal/evidence/export.go",
+		"	if !res.OK {", "	if false {", "./internal/evidence", "TestARewrite"},
 	// Issue 30: tokens.
 	{"the vault is never asked: values leave as they came", "processor/policydecisionprocessor/processor.go",
 		"if err := p.tokenize(ctx, pending); err != nil {", "if err := error(nil); err != nil {", "./processor/policydecisionprocessor", "Token|Derived"},
