@@ -11,12 +11,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/policyaudit/policyaudit/internal/testfixtures"
+	"github.com/policyaudit/policyaudit/test/freeport"
 )
 
 // Root is the repository's root directory.
@@ -73,6 +74,7 @@ type Collector struct {
 	Log     *syncBuffer
 	Cmd     *exec.Cmd
 
+	base    []string // the environment without the ports
 	env     []string
 	configs []string
 	health  string
@@ -80,13 +82,12 @@ type Collector struct {
 	bin     string // another collector than the distribution (the stock one of make bench)
 }
 
-// FreePort is a TCP port free on 127.0.0.1 a moment ago.
+// FreePort is a TCP port free on 127.0.0.1 a moment ago (freeport.Get).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // StartDefault starts the distribution on config/default.yaml.
@@ -115,12 +116,24 @@ func StartCollectorWithin(t testing.TB, limit *MemoryLimit, env []string, config
 func StartBinaryWithin(t testing.TB, bin string, limit *MemoryLimit, env []string, configs ...string) *Collector {
 	t.Helper()
 	c := &Collector{DataDir: t.TempDir(), configs: configs, limit: limit, bin: bin}
+	c.base = append(os.Environ(), env...)
+	c.choosePorts(t)
+	for attempt := 1; !c.start(t, attempt < 3); attempt++ {
+		c.choosePorts(t)
+	}
+	t.Cleanup(func() { c.Stop(t) })
+	return c
+}
+
+// choosePorts gives the collector free ports for its receiver, health
+// check, metrics and query API.
+func (c *Collector) choosePorts(t testing.TB) {
 	port, health, metrics, query := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
 	c.health = "http://127.0.0.1:" + strconv.Itoa(health) + "/"
 	c.Metrics = "http://127.0.0.1:" + strconv.Itoa(metrics) + "/metrics"
-	c.env = append(append(os.Environ(), env...),
+	c.env = append(slices.Clip(c.base),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
 		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(metrics),
@@ -128,13 +141,12 @@ func StartBinaryWithin(t testing.TB, bin string, limit *MemoryLimit, env []strin
 		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(query),
 		"POLICYAUDIT_STORAGE_DIR="+filepath.Join(c.DataDir, "queue"),
 	)
-	c.start(t)
-	t.Cleanup(func() { c.Stop(t) })
-	return c
 }
 
-// start runs the process and waits for its health check.
-func (c *Collector) start(t testing.TB) {
+// start runs the process and waits for its health check. When the
+// collector exits because another process took one of its ports and retry
+// is set, start returns false for the caller to choose other ports.
+func (c *Collector) start(t testing.TB, retry bool) bool {
 	t.Helper()
 	bin := c.bin
 	if bin == "" {
@@ -147,28 +159,43 @@ func (c *Collector) start(t testing.TB) {
 	if c.limit != nil {
 		argv = c.limit.Command(argv)
 	}
-	if c.Log == nil {
+	if c.Log == nil || retry {
 		c.Log = new(syncBuffer)
 	}
 	c.Cmd = exec.Command(argv[0], argv[1:]...)
 	c.Cmd.Env = c.env
 	c.Cmd.Stdout, c.Cmd.Stderr = c.Log, c.Log
 	require.NoError(t, c.Cmd.Start())
+	portTaken := false
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(c.health)
+		if retry && strings.Contains(c.Log.String(), "address already in use") {
+			portTaken = true
+			return true
+		}
+		resp, err := healthClient.Get(c.health)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 60*time.Second, 100*time.Millisecond, "the collector did not become healthy:\n%s", c.Log)
+	if portTaken {
+		t.Logf("a port of the collector was taken by another process; starting on other ports")
+		_ = c.Cmd.Process.Kill()
+		_ = c.Cmd.Wait()
+	}
+	return !portTaken
 }
+
+// healthClient gives up on a health check that does not answer: the port
+// may belong to another process that accepts and never replies.
+var healthClient = &http.Client{Timeout: 2 * time.Second}
 
 // Restart starts the collector again on the same ports, data and queues
 // after Stop or Kill.
 func (c *Collector) Restart(t testing.TB) {
 	t.Helper()
-	c.start(t)
+	c.start(t, false)
 }
 
 // Kill ends the collector with SIGKILL: no shutdown, no flush.

@@ -9,7 +9,6 @@ package pgpeer // import "github.com/policyaudit/policyaudit/test/peers/pgpeer"
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/policyaudit/policyaudit/test/freeport"
 )
 
 // Server is one PostgreSQL cluster.
@@ -88,7 +89,7 @@ func Launch() (*Server, error) {
 	if err := s.run("initdb", "-D", s.dir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"); err != nil {
 		return nil, err
 	}
-	if s.Port, err = freePort(); err != nil {
+	if s.Port, err = freeport.Get(); err != nil {
 		return nil, err
 	}
 	return s, s.Restart("")
@@ -154,16 +155,6 @@ func (s *Server) run(tool string, args ...string) error {
 		return fmt.Errorf("%s %v: %w\n%s", tool, args, err, out)
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free port on 127.0.0.1.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitReady waits until the server accepts connections again (after an
