@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,7 +23,7 @@ import (
 // evidenceCmd is `policyaudit evidence export|verify`.
 func evidenceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "verify") {
-		fmt.Fprintln(stderr, "usage: policyaudit evidence export --from T --to T [--policy P] --out BUNDLE.tar.gz --config FILE...\n       policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem")
+		fmt.Fprintln(stderr, "usage: policyaudit evidence export --from T --to T [--policy P] [--chain C]... [--public-key FLEET.pem]... --out BUNDLE.tar.gz --config FILE...\n       policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem [--public-key PUB2.pem]...")
 		return 2
 	}
 	if args[0] == "verify" {
@@ -51,32 +52,29 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func evidenceVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	pubPath := fs.String("public-key", "", "the audit store's public key (PEM), from its owner, not from the bundle")
+	var pubPaths stringList
+	fs.Var(&pubPaths, "public-key", "the audit store's public key (PEM), from its owner, not from the bundle; repeat it for a fleet whose collectors sign with their own keys")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
-	if len(rest) != 1 || *pubPath == "" {
+	if len(rest) != 1 || len(pubPaths) == 0 {
 		fmt.Fprintln(stderr, "evidence verify: name one bundle and --public-key")
 		return 2
 	}
-	pemBytes, err := os.ReadFile(*pubPath)
+	pubs, err := readPublicKeys(pubPaths)
 	if err != nil {
 		fmt.Fprintln(stderr, "evidence verify:", err)
 		return 2
 	}
-	pub, err := signing.ParsePublicKey(pemBytes)
-	if err != nil {
-		fmt.Fprintln(stderr, "evidence verify:", err)
-		return 2
-	}
+	keys := auditstore.NewKeyring(pubs...)
 	f, err := os.Open(rest[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "evidence verify:", err)
 		return 2
 	}
 	defer f.Close()
-	res, err := evidence.Verify(f, pub)
+	res, err := evidence.Verify(f, keys)
 	if err != nil {
 		fmt.Fprintln(stderr, "evidence verify:", err)
 		return 2
@@ -93,8 +91,8 @@ func evidenceVerify(args []string, stdout, stderr io.Writer) int {
 	if m.Policy != "" {
 		policy = ", policy " + m.Policy
 	}
-	fmt.Fprintf(stdout, "ok: %d records created from %s to %s%s, in %d links of %d chain(s), each reaching a head signed by key %s after the range; the summary, CSV and report are what the records say\n",
-		res.Records, m.From, m.To, policy, res.Links, len(m.Chains), signing.KeyID(pub))
+	fmt.Fprintf(stdout, "ok: %d records created from %s to %s%s, in %d links of %d chain(s), each reaching a head signed after the range by a key given (%s); the summary, CSV and report are what the records say\n",
+		res.Records, m.From, m.To, policy, res.Links, len(m.Chains), keys.IDs())
 	return 0
 }
 
@@ -108,6 +106,9 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	policy := fs.String("policy", "", "only this policy's records (policy_id)")
 	out := fs.String("out", "", "the bundle to write (.tar.gz)")
 	gap := fs.Duration("gap", time.Hour, "list stretches of the range with no record longer than this")
+	var fleetKeys, chains stringList
+	fs.Var(&fleetKeys, "public-key", "PEM public key of another collector whose chain the shared store holds (repeatable): its heads are checked under it and listed in the bundle")
+	fs.Var(&chains, "chain", "only this chain of a shared store (repeatable; default: every chain)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
@@ -133,8 +134,16 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	defer st.Close()
+	opts := evidence.Options{From: fromT, To: toT, Policy: *policy, GapThreshold: *gap}
+	if opts.FleetKeys, err = readPublicKeys(fleetKeys); err != nil {
+		fmt.Fprintln(stderr, "evidence export:", err)
+		return 2
+	}
+	if len(chains) > 0 {
+		opts.Chains = chains
+	}
 	var b bytes.Buffer
-	sum, err := evidence.Export(ctx, st, signer, evidence.Options{From: fromT, To: toT, Policy: *policy, GapThreshold: *gap}, &b)
+	sum, err := evidence.Export(ctx, st, signer, opts, &b)
 	if err != nil {
 		fmt.Fprintln(stderr, "evidence export:", err)
 		return 2
@@ -146,6 +155,23 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "%s: %d records (%d decisions, %d admin events) created from %s to %s, signed by key %s\n",
 		*out, sum.Records, sum.Decisions, sum.AdminEvents, sum.From, sum.To, signer.KeyID())
 	return 0
+}
+
+// readPublicKeys reads PEM public keys, naming a file that holds none.
+func readPublicKeys(paths []string) ([]ed25519.PublicKey, error) {
+	var out []ed25519.PublicKey
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key: %w", err)
+		}
+		pub, err := signing.ParsePublicKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key %s: %w", p, err)
+		}
+		out = append(out, pub)
+	}
+	return out, nil
 }
 
 // openStoreOf opens, to read, the audit store the config's auditstore

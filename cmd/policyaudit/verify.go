@@ -18,7 +18,6 @@ import (
 
 	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/pdatajson"
-	"github.com/policyaudit/policyaudit/internal/signing"
 )
 
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -119,20 +118,12 @@ const exitUnvouched = 3
 // kept elsewhere, an expected head.
 func verifyOptions(publicKeys []string, signedHead, expectHead string) (auditstore.VerifyOptions, error) {
 	var opts auditstore.VerifyOptions
-	for i, path := range publicKeys {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return opts, fmt.Errorf("--public-key: %w", err)
-		}
-		pub, err := signing.ParsePublicKey(b)
-		if err != nil {
-			return opts, fmt.Errorf("--public-key %s: %w", path, err)
-		}
-		if i == 0 {
-			opts.PublicKey = pub
-		} else {
-			opts.MoreKeys = append(opts.MoreKeys, pub)
-		}
+	pubs, err := readPublicKeys(publicKeys)
+	if err != nil {
+		return opts, err
+	}
+	if len(pubs) > 0 {
+		opts.PublicKey, opts.MoreKeys = pubs[0], pubs[1:]
 	}
 	if signedHead != "" {
 		if opts.PublicKey == nil {

@@ -30,6 +30,12 @@ func (e *auditStore) writeEvidence(ctx context.Context, st *store.Store) {
 		return
 	}
 	bucket, prefix, _ := cfg.bucketAndPrefix()
+	if chain := st.Chain(); chain != "" {
+		// On a shared store each collector bundles its own chain, signed
+		// with its own key (and expires its own bundles): the fleet's
+		// bundles of a period together cover every chain.
+		prefix = path.Join(prefix, "chain="+chain)
+	}
 	client, err := s3client.New(ctx, cfg.Region, cfg.Endpoint, cfg.ForcePathStyle)
 	if err != nil {
 		e.set.Logger.Error("Evidence bundles are off: no S3 client", zap.Error(err))
@@ -72,12 +78,16 @@ func bundleKey(prefix string, from, to time.Time) string {
 }
 
 func (e *auditStore) writeBundle(ctx context.Context, st *store.Store, client *s3.Client, bucket, prefix string, from, to time.Time) error {
+	opts := evidence.Options{From: from, To: to, Now: e.now()}
+	if chain := st.Chain(); chain != "" {
+		opts.Chains = []string{chain}
+	}
 	key := bundleKey(prefix, from, to)
 	if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err == nil {
 		return nil // written already
 	}
 	var b bytes.Buffer
-	sum, err := evidence.Export(ctx, st, st.Signer(), evidence.Options{From: from, To: to, Now: e.now()}, &b)
+	sum, err := evidence.Export(ctx, st, st.Signer(), opts, &b)
 	if errors.Is(err, store.ErrNoClosingHead) {
 		// No head signed since the period's end (nothing was appended
 		// since the last signature): sign one now, again if unchanged,
@@ -86,7 +96,8 @@ func (e *auditStore) writeBundle(ctx context.Context, st *store.Store, client *s
 			return fmt.Errorf("signing the head: %w", serr)
 		}
 		b.Reset()
-		sum, err = evidence.Export(ctx, st, st.Signer(), evidence.Options{From: from, To: to, Now: e.now()}, &b)
+		opts.Now = e.now()
+		sum, err = evidence.Export(ctx, st, st.Signer(), opts, &b)
 	}
 	if err != nil {
 		return fmt.Errorf("the bundle of %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)

@@ -45,6 +45,7 @@ const (
 	FileSummary   = "summary.json"
 	FileCSV       = "summary.csv"
 	FileReport    = "report.md"
+	FileDigests   = "s3-digests.jsonl" // only with an S3 trail
 )
 
 // Manifest describes a bundle and lists its files with their SHA-256.
@@ -57,6 +58,7 @@ type Manifest struct {
 	CreatedAt    string      `json:"created_at"`
 	KeyID        string      `json:"key_id"`
 	Chains       []ChainRun  `json:"chains"`
+	S3           []S3Entry   `json:"s3,omitempty"`
 	Files        []FileEntry `json:"files"`
 }
 
@@ -66,6 +68,9 @@ type ChainRun struct {
 	// FirstSeq is the run's first link; HeadSeq the signed head it ends at.
 	FirstSeq int64 `json:"first_seq"`
 	HeadSeq  int64 `json:"head_seq"`
+	// KeyID signed the head the run ends at (in a fleet each collector
+	// signs its own chain's heads).
+	KeyID string `json:"key_id,omitempty"`
 }
 
 // FileEntry is one file of the bundle.

@@ -6,10 +6,13 @@ package evidence
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +28,16 @@ type Options struct {
 	// are listed (default one hour).
 	GapThreshold time.Duration
 	Now          time.Time // the bundle's creation time (default time.Now)
+	// FleetKeys are the public keys of the other collectors whose chains
+	// a shared store holds (each signs its own chain's heads); the bundle
+	// lists every key a head of it names.
+	FleetKeys []ed25519.PublicKey
+	// Chains limits the bundle to these chains of a shared store (nil:
+	// every chain). A collector's periodic bundle carries its own chain.
+	Chains []string
+	// S3 are the signed S3 digests over the range (read from the bucket by
+	// the caller): the bundle carries them, checked like the links.
+	S3 []S3Trail
 }
 
 // Export writes the bundle of opts from st, signed by signer (the store's
@@ -37,7 +50,7 @@ func Export(ctx context.Context, st *auditstore.Store, signer *signing.Signer, o
 	// The key signs only what holds: the runs read from the database are
 	// checked as an auditor will check them (links, vouching, heads) before
 	// the bundle leaves; a store rewritten without the key gives no bundle.
-	res, err := verifyFiles(files, signer.PublicKey())
+	res, err := verifyFiles(files, auditstore.NewKeyring(append([]ed25519.PublicKey{signer.PublicKey()}, opts.FleetKeys...)...))
 	if err != nil {
 		return Summary{}, err
 	}
@@ -70,6 +83,11 @@ func build(ctx context.Context, st *auditstore.Store, signer *signing.Signer, op
 	if err != nil {
 		return nil, Summary{}, err
 	}
+	if opts.Chains != nil {
+		chains = slices.DeleteFunc(chains, func(c string) bool { return !slices.Contains(opts.Chains, c) })
+	}
+	keys := auditstore.NewKeyring(append([]ed25519.PublicKey{signer.PublicKey()}, opts.FleetKeys...)...)
+	used := map[string]bool{signer.KeyID(): true}
 	m := Manifest{Format: Format, From: opts.From.UTC().Format(time.RFC3339Nano), To: opts.To.UTC().Format(time.RFC3339Nano),
 		Policy: opts.Policy, GapThreshold: opts.GapThreshold.String(), CreatedAt: opts.Now.UTC().Format(time.RFC3339), KeyID: signer.KeyID(),
 		Chains: []ChainRun{}}
@@ -91,8 +109,8 @@ func build(ctx context.Context, st *auditstore.Store, signer *signing.Signer, op
 		if err != nil {
 			return nil, Summary{}, err
 		}
-		if hst.KeyID != signer.KeyID() {
-			return nil, Summary{}, fmt.Errorf("chain %q: its head at seq %d is signed by key %s, not by the key given (%s)", chain, hst.Seq, hst.KeyID, signer.KeyID())
+		if _, ok := keys[hst.KeyID]; !ok {
+			return nil, Summary{}, fmt.Errorf("chain %q: its head at seq %d is signed by key %s, neither the store's key (%s) nor a fleet key given: give that collector's public key (--public-key), or leave its chain out (--chain)", chain, hst.Seq, hst.KeyID, signer.KeyID())
 		}
 		// The link before the first record shows that no earlier record
 		// was stored in the range (unless retention purged it).
@@ -100,7 +118,7 @@ func build(ctx context.Context, st *auditstore.Store, signer *signing.Signer, op
 		if first-1 > sp.Checkpoint.Seq {
 			first--
 		}
-		run := ChainRun{Chain: chain, FirstSeq: first, HeadSeq: hst.Seq}
+		run := ChainRun{Chain: chain, FirstSeq: first, HeadSeq: hst.Seq, KeyID: hst.KeyID}
 		err = sn.Links(ctx, chain, first, hst.Seq, func(r auditstore.Row) error {
 			rows = append(rows, r)
 			var rec map[string]any
@@ -127,19 +145,54 @@ func build(ctx context.Context, st *auditstore.Store, signer *signing.Signer, op
 		}
 		heads = append(heads, ChainHead{Chain: chain, SignedHead: h})
 	}
+	for _, h := range heads {
+		if id, err := keyIDOf(h.SignedHead); err == nil {
+			used[id] = true
+		}
+	}
 	sum := summarize(decoded, opts.From, opts.To, opts.Policy, opts.GapThreshold)
 	files := map[string][]byte{
 		FileRecords: encodeLines(rows),
 		FileHeads:   compact(heads),
-		FileKeys:    indented([]Key{{KeyID: signer.KeyID(), PublicKey: string(signing.PublicKeyPEM(signer.PublicKey()))}}),
+		FileKeys:    indented(keyList(keys, used)),
 		FileSummary: summaryJSON(sum),
 		FileCSV:     summaryCSV(sum),
 	}
+	names := []string{FileRecords, FileHeads, FileKeys, FileSummary, FileCSV, FileReport}
+	if len(opts.S3) > 0 {
+		files[FileDigests], m.S3 = encodeDigests(opts.S3)
+		names = append(names, FileDigests)
+		for _, tr := range opts.S3 {
+			for _, d := range tr.Digests {
+				used[d.Digest.KeyID] = true
+			}
+		}
+		files[FileKeys] = indented(keyList(keys, used))
+	}
 	files[FileReport] = report(sum, m)
-	for _, name := range []string{FileRecords, FileHeads, FileKeys, FileSummary, FileCSV, FileReport} {
+	for _, name := range names {
 		m.Files = append(m.Files, FileEntry{Name: name, SHA256: sha(files[name]), Bytes: len(files[name])})
 	}
 	files[FileManifest] = indented(m)
 	files[FileSignature] = []byte(signer.SignBase64(files[FileManifest]) + "\n")
 	return files, sum, nil
+}
+
+// keyIDOf is the key a signed head names.
+func keyIDOf(h auditstore.SignedHead) (string, error) {
+	var st auditstore.HeadStatement
+	err := json.Unmarshal(h.Statement, &st)
+	return st.KeyID, err
+}
+
+// keyList is keys.json: the trusted keys that signed the manifest or a
+// head of the bundle, by key ID.
+func keyList(keys auditstore.Keyring, used map[string]bool) []Key {
+	out := []Key{}
+	for _, id := range slices.Sorted(maps.Keys(keys)) {
+		if used[id] {
+			out = append(out, Key{KeyID: id, PublicKey: string(signing.PublicKeyPEM(keys[id]))})
+		}
+	}
+	return out
 }

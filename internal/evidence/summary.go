@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,7 +213,7 @@ func report(s Summary, m Manifest) []byte {
 		fmt.Fprintf(&b, "Policy: `%s`.\n\n", s.Policy)
 	}
 	fmt.Fprintf(&b, "%d records: %d decisions, %d admin events (created in the range). ", s.Records, s.Decisions, s.AdminEvents)
-	fmt.Fprintf(&b, "Every record is tied by its hash chain to a head signed by key `%s`; `policyaudit evidence verify` checks it offline.\n\n", m.KeyID)
+	fmt.Fprintf(&b, "Every record is tied by its hash chain to a head signed by %s; `policyaudit evidence verify` checks it offline.\n\n", headKeys(m))
 	b.WriteString("## Decisions by policy and version\n\n| Policy | Version | Rollout | " + strings.Join(verdictColumns, " | ") + " |\n|---|---|---|" + strings.Repeat("---|", len(verdictColumns)) + "\n")
 	for _, p := range s.Policies {
 		for _, r := range []struct {
@@ -258,10 +259,35 @@ func report(s Summary, m Manifest) []byte {
 	for _, g := range s.Gaps {
 		fmt.Fprintf(&b, "- %s to %s (%d minutes)\n", g.From, g.To, g.Minutes)
 	}
+	if len(m.S3) > 0 {
+		b.WriteString("\n## The S3 trail\n\n")
+		b.WriteString("Signed digests listing every object written, with its SHA-256; `s3-digests.jsonl` carries them, and `policyaudit evidence verify` checks their signatures, their chain and the store heads they carry. Check the objects they list against the bucket with `policyaudit verify s3 --bucket BUCKET --digest-prefix PREFIX --from FROM --to TO --public-key PUB.pem`.\n\n| Bucket | Digest prefix | Digests | From | To |\n|---|---|---|---|---|\n")
+		for _, e := range m.S3 {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s |\n", cell(e.Bucket), cell(e.DigestPrefix), e.Digests, e.Start, e.End)
+		}
+	}
 	return []byte(b.String())
 }
 
 // cell keeps a value from breaking the Markdown table.
 func cell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
+// headKeys names the keys the runs' closing heads are signed with: the
+// store's, or one per collector of a fleet.
+func headKeys(m Manifest) string {
+	ids := []string{m.KeyID}
+	for _, run := range m.Chains {
+		if run.KeyID != "" && !slices.Contains(ids, run.KeyID) {
+			ids = append(ids, run.KeyID)
+		}
+	}
+	if len(m.Chains) > 0 && !slices.ContainsFunc(m.Chains, func(r ChainRun) bool { return r.KeyID == m.KeyID }) {
+		ids = ids[1:] // the manifest's signer closes no run
+	}
+	if len(ids) == 1 {
+		return "key `" + ids[0] + "`"
+	}
+	return "the keys `" + strings.Join(ids, "`, `") + "` (each collector of the fleet signs its own chain)"
 }

@@ -6,7 +6,6 @@ package evidence
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,35 +32,35 @@ func (r *Result) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
 }
 
-// Verify checks a bundle offline under pub: the manifest's signature, every
-// file's SHA-256, each chain's run link by link from its first record to a
-// head signed (under pub) after the range's end, that the run starts
+// Verify checks a bundle offline under keys (the public keys the auditor
+// was given by the store's owner: one, or one per collector of a fleet):
+// the manifest's signature, every file's SHA-256, each chain's run link by
+// link from its first record to a head signed (under a trusted key) after
+// the range's end, that the run starts
 // before the range, and that the summary, the CSV and the report are what
 // the records say. Every problem is named; an error is returned only for a
 // bundle that cannot be read at all.
-func Verify(r io.Reader, pub ed25519.PublicKey) (Result, error) {
+func Verify(r io.Reader, keys auditstore.Keyring) (Result, error) {
 	files, err := readTar(r)
 	if err != nil {
 		return Result{OK: true}, err
 	}
-	return verifyFiles(files, pub)
+	return verifyFiles(files, keys)
 }
 
 // verifyFiles is Verify of a bundle's files.
-func verifyFiles(files map[string][]byte, pub ed25519.PublicKey) (Result, error) {
+func verifyFiles(files map[string][]byte, keys auditstore.Keyring) (Result, error) {
 	res := Result{OK: true}
 	manifest, ok := files[FileManifest]
 	if !ok {
 		return res, fmt.Errorf("%s is missing: not an evidence bundle", FileManifest)
-	}
-	if err := signing.VerifyBase64(pub, manifest, strings.TrimSpace(string(files[FileSignature]))); err != nil {
-		res.problem("%s: the manifest is not signed by the given key %s (%v): it was changed, or re-signed with another key", FileSignature, signing.KeyID(pub), err)
 	}
 	m := &res.Manifest
 	if err := json.Unmarshal(manifest, m); err != nil {
 		res.problem("%s: %v", FileManifest, err)
 		return res, nil
 	}
+	checkManifestSignature(&res, manifest, files[FileSignature], keys)
 	if m.Format != Format {
 		res.problem("%s: format %q, not %q", FileManifest, m.Format, Format)
 	}
@@ -73,7 +72,7 @@ func verifyFiles(files map[string][]byte, pub ed25519.PublicKey) (Result, error)
 		res.problem("%s: from, to or gap_threshold unreadable", FileManifest)
 		return res, nil
 	}
-	heads := openHeads(&res, files[FileHeads], pub, to)
+	heads := openHeads(&res, files[FileHeads], keys, to)
 	rows, err := readRows(files[FileRecords])
 	if err != nil {
 		res.problem("%s: %v", FileRecords, err)
@@ -111,8 +110,37 @@ func verifyFiles(files map[string][]byte, pub ed25519.PublicKey) (Result, error)
 			res.Records++
 		}
 	}
+	if len(m.S3) > 0 || files[FileDigests] != nil {
+		hashAt := map[string]map[int64]string{}
+		for chain, rs := range byChain {
+			hashAt[chain] = map[int64]string{}
+			for _, r := range rs {
+				hashAt[chain][r.Seq] = r.Hash
+			}
+		}
+		checkDigests(&res, files[FileDigests], keys, from, to, hashAt)
+	}
 	checkSummary(&res, files, summarize(decoded, from, to, m.Policy, gap), *m)
 	return res, nil
+}
+
+// checkManifestSignature checks manifest.sig under the trusted key the
+// manifest names (the only one, when one is trusted: a manifest naming
+// another key was re-signed).
+func checkManifestSignature(res *Result, manifest, sig []byte, keys auditstore.Keyring) {
+	pub, ok := keys[res.Manifest.KeyID]
+	if !ok && len(keys) == 1 {
+		for _, only := range keys {
+			pub, ok = only, true
+		}
+	}
+	if !ok {
+		res.problem("%s: the manifest names key %s, not a key given (%s): it was re-signed with another key", FileSignature, res.Manifest.KeyID, keys.IDs())
+		return
+	}
+	if err := signing.VerifyBase64(pub, manifest, strings.TrimSpace(string(sig))); err != nil {
+		res.problem("%s: the manifest is not signed by the given key %s (%v): it was changed, or re-signed with another key", FileSignature, signing.KeyID(pub), err)
+	}
 }
 
 // checkFiles compares each file with the manifest's SHA-256 and size, and
@@ -143,9 +171,10 @@ type chainHeads struct {
 	all     []auditstore.HeadStatement
 }
 
-// openHeads checks each head's signature under pub and its chain, and
+// openHeads checks each head's signature under the trusted key it names
+// and its chain, and
 // that each chain's closing head was signed at or after the range's end.
-func openHeads(res *Result, raw []byte, pub ed25519.PublicKey, to time.Time) map[string]*chainHeads {
+func openHeads(res *Result, raw []byte, keys auditstore.Keyring, to time.Time) map[string]*chainHeads {
 	var heads []ChainHead
 	out := map[string]*chainHeads{}
 	if err := json.Unmarshal(raw, &heads); err != nil {
@@ -153,7 +182,7 @@ func openHeads(res *Result, raw []byte, pub ed25519.PublicKey, to time.Time) map
 		return out
 	}
 	for _, h := range heads {
-		st, err := h.Open(pub)
+		st, err := keys.Open(h.SignedHead)
 		if err != nil {
 			res.problem("%s: a head of chain %q: %v", FileHeads, h.Chain, err)
 			continue
@@ -246,6 +275,8 @@ func checkRun(res *Result, run ChainRun, rows []auditstore.Row, head auditstore.
 		res.problem("%s: no signed head in %s", name, FileHeads)
 	} else if head.Seq != run.HeadSeq {
 		res.problem("%s: the manifest ends the run at seq %d, the signed head is at seq %d", name, run.HeadSeq, head.Seq)
+	} else if run.KeyID != head.KeyID {
+		res.problem("%s: the manifest says key %s signed its head, the head is signed by key %s", name, run.KeyID, head.KeyID)
 	}
 	first := rows[0]
 	switch {

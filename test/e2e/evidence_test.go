@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/evidence"
 	"github.com/policyaudit/policyaudit/test/harness"
 )
@@ -57,7 +58,7 @@ func TestTheStoreWritesAnEvidenceBundleEveryPeriod(t *testing.T) {
 		for _, k := range keys {
 			body, err := s3.AWS(t, "s3", "cp", "s3://evidence/"+k, "-")
 			require.NoError(t, err)
-			res, err := evidence.Verify(bytes.NewReader(body), pub)
+			res, err := evidence.Verify(bytes.NewReader(body), auditstore.NewKeyring(pub))
 			require.NoError(t, err, k)
 			require.True(t, res.OK, "%s: %v", k, res.Problems)
 			records += res.Records
