@@ -90,7 +90,9 @@ func TestABundleCarriesTheS3DigestsOverItsRange(t *testing.T) {
 			"does not name policy-audit/_digest/date=2026-03-02/20260302T080000.000Z_digest.json as its previous digest: a digest was dropped, added or replaced"},
 		"the last digests dropped": {func(b []byte) []byte { ls := lines(b); return withLines(ls[:24]) },
 			"the last digest ends at 2026-03-02T22:00:00.000Z, before the range's end"},
-		"a digest's object changed": {func(b []byte) []byte { return bytes.Replace(b, []byte(strings.Repeat("a", 64)), []byte(strings.Repeat("b", 64)), 1) },
+		"a digest's object changed": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(strings.Repeat("a", 64)), []byte(strings.Repeat("b", 64)), 1)
+		},
 			"is forged: the signature does not verify under key"},
 	} {
 		t.Run(name, func(t *testing.T) {
