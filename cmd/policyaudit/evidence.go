@@ -23,7 +23,7 @@ import (
 // evidenceCmd is `policyaudit evidence export|verify`.
 func evidenceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "verify") {
-		fmt.Fprintln(stderr, "usage: policyaudit evidence export --from T --to T [--policy P] [--chain C]... [--public-key FLEET.pem]... --out BUNDLE.tar.gz --config FILE...\n       policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem [--public-key PUB2.pem]...")
+		fmt.Fprintln(stderr, "usage: policyaudit evidence export --from T --to T [--policy P] [--chain C]... [--public-key FLEET.pem]... [--s3=false] [--s3-after D] --out BUNDLE.tar.gz --config FILE...\n       policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem [--public-key PUB2.pem]...")
 		return 2
 	}
 	if args[0] == "verify" {
@@ -109,6 +109,8 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	var fleetKeys, chains stringList
 	fs.Var(&fleetKeys, "public-key", "PEM public key of another collector whose chain the shared store holds (repeatable): its heads are checked under it and listed in the bundle")
 	fs.Var(&chains, "chain", "only this chain of a shared store (repeatable; default: every chain)")
+	withS3 := fs.Bool("s3", true, "carry the signed digests of the config's s3audit exporters over the range (read from the bucket)")
+	s3After := fs.Duration("s3-after", time.Hour, "carry the digests up to this long after the range's end: the objects holding its last records are written after it")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
@@ -141,6 +143,15 @@ func evidenceExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if len(chains) > 0 {
 		opts.Chains = chains
+	}
+	if *withS3 {
+		keys := auditstore.NewKeyring(append([]ed25519.PublicKey{signer.PublicKey()}, opts.FleetKeys...)...)
+		trails, digestKeys, err := evidenceS3Trails(ctx, cfg, keys, fromT, toT, *s3After)
+		if err != nil {
+			fmt.Fprintln(stderr, "evidence export:", err)
+			return 2
+		}
+		opts.S3, opts.FleetKeys = trails, append(opts.FleetKeys, digestKeys...)
 	}
 	var b bytes.Buffer
 	sum, err := evidence.Export(ctx, st, signer, opts, &b)

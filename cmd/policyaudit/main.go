@@ -14,8 +14,8 @@
 //	policyaudit verify --correlation-id ID --config FILE [--config FILE]... [--date YYYY-MM-DD]
 //	policyaudit export audit.db > chain.jsonl
 //	policyaudit normalize [--dialect NAME] [PAYLOAD]
-//	policyaudit evidence export --from T --to T [--policy P] --out BUNDLE.tar.gz --config FILE...
-//	policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem
+//	policyaudit evidence export --from T --to T [--policy P] [--public-key FLEET.pem]... --out BUNDLE.tar.gz --config FILE...
+//	policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem...
 //	policyaudit subject export --subject VALUE --config FILE... [--out FILE]
 //	policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME] [--since DATE] [--until DATE] [--format text|json]
 package main
@@ -40,8 +40,8 @@ var usage = `usage:
   policyaudit keygen --private-key KEY.pem [--public-key PUB.pem]
   policyaudit pubkey KEY.pem
   policyaudit normalize [--dialect NAME] [FILE]
-  policyaudit evidence export --from T --to T [--policy P] [--gap 1h] --out BUNDLE.tar.gz --config FILE...
-  policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem
+  policyaudit evidence export --from T --to T [--policy P] [--gap 1h] [--chain C]... [--public-key FLEET.pem]... [--s3=false] [--s3-after 1h] --out BUNDLE.tar.gz --config FILE...
+  policyaudit evidence verify BUNDLE.tar.gz --public-key PUB.pem [--public-key PUB2.pem]...
   policyaudit report usage --from T --to T --by project|user|model|policy [--format csv|json] --config FILE...
   policyaudit subject export --subject VALUE --config FILE... [--out FILE]
   policyaudit subject erase --subject VALUE --reason TEXT --config FILE... [--actor NAME]
@@ -72,8 +72,11 @@ created in [--from, --to) (of one policy with --policy), the links that tie
 them to a head the store signed after the range, the heads and the key, a
 summary per policy and version (JSON, CSV, Markdown report), and a
 manifest of every file's SHA-256 signed with the store's key (found, with
-the store, from --config). evidence verify checks a bundle with nothing
-but the bundle and the public key, and exits 1 naming every problem.
+the store, from --config), with the signed S3 digests over the range of
+the config's s3audit exporters. On a shared store whose collectors sign
+with their own keys, give the others' public keys (--public-key) or one
+chain (--chain). evidence verify checks a bundle with nothing but the
+bundle and the public keys, and exits 1 naming every problem.
 
 report usage adds up the usage (tokens, cost, denied share) of the
 decisions created in [--from, --to) in the audit store of --config, by

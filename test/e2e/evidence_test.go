@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,85 @@ func TestTheStoreWritesAnEvidenceBundleEveryPeriod(t *testing.T) {
 	var refused *exec.ExitError
 	require.ErrorAs(t, err, &refused, "a locked bundle is deleted")
 	assert.True(t, strings.Contains(string(refused.Stderr), "AccessDenied"), string(refused.Stderr))
+}
+
+// s3.yaml with auditstore.yaml: evidence export carries the S3 digests
+// over the range, read from the bucket with the collector's own config;
+// the bundle verifies offline with the one public key, and a digest
+// deleted from the bucket stops the export, named.
+func TestAnEvidenceBundleCarriesTheS3DigestsOverItsRange(t *testing.T) {
+	s3peer := harness.StartS3(t)
+	_, err := s3peer.AWS(t, "s3api", "create-bucket", "--bucket", "policy-audit")
+	require.NoError(t, err)
+	key := harness.NewSigningKey(t)
+	env := append([]string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, key.Env(),
+		"POLICYAUDIT_S3_BUCKET=policy-audit", "POLICYAUDIT_S3_ENDPOINT=" + s3peer.Endpoint, "POLICYAUDIT_S3_DIGEST_INTERVAL=1s",
+	}, s3peer.Env...)
+	examples := filepath.Join(harness.Root, "config", "examples")
+	configs := []string{filepath.Join(examples, "common.yaml"), filepath.Join(examples, "s3.yaml"), filepath.Join(examples, "auditstore.yaml"), s3HeadOverlay(t)}
+	c := harness.StartCollector(t, env, configs...)
+	time.Sleep(1500 * time.Millisecond) // a digest opens before the range
+	from := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range 10 {
+		line := fmt.Sprintf(`{"policy_id":"p","decision":"deny","request_id":"s3ev-%d","created_at":%q}`+"\n", i, time.Now().UTC().Format(time.RFC3339Nano))
+		status, body, err := harness.Post(c.URL, harness.ReceiverToken, []byte(line))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	time.Sleep(time.Second)
+	to := time.Now().UTC().Truncate(time.Millisecond)
+	time.Sleep(3 * time.Second) // the records' objects, and digests past the range's end
+	c.Stop(t)                   // the store signs its head as it stops
+
+	cli := func(args ...string) (int, string) {
+		cmd := exec.Command("go", append([]string{"run", "../../cmd/policyaudit", "evidence"}, args...)...)
+		cmd.Env = c.Env()
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		}
+		require.NoError(t, err, string(out))
+		return 0, string(out)
+	}
+	bundle := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	export := []string{"export", "--from", from.Format(time.RFC3339Nano), "--to", to.Format(time.RFC3339Nano), "--out", bundle}
+	for _, cfg := range configs {
+		export = append(export, "--config", cfg)
+	}
+	code, out := cli(export...)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "10 records (10 decisions, 0 admin events)")
+	code, out = cli("verify", bundle, "--public-key", key.PublicKeyFile)
+	require.Equal(t, 0, code, out)
+
+	f, err := os.Open(bundle)
+	require.NoError(t, err)
+	defer f.Close()
+	files, err := evidence.ReadBundle(f)
+	require.NoError(t, err)
+	report := string(files[evidence.FileReport])
+	assert.Contains(t, report, "## The S3 trail")
+	assert.Contains(t, report, "| policy-audit | policy-audit/_digest |")
+	carried := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(files[evidence.FileDigests])), "\n") {
+		if strings.Contains(line, `"audit_store_head"`) {
+			carried++
+		}
+	}
+	assert.Positive(t, carried, "the digests over the range carry the store's heads")
+
+	// A digest in the middle of the range deleted from the bucket: the
+	// next one names it, and the export stops.
+	var d struct {
+		Key string `json:"key"`
+	}
+	ls := strings.Split(strings.TrimSpace(string(files[evidence.FileDigests])), "\n")
+	require.Greater(t, len(ls), 2)
+	require.NoError(t, json.Unmarshal([]byte(ls[1]), &d))
+	_, err = s3peer.AWS(t, "s3api", "delete-object", "--bucket", "policy-audit", "--key", d.Key)
+	require.NoError(t, err)
+	code, out = cli(export...)
+	assert.NotEqual(t, 0, code, out)
+	assert.Contains(t, out, "digest "+d.Key+", named by")
+	assert.Contains(t, out, "is missing")
 }

@@ -187,6 +187,10 @@ func (c *Collector) start(t testing.TB, retry bool) bool {
 	return !portTaken
 }
 
+// Env is the collector's environment: what a CLI given its config files
+// needs to resolve them as it does.
+func (c *Collector) Env() []string { return slices.Clone(c.env) }
+
 // healthClient gives up on a health check that does not answer: the port
 // may belong to another process that accepts and never replies.
 var healthClient = &http.Client{Timeout: 2 * time.Second}
