@@ -59,7 +59,7 @@ func appendRecords(t *testing.T, st *auditstore.Store, from, to int) {
 		}
 		b, err := pdatajson.AppendCanonicalAny(nil, rec)
 		require.NoError(t, err)
-		cols, err := auditstore.ColumnsOf(func(path ...string) string { s, _ := rec[path[0]].(string); return s })
+		cols, err := auditstore.ColumnsOfMap(rec)
 		require.NoError(t, err)
 		_, _, err = st.Append(context.Background(), []auditstore.Entry{{Columns: cols, Record: b}})
 		require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/usagereport"
 )
 
@@ -70,7 +71,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer sn.Close()
-	if err := sn.DecisionsCreated(ctx, fromT, toT, func(rec json.RawMessage) error { return rep.Add(rec) }); err != nil {
+	if err := sn.UsageCreated(ctx, fromT, toT, *by, false, func(g auditstore.UsageGroup) error { rep.Add(g); return nil }); err != nil {
 		fmt.Fprintln(stderr, "report usage:", err)
 		return 2
 	}

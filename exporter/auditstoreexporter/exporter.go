@@ -105,7 +105,7 @@ func entryOf(body pcommon.Value) (store.Entry, error) {
 			m = policy.Map() // the elastic layout
 		}
 	}
-	cols, err := store.ColumnsOf(func(path ...string) string { return pdatajson.StringAt(m, path...) })
+	cols, err := store.ColumnsOf(func(path ...string) string { return pdatajson.StringAt(m, path...) }, func(path ...string) (float64, bool) { return pdatajson.NumberAt(m, path...) })
 	if err != nil {
 		return store.Entry{}, err
 	}

@@ -4,7 +4,6 @@
 package auditconsole
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -68,20 +67,14 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sn.Close()
-	err = sn.DecisionsCreated(r.Context(), since, until, func(rec json.RawMessage) error {
-		var h struct {
-			CreatedAt string `json:"created_at"`
-		}
-		if err := json.Unmarshal(rec, &h); err != nil || len(h.CreatedAt) < 10 {
-			return err
-		}
-		day := h.CreatedAt[:10]
-		rep, ok := reports[day]
+	err = sn.UsageCreated(r.Context(), since, until, "project", true, func(g store.UsageGroup) error {
+		rep, ok := reports[g.Day]
 		if !ok {
 			rep, _ = usagereport.New("project")
-			reports[day] = rep
+			reports[g.Day] = rep
 		}
-		return rep.Add(rec)
+		rep.Add(g)
+		return nil
 	})
 	if err != nil {
 		renderProblem(w, http.StatusInternalServerError, "Usage", err.Error())

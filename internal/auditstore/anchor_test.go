@@ -249,7 +249,7 @@ func TestAnchoredTampering(t *testing.T) {
 	}{
 		{"change a record", `UPDATE records SET record = replace(record, '"allow"', '"deny"') WHERE seq = 6`, 6},
 		{"delete a row", `DELETE FROM records WHERE seq = 6`, 6},
-		{"insert a row", `INSERT INTO records SELECT 11, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain FROM records WHERE seq = 10`, 11},
+		{"insert a row", `INSERT INTO records SELECT 11, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain, input_tokens, output_tokens, total_tokens, cost, currency FROM records WHERE seq = 10`, 11},
 		{"reorder rows", `UPDATE records SET seq = CASE seq WHEN 7 THEN -7 WHEN 8 THEN 7 END WHERE seq IN (7, 8); UPDATE records SET seq = 8 WHERE seq = -7`, 7},
 		{"delete a signed head's record at the end", `DELETE FROM records WHERE seq >= 9`, 9},
 	} {

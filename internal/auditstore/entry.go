@@ -30,6 +30,11 @@ type Columns struct {
 	ProjectID         string
 	ReasonCode        string
 	Action            string
+	// A decision's usage, for aggregation (usage.go).
+	InputTokens, OutputTokens, TotalTokens int64
+	Cost                                   float64
+	HasCost                                bool // cost is NULL without one
+	Currency                               string
 }
 
 // Entry is a record to store: its columns and its canonical JSON.
@@ -44,7 +49,7 @@ type Getter func(path ...string) string
 // ColumnsOf derives the columns from a canonical record. It is used both to
 // store a record and to check, when verifying, that the columns still say
 // what the record says.
-func ColumnsOf(get Getter) (Columns, error) {
+func ColumnsOf(get Getter, num Number) (Columns, error) {
 	c := Columns{
 		EventID:           get(record.FieldEventID),
 		EventKind:         get(record.FieldEventKind),
@@ -59,6 +64,7 @@ func ColumnsOf(get Getter) (Columns, error) {
 		ReasonCode:        get(record.FieldReasonCode),
 		Action:            get(record.FieldAction),
 	}
+	usageColumns(&c, num, get)
 	if c.EventKind == record.EventKindAdmin {
 		c.User = get(record.FieldActor, record.SubfieldID)
 	} else {

@@ -164,7 +164,7 @@ func subjectEntry(action, token, actor, reason string, now time.Time) (Entry, er
 	}
 	m := pcommon.NewMap()
 	rec.CopyTo(m)
-	cols, err := ColumnsOf(func(path ...string) string { return pdatajson.StringAt(m, path...) })
+	cols, err := ColumnsOf(func(path ...string) string { return pdatajson.StringAt(m, path...) }, func(path ...string) (float64, bool) { return pdatajson.NumberAt(m, path...) })
 	if err != nil {
 		return Entry{}, err
 	}

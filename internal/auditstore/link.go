@@ -38,15 +38,17 @@ type storedLink struct {
 
 const linkColumns = `seq, stored_ms, event_id, event_kind, created_ms, correlation_id, "user", decision,
 	effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
-	record, prev_hash, hash`
+	record, prev_hash, hash, input_tokens, output_tokens, total_tokens, cost, currency`
 
 func scanLink(sc interface{ Scan(...any) error }) (storedLink, error) {
 	var l storedLink
 	var record string
+	var cost sql.NullFloat64
 	c := &l.cols
 	err := sc.Scan(&l.seq, &l.storedMS, &c.EventID, &c.EventKind, &c.CreatedMS, &c.CorrelationID, &c.User, &c.Decision,
 		&c.EffectiveDecision, &c.PolicyID, &c.PolicyVersion, &c.RolloutMode, &c.Model, &c.ProjectID,
-		&c.ReasonCode, &c.Action, &record, &l.prevHash, &l.hash)
+		&c.ReasonCode, &c.Action, &record, &l.prevHash, &l.hash, &c.InputTokens, &c.OutputTokens, &c.TotalTokens, &cost, &c.Currency)
+	c.Cost, c.HasCost = cost.Float64, cost.Valid
 	l.record = []byte(record)
 	return l, err
 }

@@ -190,6 +190,9 @@ func (s *Store) createSharedSchema(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, postgresSchema+vaultSchema+vaultStatistics); err != nil {
 		return fmt.Errorf("creating the schema: %w", err)
 	}
+	if err := s.addUsageColumns(ctx, tx); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO chain_format (id, version) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, chainFormat); err != nil {
 		return fmt.Errorf("writing the chain format: %w", err)
 	}

@@ -26,6 +26,9 @@ import (
 // (p99 ~116 ms instead of ~186 ms at 1,000,000 records, for ~6% fewer appends a
 // second; make bench-auditstore). It replaces records_kind_time, its prefix.
 //
+// The usage columns (usage.go) are added after the table is created, on a
+// new file as on one written before they existed.
+//
 // signed_heads are heads signed with the store's Ed25519 key (HeadStatement),
 // written every so many records or seconds, at shutdown and by retention;
 // the checkpoint is the last purged link, and with a key it has a signed

@@ -167,23 +167,3 @@ func (sn *Snapshot) Links(ctx context.Context, chain string, from, to int64, fn 
 	}
 	return rows.Err()
 }
-
-// DecisionsCreated calls fn with every policy decision created in
-// [from, to), in the canonical encoding (on the kind-and-time index).
-func (sn *Snapshot) DecisionsCreated(ctx context.Context, from, to time.Time, fn func(json.RawMessage) error) error {
-	rows, err := sn.tx.QueryContext(ctx, `SELECT record FROM records WHERE event_kind = 'policy_decision' AND created_ms >= ? AND created_ms < ?`, from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return fmt.Errorf("reading the decisions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var rec string
-		if err := rows.Scan(&rec); err != nil {
-			return fmt.Errorf("reading the decisions: %w", err)
-		}
-		if err := fn(json.RawMessage(rec)); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}

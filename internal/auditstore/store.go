@@ -164,6 +164,9 @@ func (s *Store) checkFormat(ctx context.Context, path string) error {
 	if err := s.addChainColumns(ctx); err != nil {
 		return fmt.Errorf("upgrading %s: %w", path, err)
 	}
+	if err := s.addUsageColumns(ctx, s.db); err != nil {
+		return fmt.Errorf("upgrading %s: %w", path, err)
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO chain_format (id, version) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, chainFormat); err != nil {
 		return fmt.Errorf("writing the chain format of %s: %w", path, err)
 	}
@@ -272,10 +275,10 @@ func (s *Store) Head() Link {
 
 const insertColumns = `INSERT INTO records (chain, seq, event_id, event_kind, created_ms, stored_ms, correlation_id, "user",
 	decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action,
-	record, prev_hash, hash) VALUES `
+	record, prev_hash, hash, input_tokens, output_tokens, total_tokens, cost, currency) VALUES `
 
 const (
-	columnsPerRow = 20
+	columnsPerRow = 25
 	rowsPerInsert = 100 // one statement per 100 rows: far fewer round trips into SQLite
 	idsPerLookup  = 500
 )
@@ -340,7 +343,8 @@ func (s *Store) appendOnce(ctx context.Context, entries []Entry) (stored, duplic
 			hash := linkHash(seq, storedMS, prev, e.Record)
 			args = append(args, s.chain, seq, e.EventID, e.EventKind, e.CreatedMS, storedMS, e.CorrelationID, e.User,
 				e.Decision, e.EffectiveDecision, e.PolicyID, e.PolicyVersion, e.RolloutMode, e.Model, e.ProjectID,
-				e.ReasonCode, e.Action, string(e.Record), prev, hash)
+				e.ReasonCode, e.Action, string(e.Record), prev, hash, e.InputTokens, e.OutputTokens, e.TotalTokens,
+				sql.NullFloat64{Float64: e.Cost, Valid: e.HasCost}, e.Currency)
 			prev = hash
 		}
 		if _, err = tx.ExecContext(ctx, insertStatement(len(chunk)), args...); err != nil {

@@ -53,7 +53,7 @@ func adminEntry(t testing.TB, i int, at time.Time) Entry {
 func entryOf(t testing.TB, rec map[string]any) Entry {
 	b, err := pdatajson.AppendCanonicalAny(nil, rec)
 	require.NoError(t, err)
-	cols, err := ColumnsOf(mapGetter(rec))
+	cols, err := ColumnsOfMap(rec)
 	require.NoError(t, err)
 	return Entry{Columns: cols, Record: b}
 }
@@ -196,8 +196,8 @@ func TestTamperingIsDetected(t *testing.T) {
 		{"change a hash", `UPDATE records SET hash = '` + genesisHash + `' WHERE seq = 5`, 5, false},
 		{"delete a row", `DELETE FROM records WHERE seq = 6`, 6, false},
 		{"delete the last row", `DELETE FROM records WHERE seq = 10`, 10, false},
-		{"insert a row", `INSERT INTO records SELECT 2, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, prev_hash, hash, chain FROM records WHERE seq = 5`, 2, false},
-		{"append a forged row", `INSERT INTO records SELECT 12, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain FROM records WHERE seq = 10`, 11, true},
+		{"insert a row", `INSERT INTO records SELECT 2, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, prev_hash, hash, chain, input_tokens, output_tokens, total_tokens, cost, currency FROM records WHERE seq = 5`, 2, false},
+		{"append a forged row", `INSERT INTO records SELECT 12, 'forged', event_kind, created_ms, stored_ms, correlation_id, user, decision, effective_decision, policy_id, policy_version, rollout_mode, model, project_id, reason_code, action, record, hash, hash, chain, input_tokens, output_tokens, total_tokens, cost, currency FROM records WHERE seq = 10`, 11, true},
 		{"reorder rows", `UPDATE records SET seq = CASE seq WHEN 7 THEN -7 WHEN 8 THEN 7 END WHERE seq IN (7, 8); UPDATE records SET seq = 8 WHERE seq = -7`, 7, false},
 		{"change the checkpoint", `UPDATE checkpoint SET hash = '` + genesisHash + `'`, 4, false},
 		{"move the checkpoint", `UPDATE checkpoint SET seq = 2`, 3, false},

@@ -180,7 +180,7 @@ func (c *Chain) Next(seq, storedMS int64, prevHash, hash string, record []byte, 
 	}
 	if cols != nil {
 		m, _ := obj.(map[string]any)
-		want, err := ColumnsOf(mapGetter(m))
+		want, err := ColumnsOfMap(m)
 		if err != nil {
 			return c.fail(seq, "%v", err)
 		}
@@ -360,6 +360,36 @@ func decodeJSON(b []byte) (any, error) {
 }
 
 // mapGetter reads string fields of a decoded record.
+// ColumnsOfMap is ColumnsOf a decoded record.
+func ColumnsOfMap(m map[string]any) (Columns, error) { return ColumnsOf(mapGetter(m), mapNumber(m)) }
+
+// mapNumber reads a number of a decoded record (json.Number, or a Go
+// number in a record built in memory).
+func mapNumber(m map[string]any) Number {
+	return func(path ...string) (float64, bool) {
+		var v any = m
+		for _, k := range path {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return 0, false
+			}
+			v = obj[k]
+		}
+		switch n := v.(type) {
+		case json.Number:
+			f, err := n.Float64()
+			return f, err == nil
+		case float64:
+			return n, true
+		case int:
+			return float64(n), true
+		case int64:
+			return float64(n), true
+		}
+		return 0, false
+	}
+}
+
 func mapGetter(m map[string]any) Getter {
 	return func(path ...string) string {
 		var v any = m

@@ -37,14 +37,7 @@ func newSigner(t testing.TB) *signing.Signer {
 func entry(t testing.TB, rec map[string]any) auditstore.Entry {
 	b, err := pdatajson.AppendCanonicalAny(nil, rec)
 	require.NoError(t, err)
-	cols, err := auditstore.ColumnsOf(func(path ...string) string {
-		m := rec
-		for _, k := range path[:len(path)-1] {
-			m, _ = m[k].(map[string]any)
-		}
-		s, _ := m[path[len(path)-1]].(string)
-		return s
-	})
+	cols, err := auditstore.ColumnsOfMap(rec)
 	require.NoError(t, err)
 	return auditstore.Entry{Columns: cols, Record: b}
 }

@@ -27,6 +27,31 @@ func StringAt(m pcommon.Map, path ...string) string {
 	return ""
 }
 
+// NumberAt reads the number (int or double) at path in m; false when absent
+// or not a number.
+func NumberAt(m pcommon.Map, path ...string) (float64, bool) {
+	for i, k := range path {
+		v, ok := m.Get(k)
+		if !ok {
+			return 0, false
+		}
+		if i < len(path)-1 {
+			if v.Type() != pcommon.ValueTypeMap {
+				return 0, false
+			}
+			m = v.Map()
+			continue
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return float64(v.Int()), true
+		case pcommon.ValueTypeDouble:
+			return v.Double(), true
+		}
+	}
+	return 0, false
+}
+
 // PutNonEmpty puts the string v at k unless v is empty: an absent field
 // stays absent instead of becoming "".
 func PutNonEmpty(m pcommon.Map, k, v string) {

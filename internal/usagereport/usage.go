@@ -9,22 +9,13 @@ package usagereport // import "github.com/policyaudit/policyaudit/internal/usage
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/policyaudit/policyaudit/internal/record"
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 )
-
-// Dimensions a report groups by, and the field each reads.
-var Dimensions = map[string]string{
-	"project": record.FieldProjectID,
-	"user":    record.FieldPolicyUser,
-	"model":   record.FieldModel,
-	"policy":  record.FieldPolicyID,
-}
 
 // Row is one group's usage. Costs are per currency ("" for costs a
 // gateway gave without one: Kong's are in the unit of its configured
@@ -40,51 +31,35 @@ type Row struct {
 	Costs        map[string]float64 `json:"costs"`
 }
 
-// Report adds decisions up by one dimension.
+// Report adds up the store's groups (auditstore.UsageCreated: one per key
+// and currency) into a row per key.
 type Report struct {
-	field string
-	rows  map[string]*Row
+	rows map[string]*Row
 }
 
-// New is a report by dim (a key of Dimensions).
+// New is a report by dim (project, user, model or policy).
 func New(dim string) (*Report, error) {
-	field, ok := Dimensions[dim]
-	if !ok {
+	if _, ok := auditstore.UsageDimensions[dim]; !ok {
 		return nil, fmt.Errorf("%q is not one of project, user, model, policy", dim)
 	}
-	return &Report{field: field, rows: map[string]*Row{}}, nil
+	return &Report{rows: map[string]*Row{}}, nil
 }
 
-// Add counts one canonical decision.
-func (r *Report) Add(raw []byte) error {
-	var rec map[string]any
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return err
-	}
-	key, _ := rec[r.field].(string)
-	row, ok := r.rows[key]
+// Add counts one group of decisions.
+func (r *Report) Add(g auditstore.UsageGroup) {
+	row, ok := r.rows[g.Key]
 	if !ok {
-		row = &Row{Key: key, Costs: map[string]float64{}}
-		r.rows[key] = row
+		row = &Row{Key: g.Key, Costs: map[string]float64{}}
+		r.rows[g.Key] = row
 	}
-	row.Decisions++
-	if rec[record.FieldEffectiveDecision] == record.DecisionDeny {
-		row.Denied++
+	row.Decisions += g.Decisions
+	row.Denied += g.Denied
+	row.InputTokens += g.InputTokens
+	row.OutputTokens += g.OutputTokens
+	row.TotalTokens += g.TotalTokens
+	if g.HasCost {
+		row.Costs[g.Currency] += g.Cost
 	}
-	usage, _ := rec[record.FieldUsage].(map[string]any)
-	row.InputTokens += whole(usage[record.UsageInputTokens])
-	row.OutputTokens += whole(usage[record.UsageOutputTokens])
-	row.TotalTokens += whole(usage[record.UsageTotalTokens])
-	if c, ok := usage[record.UsageCost].(float64); ok {
-		currency, _ := usage[record.UsageCurrency].(string)
-		row.Costs[currency] += c
-	}
-	return nil
-}
-
-func whole(v any) int64 {
-	f, _ := v.(float64)
-	return int64(f)
 }
 
 // Rows are the groups by key, shares rounded to 4 places and costs to 6.

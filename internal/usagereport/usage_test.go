@@ -8,18 +8,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/auditstore"
 )
 
 func TestAGroupCountsOnceWhateverItsCurrencies(t *testing.T) {
 	r, err := New("project")
 	require.NoError(t, err)
-	for _, rec := range []string{
-		`{"project_id":"a","effective_decision":"deny","usage":{"input_tokens":10,"output_tokens":0,"total_tokens":10,"cost":0.5,"currency":"USD"}}`,
-		`{"project_id":"a","effective_decision":"allow","usage":{"input_tokens":5,"output_tokens":5,"total_tokens":10,"cost":1.25,"currency":"EUR"}}`,
-		`{"project_id":"a","effective_decision":"allow"}`,
-		`{"project_id":"b","effective_decision":"allow","usage":{"total_tokens":100,"cost":0.0012}}`,
+	// The store's groups of four decisions: a key and currency each.
+	for _, g := range []auditstore.UsageGroup{
+		{Key: "a", Currency: "", Decisions: 1},
+		{Key: "a", Currency: "EUR", Decisions: 1, InputTokens: 5, OutputTokens: 5, TotalTokens: 10, Cost: 1.25, HasCost: true},
+		{Key: "a", Currency: "USD", Decisions: 1, Denied: 1, InputTokens: 10, TotalTokens: 10, Cost: 0.5, HasCost: true},
+		{Key: "b", Currency: "", Decisions: 1, TotalTokens: 100, Cost: 0.0012, HasCost: true},
 	} {
-		require.NoError(t, r.Add([]byte(rec)))
+		r.Add(g)
 	}
 	rows := r.Rows()
 	require.Len(t, rows, 2)
