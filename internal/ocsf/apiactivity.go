@@ -81,8 +81,14 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, row *Even
 		record.FieldEnforced, record.FieldReasonCode, record.FieldPolicyID, record.FieldPolicyVersion, record.FieldGateway)
 
 	model, provider := pdatajson.StringAt(canonical, record.FieldModel), pdatajson.StringAt(canonical, record.FieldProvider)
+	service := provider
+	if service == "" {
+		service = pdatajson.StringAt(canonical, record.FieldGateway)
+	}
+	usage := usageOf(canonical, service)
+	use(record.FieldUsage)
 	profiles := []string{"security_control"}
-	if model != "" && provider != "" {
+	if (model != "" && provider != "") || usage.messageContext != nil {
 		profiles = append(profiles, "ai_operation")
 	}
 	if rec.TraceID != "" {
@@ -130,6 +136,7 @@ func apiActivity(rec *record.Record, canonical pcommon.Map, p Product, row *Even
 		use(record.FieldTraceID)
 	}
 	row.Unmapped = unmapped(canonical, used)
+	usage.apply(row)
 }
 
 // securityControl fills the Security Control profile's attributes of an

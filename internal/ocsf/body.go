@@ -96,6 +96,7 @@ func PutBody(r *EventRow, ev pcommon.Map) {
 	if r.Trace != nil {
 		ev.PutEmptyMap("trace").PutStr("uid", r.Trace.UID)
 	}
+	putUsage(ev, r)
 	putEntity(ev, "entity", r.Entity)
 	putEntity(ev, "entity_result", r.EntityResult)
 	putStr(ev, "comment", r.Comment)

@@ -121,6 +121,30 @@ func TestMinimalDecision(t *testing.T) {
 	golden(t, "decision-minimal", event(t, s, rec))
 }
 
+// A call's usage: tokens in the AI Operation profile's message_context,
+// the upstream's status and latency in http_response (and duration), the
+// path in http_request.url; cost and currency in unmapped.usage. Without a
+// provider the tokens name the gateway as the service, and the profile is
+// declared for them alone.
+func TestDecisionWithUsage(t *testing.T) {
+	s := schema(t)
+	rec := decision(record.DecisionDeny, record.RolloutEnforced, true)
+	rec.Provider = ""
+	rec.Usage = map[string]any{record.UsageInputTokens: int64(1200), record.UsageOutputTokens: int64(0), record.UsageTotalTokens: int64(1200),
+		record.UsageCost: 0.0042, record.UsageCurrency: "USD", record.UsageLatencyMS: int64(87), record.UsageStatusCode: int64(403),
+		record.UsageRequestPath: "/v1/chat/completions"}
+	got := event(t, s, rec)
+	golden(t, "decision-usage", got)
+	ev := got["event"].(map[string]any)
+	assert.Equal(t, map[string]any{"prompt_tokens": int64(1200), "completion_tokens": int64(0), "total_tokens": int64(1200),
+		"service": map[string]any{"name": "litellm"}}, ev["message_context"])
+	assert.Equal(t, map[string]any{"code": int64(403), "latency": int64(87)}, ev["http_response"])
+	assert.Equal(t, int64(87), ev["duration"])
+	assert.Equal(t, map[string]any{"url": map[string]any{"path": "/v1/chat/completions"}}, ev["http_request"])
+	assert.Equal(t, map[string]any{"cost": 0.0042, "currency": "USD"}, ev["unmapped"].(map[string]any)["usage"])
+	assert.Contains(t, ev["metadata"].(map[string]any)["profiles"], "ai_operation")
+}
+
 func TestAdminPerVerb(t *testing.T) {
 	s := schema(t)
 	for _, action := range []string{"policy.create", "policy.update", "policy.delete", "guardrail.disable", "key.revoke"} {

@@ -51,6 +51,11 @@ type EventRow struct {
 	EntityResult   *Entity         `json:"entity_result" parquet:"entity_result,optional"`
 	Comment        *string         `json:"comment" parquet:"comment,optional"`
 	FindingInfo    *FindingInfo    `json:"finding_info" parquet:"finding_info,optional"`
+	// A call's usage (usage.go).
+	Duration       *int64          `json:"duration" parquet:"duration,optional"`
+	HTTPRequest    *HTTPRequest    `json:"http_request" parquet:"http_request,optional"`
+	HTTPResponse   *HTTPResponse   `json:"http_response" parquet:"http_response,optional"`
+	MessageContext *MessageContext `json:"message_context" parquet:"message_context,optional"`
 	// Unmapped is OCSF's free object: the canonical fields the mapping has
 	// no place for, with their own types (an integer stays an integer),
 	// which no Go type fixes; the zero Map or an empty one is none. Parquet
@@ -153,6 +158,31 @@ type Resource struct {
 type AIModel struct {
 	Name       string `json:"name" parquet:"name"`
 	AIProvider string `json:"ai_provider" parquet:"ai_provider"`
+}
+
+// HTTPRequest is the http_request object: the path the gateway was called on.
+type HTTPRequest struct {
+	URL *URL `json:"url" parquet:"url,optional"`
+}
+
+// URL is the url object.
+type URL struct {
+	Path *string `json:"path" parquet:"path,optional"`
+}
+
+// HTTPResponse is the http_response object: the upstream's answer.
+type HTTPResponse struct {
+	Code    int32  `json:"code" parquet:"code"`
+	Latency *int32 `json:"latency" parquet:"latency,optional"` // milliseconds
+}
+
+// MessageContext is the AI Operation profile's message_context: the
+// tokens a call spent at a service (APIService's shape: a name).
+type MessageContext struct {
+	PromptTokens     *int32      `json:"prompt_tokens" parquet:"prompt_tokens,optional"`
+	CompletionTokens *int32      `json:"completion_tokens" parquet:"completion_tokens,optional"`
+	TotalTokens      *int32      `json:"total_tokens" parquet:"total_tokens,optional"`
+	Service          *APIService `json:"service" parquet:"service,optional"`
 }
 
 // Trace is the trace object of the Trace profile.

@@ -31,7 +31,7 @@ func TestEveryFixtureIsValidOCSF(t *testing.T) {
 	cfg.OCSF.Findings = true
 	classes := map[int64]int{}
 	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json",
-		"litellm-calls.ndjson", "litellm-audit.ndjson", "kong-http-log.json"} {
+		"litellm-calls.ndjson", "litellm-audit.ndjson", "kong-http-log.json", "gateway-usage.ndjson"} {
 		got, _ := runProcessor(t, cfg, fixtureLogs(t, name))
 		require.Positive(t, got.LogRecordCount(), name)
 		for _, rl := range got.ResourceLogs().All() {
@@ -65,7 +65,7 @@ func TestEveryFixtureEventRoundTripsThroughTheRow(t *testing.T) {
 	cfg.OCSF.Findings = true
 	n := 0
 	for _, name := range []string{"gateway-flat.ndjson", "router-verdicts.json", "admin-audit.ndjson", "opa-decision-logs.json",
-		"litellm-calls.ndjson", "litellm-audit.ndjson", "kong-http-log.json", "kong-audit.ndjson"} {
+		"litellm-calls.ndjson", "litellm-audit.ndjson", "kong-http-log.json", "kong-audit.ndjson", "gateway-usage.ndjson"} {
 		got, _ := runProcessor(t, cfg, fixtureLogs(t, name))
 		require.Positive(t, got.LogRecordCount(), name)
 		plogutil.Each(got, func(lr plog.LogRecord) {
