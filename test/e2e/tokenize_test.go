@@ -400,7 +400,8 @@ func TestTokenizeWithoutAReachableVaultDoesNotStart(t *testing.T) {
 		"POLICYAUDIT_ID_KEY="+idKey, "POLICYAUDIT_ADMIN_TOKEN="+adminToken,
 		"POLICYAUDIT_DATA_DIR="+t.TempDir(), "POLICYAUDIT_STORAGE_DIR="+t.TempDir(),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)),
-		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_METRICS_PORT="+strconv.Itoa(harness.FreePort(t)))
+		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)), "POLICYAUDIT_METRICS_PORT="+strconv.Itoa(harness.FreePort(t)),
+		"POLICYAUDIT_DECISION_METRICS_ENDPOINT=127.0.0.1:"+strconv.Itoa(harness.FreePort(t)))
 	done := make(chan []byte, 1)
 	go func() { out, _ := cmd.CombinedOutput(); done <- out }()
 	select {

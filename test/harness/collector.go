@@ -70,9 +70,12 @@ type Collector struct {
 	URL     string // the policygateway receiver
 	Query   string // the audit store's query API
 	Metrics string // the collector's own metrics (Prometheus text)
-	DataDir string
-	Log     *syncBuffer
-	Cmd     *exec.Cmd
+	// DecisionMetrics is the decisionmetrics connector's Prometheus
+	// endpoint (configs that have it).
+	DecisionMetrics string
+	DataDir         string
+	Log             *syncBuffer
+	Cmd             *exec.Cmd
 
 	base    []string // the environment without the ports
 	env     []string
@@ -126,19 +129,21 @@ func StartBinaryWithin(t testing.TB, bin string, limit *MemoryLimit, env []strin
 }
 
 // choosePorts gives the collector free ports for its receiver, health
-// check, metrics and query API.
+// check, metrics, query API and decision metrics.
 func (c *Collector) choosePorts(t testing.TB) {
-	port, health, metrics, query := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
+	port, health, metrics, query, decisions := FreePort(t), FreePort(t), FreePort(t), FreePort(t), FreePort(t)
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	c.Query = "http://127.0.0.1:" + strconv.Itoa(query)
 	c.health = "http://127.0.0.1:" + strconv.Itoa(health) + "/"
 	c.Metrics = "http://127.0.0.1:" + strconv.Itoa(metrics) + "/metrics"
+	c.DecisionMetrics = "http://127.0.0.1:" + strconv.Itoa(decisions) + "/metrics"
 	c.env = append(slices.Clip(c.base),
 		"POLICYAUDIT_ENDPOINT=127.0.0.1:"+strconv.Itoa(port),
 		"POLICYAUDIT_HEALTH_ENDPOINT=127.0.0.1:"+strconv.Itoa(health),
 		"POLICYAUDIT_METRICS_PORT="+strconv.Itoa(metrics),
 		"POLICYAUDIT_DATA_DIR="+c.DataDir,
 		"POLICYAUDIT_QUERY_ENDPOINT=127.0.0.1:"+strconv.Itoa(query),
+		"POLICYAUDIT_DECISION_METRICS_ENDPOINT=127.0.0.1:"+strconv.Itoa(decisions),
 		"POLICYAUDIT_STORAGE_DIR="+filepath.Join(c.DataDir, "queue"),
 	)
 }
