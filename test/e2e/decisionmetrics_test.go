@@ -4,12 +4,19 @@
 package e2e
 
 import (
+	"compress/gzip"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"github.com/policyaudit/policyaudit/internal/gatewaysim"
 	"github.com/policyaudit/policyaudit/test/harness"
@@ -57,4 +64,65 @@ func TestDecisionMetricsAreTheStoresCounts(t *testing.T) {
 		}
 	}
 	t.Logf("%v decisions and %d admin events of the simulator's traffic in %d series", total, records-int(total), series)
+}
+
+// metrics-otlp.yaml over auditstore.yaml: the same counts reach an OTLP/HTTP
+// metrics endpoint, as cumulative monotonic sums.
+func TestDecisionMetricsReachAnOTLPBackend(t *testing.T) {
+	got := make(chan pmetric.Metrics, 100)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" { // otlphttp's default
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			in = zr
+		}
+		body, _ := io.ReadAll(in)
+		req := pmetricotlp.NewExportRequest()
+		if r.URL.Path != "/v1/metrics" || req.UnmarshalProto(body) != nil {
+			http.Error(w, "not an OTLP metrics request", http.StatusBadRequest)
+			return
+		}
+		got <- req.Metrics()
+		resp, _ := pmetricotlp.NewExportResponse().MarshalProto()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(resp)
+	}))
+	defer backend.Close()
+	examples := filepath.Join(harness.Root, "config", "examples")
+	c := harness.StartCollector(t, []string{"POLICYAUDIT_RECEIVER_TOKEN=" + token, harness.NewSigningKey(t).Env(), "POLICYAUDIT_OTLP_METRICS_ENDPOINT=" + backend.URL},
+		filepath.Join(examples, "common.yaml"), filepath.Join(examples, "auditstore.yaml"), filepath.Join(examples, "metrics-otlp.yaml"))
+	status, body, err := harness.Post(c.URL, token, harness.Decisions("otlp", 1, 10))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, body)
+
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case md := <-got:
+			var n int64
+			for _, rm := range md.ResourceMetrics().All() {
+				for _, sm := range rm.ScopeMetrics().All() {
+					for _, m := range sm.Metrics().All() {
+						if m.Name() != "policyaudit.decisions" {
+							continue
+						}
+						require.True(t, m.Sum().IsMonotonic())
+						require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality())
+						for _, dp := range m.Sum().DataPoints().All() {
+							n += dp.IntValue()
+						}
+					}
+				}
+			}
+			if n == 10 {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the OTLP backend never got the 10 decisions:\n%s", c.Log)
+		}
+	}
 }

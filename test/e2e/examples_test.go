@@ -27,6 +27,7 @@ var exampleEnv = []string{
 	"POLICYAUDIT_PII_HASH_KEY=0123456789abcdef0123",
 	"POLICYAUDIT_ID_KEY=fedcba9876543210fedcba",
 	"POLICYAUDIT_VAULT_KEY=vault-key-0123456789",
+	"POLICYAUDIT_OTLP_METRICS_ENDPOINT=https://otlp.example:4318",
 	"POLICYAUDIT_ADMIN_TOKEN=admin-token-0123456789",
 	"POLICYAUDIT_SIGNING_KEY_FILE=/etc/policyaudit/signing/key.pem",
 	"POLICYAUDIT_TLS_CERT_FILE=/etc/policyaudit/tls/cert.pem",
@@ -64,6 +65,7 @@ func TestExampleConfigsValidate(t *testing.T) {
 		{"postgres.yaml"}, {"s3.yaml", "postgres.yaml"},
 		{"kafka.yaml"}, {"kafka.yaml", "pii.yaml", "tls.yaml"},
 		{"auditstore.yaml", "tokenize.yaml"}, {"all.yaml", "tokenize.yaml"}, {"postgres.yaml", "tokenize.yaml"},
+		{"auditstore.yaml", "metrics-otlp.yaml"}, {"all.yaml", "metrics-otlp.yaml"}, {"postgres.yaml", "metrics-otlp.yaml"},
 	} {
 		out, err := validate(t, exampleEnv, append([]string{"common.yaml"}, files...)...)
 		assert.NoError(t, err, "%v:\n%s", files, out)
