@@ -24,6 +24,9 @@ KAFKA    := $(BIN)/kafka/.installed
 ES_SRC   := test/harness/elasticsearch
 ELASTICSEARCH := $(BIN)/elasticsearch/.installed
 JAVA25_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
+# promtool, from Debian's prometheus package unpacked into bin/ (no daemon
+# installed): it checks and tests deploy/prometheus's rules.
+PROMTOOL := $(BIN)/promtool
 METADATA := $(shell find receiver processor connector extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo chromium postgresql bench-fleet screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
@@ -42,7 +45,7 @@ run: build
 ## built distribution, a real OPA and a real S3 server), then the image and
 ## the Kubernetes manifests (test-deploy).
 test: build tools check-generate vet image
-	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) KAFKA_LIBS=$(BIN)/kafka $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) KAFKA_LIBS=$(BIN)/kafka PROMTOOL_BIN=$(PROMTOOL) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
 	$(MAKE) test-deploy
 
 ## test-deploy: the image and deploy/kubernetes: every manifest checked
@@ -106,9 +109,10 @@ check-generate: generate
 ## (PyPI, in a virtualenv); Apache Kafka's jars (Maven Central, with Maven;
 ## Debian's Maven and Java 17 when there are none); and Debian's Chromium for
 ## the console's browser test and PostgreSQL for the shared store's (apt-get,
-## needs root; skipped when installed). The S3 test also needs the AWS CLI
+## needs root; skipped when installed); promtool from Debian's prometheus
+## package (unpacked, not installed). The S3 test also needs the AWS CLI
 ## and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) test/e2e/duckdb/node_modules chromium postgresql
+tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL) test/e2e/duckdb/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -116,6 +120,12 @@ $(LITELLM):
 	$(BIN)/litellm/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+$(PROMTOOL):
+	rm -rf $(BIN)/prometheus.tmp && mkdir -p $(BIN)/prometheus.tmp
+	cd $(BIN)/prometheus.tmp && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \
+		dpkg-deb -x prometheus_*.deb unpacked
+	mv $(BIN)/prometheus.tmp/unpacked/usr/bin/promtool $(PROMTOOL)
+	rm -rf $(BIN)/prometheus.tmp
 # PostgreSQL 15 from Debian (the shared audit store's tests start their own
 # server on 127.0.0.1, in a temporary directory: test/peers/pgpeer).
 postgresql:
