@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter"
-	"github.com/policyaudit/policyaudit/internal/record"
 )
 
 // Lookup outcomes, one per configured destination.
@@ -67,7 +66,7 @@ var notQueryable = map[string]func(use exporterUse, cid string) string{
 		return fmt.Sprintf("HEC accepts events only; in Splunk search: index=%s correlation_id=%q", orDefault(index, "main"), cid)
 	},
 	"azure_logs_ingestion": func(_ exporterUse, cid string) string {
-		return "the Logs Ingestion API only writes (reading takes Log Analytics Reader); in Microsoft Sentinel, Logs: " + azureKQL(cid)
+		return "the Logs Ingestion API only writes (reading takes Log Analytics Reader); in Microsoft Sentinel, Logs: " + azurelogsingestionexporter.CorrelationQuery(cid)
 	},
 	"datadog":      datadogSearch,
 	"datadog_logs": datadogSearch,
@@ -77,18 +76,6 @@ var notQueryable = map[string]func(use exporterUse, cid string) string{
 // application key, which a collector does not hold.
 func datadogSearch(_ exporterUse, cid string) string {
 	return fmt.Sprintf("the Logs API needs an application key; in Log Explorer search: @correlation_id:%s", cid)
-}
-
-// azureKQL is the query for a correlation ID over the tables deploy/azure
-// creates: decisions and the admin events of the same request, in order.
-func azureKQL(cid string) string {
-	return fmt.Sprintf("union %s, %s | where CorrelationId == %s | order by TimeGenerated asc",
-		azurelogsingestionexporter.Tables[record.KindDecision], azurelogsingestionexporter.Tables[record.KindAdmin], kustoString(cid))
-}
-
-// kustoString quotes s as a Kusto string literal.
-func kustoString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`).Replace(s) + `"`
 }
 
 // locate is `policyaudit verify --correlation-id ID --config FILE...`: it

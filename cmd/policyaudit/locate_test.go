@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/policyaudit/policyaudit/exporter/azurelogsingestionexporter"
 	"github.com/policyaudit/policyaudit/test/peers/elasticsearch"
 )
 
@@ -121,6 +122,6 @@ func TestMatchingLinesReadsGzip(t *testing.T) {
 // The Logs Ingestion API cannot be read back: verify prints the KQL that
 // finds the request in the tables deploy/azure creates, quoted for Kusto.
 func TestAzureKQL(t *testing.T) {
-	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "c-1" | order by TimeGenerated asc`, azureKQL("c-1"))
-	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "a\"b\\c" | order by TimeGenerated asc`, azureKQL(`a"b\c`))
+	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "c-1" | order by TimeGenerated asc`, azurelogsingestionexporter.CorrelationQuery("c-1"))
+	assert.Equal(t, `union PolicyAuditDecisions_CL, PolicyAuditAdmin_CL | where CorrelationId == "a\"b\\c" | order by TimeGenerated asc`, azurelogsingestionexporter.CorrelationQuery(`a"b\c`))
 }
