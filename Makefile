@@ -112,7 +112,7 @@ check-generate: generate
 ## needs root; skipped when installed); promtool from Debian's prometheus
 ## package (unpacked, not installed). The S3 test also needs the AWS CLI
 ## and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL) test/e2e/duckdb/node_modules test/siem/kusto/node_modules chromium postgresql
+tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL) test/e2e/duckdb/node_modules test/siem/kusto/node_modules test/siem/grafana/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -169,9 +169,13 @@ chromium:
 # DuckDB (its engine ships in the npm package) for the SQL check over S3 objects.
 test/e2e/duckdb/node_modules: test/e2e/duckdb/package-lock.json
 	cd test/e2e/duckdb && npm install --no-audit --no-fund --no-save
-# Microsoft's Kusto language service (npm) for the KQL check of test/siem.
+# Microsoft's Kusto language service (npm) for the KQL check of test/siem,
+# and Grafana's dashboard schema with the TypeScript compiler for its
+# dashboard check.
 test/siem/kusto/node_modules: test/siem/kusto/package-lock.json
 	cd test/siem/kusto && npm install --no-audit --no-fund --no-save
+test/siem/grafana/node_modules: test/siem/grafana/package-lock.json
+	cd test/siem/grafana && npm install --no-audit --no-fund --no-save
 
 ## screenshots: the console's browser test (test/e2e/console_test.go), which
 ## saves its screenshots in bin/screenshots; the timeline's goes to

@@ -4,45 +4,55 @@
 package siem
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/policyaudit/policyaudit/internal/testfixtures"
 )
 
-// dashboard is the part of Grafana's dashboard JSON model (schemaVersion
-// 39) the file uses; decoding refuses any other key, so a misspelt or
-// misplaced one fails.
+// dashboard is what the layout and query checks read of Grafana's
+// dashboard JSON (the schema itself is Grafana's: TestGrafanaDashboard-
+// SatisfiesGrafanasSchema).
 type dashboard struct {
-	Title         string                    `json:"title"`
-	UID           string                    `json:"uid"`
-	Description   string                    `json:"description"`
-	Tags          []string                  `json:"tags"`
-	Timezone      string                    `json:"timezone"`
-	Editable      bool                      `json:"editable"`
-	GraphTooltip  int                       `json:"graphTooltip"`
-	SchemaVersion int                       `json:"schemaVersion"`
-	Version       int                       `json:"version"`
-	Time          struct{ From, To string } `json:"time"`
-	Refresh       string                    `json:"refresh"`
-	Inputs        []input                   `json:"__inputs"`
-	Templating    struct {
-		List []variable `json:"list"`
+	UID    string `json:"uid"`
+	Inputs []struct {
+		Name string `json:"name"`
+	} `json:"__inputs"`
+	Templating struct {
+		List []struct {
+			Datasource datasource `json:"datasource"`
+			Query      struct {
+				Query string `json:"query"`
+			} `json:"query"`
+		} `json:"list"`
 	} `json:"templating"`
 	Annotations struct {
-		List []annotation `json:"list"`
+		List []struct {
+			Datasource datasource `json:"datasource"`
+			Target     struct {
+				Expr string `json:"expr"`
+			} `json:"target"`
+		} `json:"list"`
 	} `json:"annotations"`
-	Panels []panel `json:"panels"`
-}
-
-type input struct {
-	Name, Label, Type, PluginID, PluginName string
+	Panels []struct {
+		ID         int                      `json:"id"`
+		Type       string                   `json:"type"`
+		Title      string                   `json:"title"`
+		Datasource datasource               `json:"datasource"`
+		GridPos    struct{ H, W, X, Y int } `json:"gridPos"`
+		Targets    []struct {
+			Datasource datasource `json:"datasource"`
+			Expr       string     `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
 }
 
 type datasource struct {
@@ -50,81 +60,51 @@ type datasource struct {
 	UID  string `json:"uid"`
 }
 
-type variable struct {
-	Name       string     `json:"name"`
-	Label      string     `json:"label"`
-	Type       string     `json:"type"`
-	Datasource datasource `json:"datasource"`
-	Query      struct {
-		Query string `json:"query"`
-		RefID string `json:"refId"`
-	} `json:"query"`
-	Definition string                       `json:"definition"`
-	IncludeAll bool                         `json:"includeAll"`
-	Multi      bool                         `json:"multi"`
-	AllValue   string                       `json:"allValue"`
-	Current    struct{ Text, Value string } `json:"current"`
-	Refresh    int                          `json:"refresh"`
-	Sort       int                          `json:"sort"`
+// The Grafana dashboard satisfies Grafana's own published model
+// (@grafana/schema's Dashboard, with the timeseries panel's options and the
+// Prometheus query in place of the generic ones), compiled by tsc --strict:
+// an unknown key or a value of the wrong type anywhere fails, as the
+// check of a copy with one unknown key shows.
+func TestGrafanaDashboardSatisfiesGrafanasSchema(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(prometheusDir, "grafana-dashboard.json"))
+	require.NoError(t, err)
+	var d map[string]any
+	require.NoError(t, json.Unmarshal(b, &d))
+	delete(d, "__inputs") // the import's header, not part of the model
+	grafana := filepath.Join(testfixtures.Root, "test", "siem", "grafana")
+	tsc := filepath.Join(grafana, "node_modules", "typescript", "bin", "tsc")
+	_, err = os.Stat(tsc)
+	require.NoError(t, err, "the TypeScript compiler and @grafana/schema: make tools installs them in test/siem/grafana")
+	check := func(d map[string]any) (string, error) {
+		literal, err := json.MarshalIndent(d, "", "  ")
+		require.NoError(t, err)
+		dir := t.TempDir()
+		src := fmt.Sprintf("import type { PrometheusDashboard } from %q;\nexport const dashboard = %s satisfies PrometheusDashboard;\n",
+			strings.TrimSuffix(filepath.Join(grafana, "schema.ts"), ".ts"), literal)
+		file := filepath.Join(dir, "dashboard.ts")
+		require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
+		out, err := exec.Command("node", tsc, "--noEmit", "--strict", "--moduleResolution", "bundler", "--module", "esnext", "--target", "es2022", file).CombinedOutput()
+		return string(out), err
+	}
+	out, err := check(d)
+	require.NoError(t, err, "tsc:\n%s", out)
+
+	panel := d["panels"].([]any)[0].(map[string]any)
+	panel["maxDataPionts"] = 100
+	out, err = check(d)
+	require.Error(t, err, "a misspelt key passed the schema")
+	assert.Contains(t, out, "maxDataPionts")
 }
 
-type annotation struct {
-	Name        string     `json:"name"`
-	Enable      bool       `json:"enable"`
-	IconColor   string     `json:"iconColor"`
-	Datasource  datasource `json:"datasource"`
-	Expr        string     `json:"expr"`
-	TitleFormat string     `json:"titleFormat"`
-	TextFormat  string     `json:"textFormat"`
-	Step        string     `json:"step"`
-}
-
-type panel struct {
-	ID          int                      `json:"id"`
-	Type        string                   `json:"type"`
-	Title       string                   `json:"title"`
-	Description string                   `json:"description"`
-	Datasource  datasource               `json:"datasource"`
-	GridPos     struct{ H, W, X, Y int } `json:"gridPos"`
-	FieldConfig struct {
-		Defaults struct {
-			Unit   string `json:"unit"`
-			Custom struct {
-				DrawStyle   string                `json:"drawStyle"`
-				Stacking    struct{ Mode string } `json:"stacking"`
-				FillOpacity int                   `json:"fillOpacity"`
-			} `json:"custom"`
-		} `json:"defaults"`
-		Overrides []json.RawMessage `json:"overrides"`
-	} `json:"fieldConfig"`
-	Options struct {
-		Legend struct {
-			DisplayMode string `json:"displayMode"`
-			Placement   string `json:"placement"`
-			ShowLegend  bool   `json:"showLegend"`
-		} `json:"legend"`
-		Tooltip struct{ Mode, Sort string } `json:"tooltip"`
-	} `json:"options"`
-	Targets []struct {
-		RefID        string     `json:"refId"`
-		Datasource   datasource `json:"datasource"`
-		Expr         string     `json:"expr"`
-		LegendFormat string     `json:"legendFormat"`
-	} `json:"targets"`
-}
-
-// The Grafana dashboard decodes into Grafana's dashboard model with no
-// unknown key, lays its panels out on the 24-column grid without overlap,
-// takes its data source from the one input an import asks for, and every
-// PromQL query in it (panels, the policy variable's, the annotations')
-// parses in promtool.
+// The Grafana dashboard lays its panels out on the 24-column grid without
+// overlap, takes its data source from the one input an import asks for,
+// and every PromQL query in it (panels, the policy variable's, the
+// annotations') parses in promtool.
 func TestGrafanaDashboardLoadsAndItsQueriesParse(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(prometheusDir, "grafana-dashboard.json"))
 	require.NoError(t, err)
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var d dashboard
-	require.NoError(t, dec.Decode(&d))
+	require.NoError(t, json.Unmarshal(b, &d))
 	require.NotEmpty(t, d.UID)
 	require.NotEmpty(t, d.Panels)
 	require.Len(t, d.Inputs, 1)
@@ -156,7 +136,7 @@ func TestGrafanaDashboardLoadsAndItsQueriesParse(t *testing.T) {
 	}
 	for _, a := range d.Annotations.List {
 		assert.Equal(t, ds, a.Datasource.UID)
-		exprs = append(exprs, a.Expr)
+		exprs = append(exprs, a.Target.Expr)
 	}
 	for _, v := range d.Templating.List {
 		assert.Equal(t, ds, v.Datasource.UID)
