@@ -81,7 +81,7 @@ func duckType(t *testing.T, hive string) string {
 		}
 		return "STRUCT(" + strings.Join(fields, ", ") + ")"
 	}
-	types := map[string]string{"string": "VARCHAR", "boolean": "BOOLEAN", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE"}
+	types := map[string]string{"string": "VARCHAR", "boolean": "BOOLEAN", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE", "timestamp": "TIMESTAMP WITH TIME ZONE"}
 	d, ok := types[hive]
 	require.True(t, ok, "no DuckDB type for Hive's %q", hive)
 	return d
@@ -191,18 +191,10 @@ func TestAthenaQueriesReturnTheRecordsCounts(t *testing.T) {
 	run := func(query string) []map[string]any {
 		sql, err := os.ReadFile(filepath.Join(athenaDir, "queries", query))
 		require.NoError(t, err)
-		cmd := exec.Command("node", filepath.Join(testfixtures.Root, "test", "e2e", "duckdb", "athena.mjs"), glob, string(colJSON), string(sql))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "%s in DuckDB (make tools installs it): %s", query, &stderr)
-		var rows []map[string]any
-		require.NoError(t, json.Unmarshal(out, &rows))
+		rows := duckdb(t, glob, string(colJSON), string(sql))
 		t.Logf("%s: %d rows", query, len(rows))
 		return rows
 	}
-	str := func(r map[string]any, k string) string { s, _ := r[k].(string); return s }
-
 	t.Run("decisions-of-a-policy", func(t *testing.T) {
 		var want []string
 		for _, r := range recs {
@@ -298,6 +290,92 @@ func TestAthenaQueriesReturnTheRecordsCounts(t *testing.T) {
 		}
 	})
 }
+
+// duckdb runs sql with test/e2e/duckdb/athena.mjs over the objects of glob
+// (table: the columns of policyaudit.records as JSON, or "parquet" for
+// policyaudit.ocsf_events) and returns its rows.
+func duckdb(t *testing.T, glob, table, sql string) []map[string]any {
+	cmd := exec.Command("node", filepath.Join(testfixtures.Root, "test", "e2e", "duckdb", "athena.mjs"), glob, table, sql)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "DuckDB (make tools installs it): %s\n%s", &stderr, sql)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal(out, &rows))
+	return rows
+}
+
+// The OCSF table's columns are, name by name and type by type, the Parquet
+// schema of the objects the OCSF sidecar (common.yaml + ocsf.yaml) wrote to
+// versitygw in Security Lake's layout, as DuckDB reads them; its query runs
+// unchanged and counts each policy's enforced denials as a count in Go of
+// the same records does.
+func TestAthenaOCSFTableIsTheParquetObjectsSchema(t *testing.T) {
+	s3 := harness.StartS3(t)
+	for _, bucket := range []string{"policy-audit", "security-lake"} {
+		_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", bucket)
+		require.NoError(t, err)
+	}
+	env := append([]string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, "POLICYAUDIT_S3_BUCKET=policy-audit",
+		"POLICYAUDIT_SECURITY_LAKE_BUCKET=security-lake", "POLICYAUDIT_AWS_ACCOUNT_ID=123456789012", "POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
+		harness.NewSigningKey(t).Env()}, s3.Env...)
+	examples := filepath.Join(harness.Root, "config", "examples")
+	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "ocsf.yaml"))
+	harness.PostFixtures(t, c.URL, harness.ReceiverToken)
+	var recs []map[string]any
+	for _, l := range harness.Expected(t, harness.AllFixtureRecords...) {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		recs = append(recs, r)
+	}
+	lake := t.TempDir()
+	glob := filepath.Join(lake, "ext", "*", "region=*", "accountId=*", "eventDay=*", "*.parquet")
+	require.Eventually(t, func() bool {
+		if _, err := s3.AWS(t, "s3", "cp", "--recursive", "--quiet", "--exclude", "*_digest*", "s3://security-lake/", lake); err != nil {
+			return false
+		}
+		files, _ := filepath.Glob(glob)
+		if len(files) == 0 {
+			return false
+		}
+		n := duckdb(t, glob, "parquet", `SELECT count(*) AS n FROM policyaudit.ocsf_events WHERE class_uid <> 2004`)
+		return atoi(t, n[0]["n"]) >= len(recs)
+	}, 90*time.Second, time.Second, "the Parquet objects did not reach the lake:\n%s", c.Log)
+
+	described := duckdb(t, glob, "parquet", `SELECT column_name, column_type FROM (DESCRIBE policyaudit.ocsf_events)`)
+	got := map[string]string{}
+	for _, r := range described {
+		// DuckDB quotes member names that are its keywords ("name"), and
+		// reads Parquet's JSON-annotated strings as JSON, a string to Athena.
+		typ := strings.ReplaceAll(str(r, "column_type"), `"`, "")
+		if typ == "JSON" {
+			typ = "VARCHAR"
+		}
+		got[strings.ToLower(str(r, "column_name"))] = typ
+	}
+	want := map[string]string{"source": "VARCHAR", "region": "VARCHAR", "accountid": "VARCHAR", "eventday": "VARCHAR"}
+	for _, col := range ddlColumns(t, "ocsf_events.sql") {
+		want[col.name] = duckType(t, col.typ)
+	}
+	assert.Equal(t, want, got, "the DDL's columns and types, and the Parquet objects' as DuckDB reads them")
+
+	sql, err := os.ReadFile(filepath.Join(athenaDir, "queries", "ocsf-denials-by-policy.sql"))
+	require.NoError(t, err)
+	wantDenials := map[string]int{}
+	for _, r := range recs {
+		if str(r, "event_kind") == "policy_decision" && str(r, "effective_decision") == "deny" {
+			wantDenials[str(r, "policy_id")+" "+str(r, "policy_version")]++
+		}
+	}
+	gotDenials := map[string]int{}
+	for _, row := range duckdb(t, glob, "parquet", string(sql)) {
+		gotDenials[str(row, "policy_id")+" "+str(row, "policy_version")] = atoi(t, row["denials"])
+	}
+	require.NotEmpty(t, wantDenials)
+	assert.Equal(t, wantDenials, gotDenials)
+}
+
+func str(r map[string]any, k string) string { s, _ := r[k].(string); return s }
 
 // atoi reads a count DuckDB printed (a BIGINT as a string; NULL as 0).
 func atoi(t *testing.T, v any) int {
