@@ -81,8 +81,8 @@ fuzz-corpus:
 ## README's guarantees and require each package's tests to catch them (about
 ## four minutes, most of it the Kafka example's and the Elasticsearch 429
 ## test; CI runs it).
-mutants: build $(VERSITYGW) $(KAFKA) $(ELASTICSEARCH)
-	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka $(GO) run ./test/mutants
+mutants: build $(VERSITYGW) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL)
+	POLICYAUDIT_BIN=$(COLLECTOR) VERSITYGW_BIN=$(VERSITYGW) KAFKA_LIBS=$(BIN)/kafka PROMTOOL_BIN=$(PROMTOOL) $(GO) run ./test/mutants
 
 ## test-unit: the tests that need no binary (nor the peers).
 test-unit:

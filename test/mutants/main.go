@@ -106,6 +106,20 @@ var mutants = []mutant{
 		"        max_retries: 1000000\n", "", "./test/e2e", "TestElasticsearchRejectionsAreRetriedNotDropped"},
 	{"verify looks a correlation ID up as a term alone", "cmd/policyaudit/locate_elasticsearch.go",
 		`"/logs-*/_search", correlationQuery(field, cid))`, `"/logs-*/_search", map[string]any{"size": 100, "query": map[string]any{"term": map[string]any{field: cid}}})`, "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
+	// Issue 31: evidence of a fleet and of the S3 trail; usage in the store.
+	{"an evidence bundle takes a head signed by a key not given", "internal/evidence/export.go",
+		"if _, ok := keys[hst.KeyID]; !ok {", "if _, ok := keys[hst.KeyID]; false && !ok {", "./internal/evidence", "TestAFleetBundle"},
+	{"a digest's store head is not compared with the bundle's link", "internal/evidence/s3trail.go",
+		"ok && hash != st.Hash {", "ok && false && hash != st.Hash {", "./internal/evidence", "TestABundleCarriesTheS3Digests"},
+	{"the store keeps no usage columns", "internal/auditstore/entry.go",
+		"	usageColumns(&c, num, get)\n", "", "./internal/auditstore", "Usage"},
+	// Issue 32: metrics and SIEM content.
+	{"a user is a label of the decision metrics", "connector/decisionmetricsconnector/connector.go",
+		"record.FieldEffectiveDecision, record.FieldRolloutMode}", "record.FieldEffectiveDecision, record.FieldRolloutMode, record.FieldPolicyUser}", "./connector/decisionmetricsconnector", "TestRecordsAreCounted"},
+	{"the spike rule fires on a change to any policy", "deploy/prometheus/policyaudit-rules.yaml",
+		"expr: policyaudit:deny_spike and on (policy_id) policyaudit:policy_changed:1h", "expr: policyaudit:deny_spike and on () count(policyaudit:policy_changed:1h)", "./test/siem", "TestRulesPassPromtool"},
+	{"the Athena table loses a field of the record", "deploy/siem/athena/policyaudit_records.sql",
+		"  reason_code string,\n", "", "./test/siem", "TestAthenaTableHasTheRecordsFields"},
 	{"verify reports a look-alike correlation ID", "cmd/policyaudit/locate_elasticsearch.go",
 		"got != cid {", "got != cid && false {", "./test/e2e", "TestVerifyFindsElasticsearchRecordsWhateverTheMapping"},
 }
