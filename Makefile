@@ -27,6 +27,10 @@ JAVA25_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
 # promtool, from Debian's prometheus package unpacked into bin/ (no daemon
 # installed): it checks and tests deploy/prometheus's rules.
 PROMTOOL := $(BIN)/promtool
+# Elastic's EQL parser (PyPI), in its own virtualenv, for the detection
+# rule's check in test/siem.
+EQL_VERSION := 1.0.1
+EQL := $(BIN)/eql/bin/python
 METADATA := $(shell find receiver processor connector extension exporter -name metadata.yaml 2>/dev/null)
 
 .PHONY: all build run demo chromium postgresql bench-fleet screenshots image container-tools test-deploy bench bench-generate test test-reliability test-unit fuzz generate check-generate tools fmt vet clean bench-auditstore mutants
@@ -45,7 +49,7 @@ run: build
 ## built distribution, a real OPA and a real S3 server), then the image and
 ## the Kubernetes manifests (test-deploy).
 test: build tools check-generate vet image
-	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) KAFKA_LIBS=$(BIN)/kafka PROMTOOL_BIN=$(PROMTOOL) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
+	POLICYAUDIT_BIN=$(COLLECTOR) OPA_BIN=$(OPA) VERSITYGW_BIN=$(VERSITYGW) LITELLM_BIN=$(LITELLM) KAFKA_LIBS=$(BIN)/kafka PROMTOOL_BIN=$(PROMTOOL) EQL_PYTHON=$(EQL) $(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /test/reliability)
 	$(MAKE) test-deploy
 
 ## test-deploy: the image and deploy/kubernetes: every manifest checked
@@ -110,9 +114,11 @@ check-generate: generate
 ## Debian's Maven and Java 17 when there are none); and Debian's Chromium for
 ## the console's browser test and PostgreSQL for the shared store's (apt-get,
 ## needs root; skipped when installed); promtool from Debian's prometheus
-## package (unpacked, not installed). The S3 test also needs the AWS CLI
+## package (unpacked, not installed); Elastic's EQL parser (PyPI), the Kusto
+## language service and Grafana's schema with TypeScript (npm) for the SIEM
+## content's checks. The S3 test also needs the AWS CLI
 ## and Node.js.
-tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL) test/e2e/duckdb/node_modules test/siem/kusto/node_modules test/siem/grafana/node_modules chromium postgresql
+tools: $(OPA) $(VERSITYGW) $(LITELLM) $(KAFKA) $(ELASTICSEARCH) $(PROMTOOL) $(EQL) test/e2e/duckdb/node_modules test/siem/kusto/node_modules test/siem/grafana/node_modules chromium postgresql
 $(OPA):
 	GOBIN=$(BIN) $(GO) install github.com/open-policy-agent/opa@$(OPA_VERSION)
 $(LITELLM):
@@ -120,6 +126,9 @@ $(LITELLM):
 	$(BIN)/litellm/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]==$(LITELLM_VERSION)'
 $(VERSITYGW):
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+$(EQL):
+	python3 -m venv $(BIN)/eql
+	$(BIN)/eql/bin/pip install --quiet --disable-pip-version-check 'eql==$(EQL_VERSION)'
 $(PROMTOOL):
 	rm -rf $(BIN)/prometheus.tmp && mkdir -p $(BIN)/prometheus.tmp
 	cd $(BIN)/prometheus.tmp && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } && \

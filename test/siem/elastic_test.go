@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -305,5 +306,47 @@ func TestKibanaVisualizationsCountTheRecordsOnARealNode(t *testing.T) {
 			slices.Sort(values)
 			t.Logf("%s: %d records in %d buckets of %s (%s)", o.ID, len(kept), len(got), field, strings.Join(values, ", "))
 		})
+	}
+}
+
+// eqlPython is the virtualenv's Python with Elastic's EQL parser (make
+// tools): EQL_PYTHON, or bin/eql/bin/python.
+func eqlPython(t *testing.T) string {
+	bin := os.Getenv("EQL_PYTHON")
+	if bin == "" {
+		bin = filepath.Join(testfixtures.Root, "bin", "eql", "bin", "python")
+	}
+	_, err := os.Stat(bin)
+	require.NoError(t, err, "Elastic's EQL parser is missing: make tools installs it")
+	return bin
+}
+
+// parseEQL runs test/siem/eql/check.py on query against the index template.
+func parseEQL(t *testing.T, query string) (string, error) {
+	cmd := exec.Command(eqlPython(t), filepath.Join(testfixtures.Root, "test", "siem", "eql", "check.py"),
+		filepath.Join(testfixtures.Root, "deploy", "elasticsearch", "index-template.json"))
+	cmd.Stdin = strings.NewReader(query)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// The detection rule's EQL parses in Elastic's own EQL parser (PyPI eql,
+// as Elastic's detection-rules repository checks its rules), in
+// Elasticsearch syntax, against the index template's fields: a misspelt
+// field or keyword fails, as the checks of two broken copies show.
+func TestDetectionRuleEQLParsesAgainstTheMapping(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(elasticDir, "detection-rule-deny-after-change.json"))
+	require.NoError(t, err)
+	var rule struct{ Query string }
+	require.NoError(t, json.Unmarshal(b, &rule))
+	out, err := parseEQL(t, rule.Query)
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, out, "sequence")
+	for _, broken := range []string{
+		strings.Replace(rule.Query, "policy.effective_decision", "policy.effective_decisoin", 1),
+		strings.Replace(rule.Query, "with runs=20", "with runz=20", 1),
+	} {
+		out, err := parseEQL(t, broken)
+		assert.Error(t, err, "a broken query parsed:\n%s\n%s", broken, out)
 	}
 }
