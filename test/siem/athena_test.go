@@ -227,7 +227,7 @@ func TestAthenaQueriesReturnTheRecordsCounts(t *testing.T) {
 	t.Run("changes-before-denials", func(t *testing.T) {
 		want := map[string]int{}
 		for _, a := range recs {
-			if str(a, "event_kind") != "admin_audit" || str(a, "policy_id") == "" {
+			if str(a, "event_kind") != "admin_audit" || str(a, "policy_id") == "" || str(a, "outcome") != "success" {
 				continue
 			}
 			at, _ := time.Parse(time.RFC3339Nano, str(a, "created_at"))

@@ -173,9 +173,9 @@ func everyKQL(t *testing.T) (queries []kqlQuery, rules map[string]analyticsRule)
 }
 
 // Every KQL text parses and its names resolve against the two tables'
-// declared columns, in Microsoft's Kusto language service; a query naming
-// a column the tables do not have fails (the check itself is checked with
-// one). Each analytics rule maps entities and details to columns its
+// declared columns, in Microsoft's Kusto language service, with no
+// diagnostic at all (an error or a warning); a query naming a column the
+// tables do not have fails (the check itself is checked with one). Each analytics rule maps entities and details to columns its
 // query returns.
 func TestEveryKQLTextResolvesAgainstTheTables(t *testing.T) {
 	tables := azureTables(t)
@@ -183,17 +183,12 @@ func TestEveryKQLTextResolvesAgainstTheTables(t *testing.T) {
 	queries = append(queries, kqlQuery{"a query naming a column no table has", "PolicyAuditDecisions_CL | where PolicyID == 'x'"})
 	results := analyzeKQL(t, tables, queries)
 	require.Len(t, results, len(queries), "two queries share a name")
-	assert.NotEmpty(t, results["a query naming a column no table has"].Diagnostics, "the language service found no fault in a query naming an unknown column")
+	assert.True(t, slices.ContainsFunc(results["a query naming a column no table has"].Diagnostics, func(d string) bool { return strings.HasPrefix(d, "Error") }),
+		"the language service found no error in a query naming an unknown column")
 	mdBlocks := 0
 	for _, q := range queries[:len(queries)-1] {
 		r := results[q.Name]
-		var errs []string
-		for _, d := range r.Diagnostics {
-			if strings.HasPrefix(d, "Error") {
-				errs = append(errs, d)
-			}
-		}
-		assert.Empty(t, errs, "%s:\n%s", q.Name, q.Query)
+		assert.Empty(t, r.Diagnostics, "%s (errors and warnings alike):\n%s", q.Name, q.Query)
 		if strings.Contains(q.Name, ".md block") {
 			mdBlocks++
 		}

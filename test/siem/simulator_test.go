@@ -33,8 +33,9 @@ import (
 // The stored records, minute by minute of their created_at, go through the
 // decisionmetrics connector, and its cumulative counts are the series
 // promtool evaluates the shipped rules on: PolicyDenySpikeAfterChange
-// fires for prompt-injection within twenty minutes of the edit, for no
-// other policy, and not before the edit.
+// fires for prompt-injection within twenty minutes of the edit, and not
+// before the edit (the story changes one policy only: the rule tests of
+// policyaudit-rules.test.yaml are where another policy's change is tried).
 func TestTheSpikeRuleFiresOnTheSimulatorsEdit(t *testing.T) {
 	examples := filepath.Join(harness.Root, "config", "examples")
 	c := harness.StartCollector(t, []string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, harness.NewSigningKey(t).Env()},

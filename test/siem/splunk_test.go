@@ -90,7 +90,7 @@ var confKeys = map[string][]string{
 	"indexes.conf":    {"homePath", "coldPath", "thawedPath", "frozenTimePeriodInSecs", "maxTotalDataSizeMB"},
 	"macros.conf":     {"definition", "description", "args"},
 	"savedsearches.conf": {"search", "description", "dispatch.earliest_time", "dispatch.latest_time", "cron_schedule", "enableSched", "counttype", "relation", "quantity",
-		"alert.severity", "alert.suppress", "alert.suppress.fields", "alert.suppress.period", "alert.track", "action.email"},
+		"alert.digest_mode", "alert.severity", "alert.suppress", "alert.suppress.fields", "alert.suppress.period", "alert.track", "action.email"},
 }
 
 // splunkFields are the field names a search of the records may use: the
