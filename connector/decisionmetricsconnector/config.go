@@ -17,8 +17,9 @@ type Config struct {
 	// well below that.
 	Interval time.Duration `mapstructure:"interval"`
 	// MaxSeries bounds the distinct label sets of both metrics together;
-	// records of a label set beyond it are counted in one series whose
-	// labels all say "_overflow" (and in the overflow_records telemetry).
+	// records of a label set beyond it are counted in an overflow series
+	// whose policy says "_overflow" (and in the overflow_records
+	// telemetry).
 	MaxSeries int `mapstructure:"max_series"`
 	_         struct{}
 }

@@ -31,7 +31,7 @@ const (
 
 	// LabelResourceType is the admin event's resource.type.
 	LabelResourceType = "resource_type"
-	// overflow is every label's value in a metric's overflow series.
+	// overflow is the value of the labels an overflow series drops.
 	overflow = "_overflow"
 )
 
@@ -131,7 +131,7 @@ func (c *decisionMetrics) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				if _, known := c.counts[s]; !known && len(c.counts) >= c.cfg.MaxSeries {
-					s = overflowOf(s.admin)
+					s = overflowOf(s)
 					overflowed++
 				}
 				c.counts[s]++
@@ -173,16 +173,16 @@ func seriesOf(body pcommon.Value) (series, bool) {
 	return series{}, false
 }
 
-func overflowOf(admin bool) series {
-	s := series{admin: admin}
-	n := len(DecisionLabels)
-	if admin {
-		n = len(AdminLabels)
+// overflowOf is the overflow series of s: its policy (and, for an admin
+// event, its action and resource type) replaced by "_overflow", its
+// verdicts and outcome kept. Those are the contract's enums, so the
+// overflow series stay few (at most 75 for decisions, 2 for admin events)
+// and a deny ratio still sees the overflowed denials.
+func overflowOf(s series) series {
+	if s.admin {
+		return series{admin: true, values: [5]string{overflow, overflow, overflow, s.values[3]}}
 	}
-	for i := range n {
-		s.values[i] = overflow
-	}
-	return s
+	return series{values: [5]string{overflow, overflow, s.values[2], s.values[3], s.values[4]}}
 }
 
 // send hands every series' cumulative count to the metrics pipeline; a

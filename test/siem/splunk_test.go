@@ -115,7 +115,7 @@ func splunkFields() []string {
 // splFields are the fields an SPL search reads: compared in field="value"
 // or field!=value, grouped BY, listed by table, fields or top, taken by a
 // statistic, or quoted 'like.this' in eval; less the ones it makes (AS x,
-// eval x=).
+// eval x=, untable's value fields).
 func splFields(spl string) []string {
 	made := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?i)\bAS\s+([\w.]+)`).FindAllStringSubmatch(spl, -1) {
@@ -123,6 +123,9 @@ func splFields(spl string) []string {
 	}
 	for _, m := range regexp.MustCompile(`(?i)\beval\s+([\w.]+)\s*=`).FindAllStringSubmatch(spl, -1) {
 		made[m[1]] = true
+	}
+	for _, m := range regexp.MustCompile(`(?i)\buntable\s+[\w.]+\s+([\w.]+)\s+([\w.]+)`).FindAllStringSubmatch(spl, -1) {
+		made[m[1]], made[m[2]] = true, true // untable's name and value fields
 	}
 	var read []string
 	add := func(s string) {
