@@ -21,6 +21,7 @@ import (
 	"github.com/policyaudit/policyaudit/internal/auditstore"
 	"github.com/policyaudit/policyaudit/internal/evidence"
 	"github.com/policyaudit/policyaudit/test/harness"
+	"github.com/policyaudit/policyaudit/test/peers/pgpeer"
 )
 
 // auditstore.yaml with an evidence target: after each period the store
@@ -155,4 +156,61 @@ func TestAnEvidenceBundleCarriesTheS3DigestsOverItsRange(t *testing.T) {
 	assert.NotEqual(t, 0, code, out)
 	assert.Contains(t, out, "digest "+d.Key+", named by")
 	assert.Contains(t, out, "is missing")
+}
+
+// postgres.yaml with an evidence target: each sidecar of a fleet writes the
+// bundles of its own chain, under chain=<name>/, signed with its own key;
+// each verifies with that key alone, and together they hold every record
+// posted to either.
+func TestEachSidecarOfAFleetBundlesItsOwnChain(t *testing.T) {
+	pg := pgpeer.Start(t)
+	dsn := pg.CreateDatabase(t, "evidence")
+	s3 := harness.StartS3(t)
+	_, err := s3.AWS(t, "s3api", "create-bucket", "--bucket", "evidence")
+	require.NoError(t, err)
+	examples := filepath.Join(harness.Root, "config", "examples")
+	keys := map[string]*harness.SigningKey{}
+	var sidecars []*harness.Collector
+	for _, chain := range []string{"sidecar-0", "sidecar-1"} {
+		keys[chain] = harness.NewSigningKey(t)
+		sidecars = append(sidecars, harness.StartCollector(t, append([]string{"POLICYAUDIT_RECEIVER_TOKEN=" + harness.ReceiverToken, keys[chain].Env(),
+			"POLICYAUDIT_POSTGRES_DSN=" + dsn, "POLICYAUDIT_CHAIN=" + chain, "POLICYAUDIT_S3_ENDPOINT=" + s3.Endpoint,
+			"POLICYAUDIT_EVIDENCE_TARGET=s3://evidence/bundles", "POLICYAUDIT_EVIDENCE_PERIOD=2s", "POLICYAUDIT_EVIDENCE_DELAY=3s"}, s3.Env...),
+			filepath.Join(examples, "common.yaml"), filepath.Join(examples, "postgres.yaml")))
+	}
+	const n = 4
+	for i := range n {
+		for j, c := range sidecars {
+			line := fmt.Sprintf(`{"policy_id":"p","decision":"deny","request_id":"fleet-%d-%d","created_at":%q}`+"\n", j, i, time.Now().UTC().Format(time.RFC3339Nano))
+			status, body, err := harness.Post(c.URL, harness.ReceiverToken, []byte(line))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, status, body)
+		}
+		time.Sleep(700 * time.Millisecond)
+	}
+	records := map[string]int{}
+	require.Eventually(t, func() bool {
+		out, err := s3.AWS(t, "s3api", "list-objects-v2", "--bucket", "evidence", "--prefix", "bundles/", "--query", "Contents[].Key", "--output", "json")
+		if err != nil {
+			return false
+		}
+		var objects []string
+		_ = json.Unmarshal(out, &objects)
+		records = map[string]int{}
+		for _, k := range objects {
+			chain := strings.TrimPrefix(strings.Split(k, "/")[1], "chain=")
+			require.Contains(t, keys, chain, "%s is under no chain of the fleet", k)
+			body, err := s3.AWS(t, "s3", "cp", "s3://evidence/"+k, "-")
+			require.NoError(t, err)
+			res, err := evidence.Verify(bytes.NewReader(body), auditstore.NewKeyring(keys[chain].Signer.PublicKey()))
+			require.NoError(t, err, k)
+			require.True(t, res.OK, "%s under its own key alone: %v", k, res.Problems)
+			for _, run := range res.Manifest.Chains {
+				require.Equal(t, chain, run.Chain, "%s carries another chain", k)
+			}
+			records[chain] += res.Records
+		}
+		return records["sidecar-0"] >= n && records["sidecar-1"] >= n
+	}, 40*time.Second, time.Second, "the fleet's bundles do not hold the records: %v\n%s", records, sidecars[0].Log)
+	assert.Equal(t, map[string]int{"sidecar-0": n, "sidecar-1": n}, records, "each record in exactly one bundle of its own chain")
 }
