@@ -5,9 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,9 +94,7 @@ func forms(cfg collectorConfig, value string) []string {
 		if componentType(name) != "policydecision" || key == "" {
 			continue
 		}
-		h := hmac.New(sha256.New, []byte(key))
-		h.Write([]byte(value))
-		if f := "hmac-sha256:" + hex.EncodeToString(h.Sum(nil)); !slices.Contains(out, f) {
+		if f := record.KeyedHash([]byte(key), value); !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}

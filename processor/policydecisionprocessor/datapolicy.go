@@ -6,7 +6,6 @@ package policydecisionprocessor
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 	"math"
 	"regexp"
@@ -218,34 +217,21 @@ func (d *dataPolicy) applyRule(m pcommon.Map, r piiRule) {
 			// A value this policy already hashed (a record that passed an
 			// instance before the journal) keeps its hash: the rules apply
 			// once however many instances a record passes.
-			if s := l.AsString(); !isKeyedHash(s) {
+			if s := l.AsString(); !record.IsKeyedHash(s) {
 				l.SetStr(d.hash(s))
 			}
 		})
 	}
 }
 
-// isKeyedHash reports a value in the form hash writes.
-func isKeyedHash(s string) bool {
-	rest, ok := strings.CutPrefix(s, hashPrefix)
-	if !ok || len(rest) != 2*sha256.Size {
-		return false
-	}
-	_, err := hex.DecodeString(rest)
-	return err == nil
-}
-
-const hashPrefix = "hmac-sha256:"
-
-// hash is HMAC-SHA256 under hash_key, hex, with its algorithm named.
+// hash is the keyed hash of s under hash_key (record.KeyedHash), with the
+// HMAC state pooled.
 func (d *dataPolicy) hash(s string) string {
 	h := d.hmacs.Get().(hash.Hash)
 	h.Reset()
 	h.Write([]byte(s))
 	var sum [sha256.Size]byte
-	out := make([]byte, 0, len(hashPrefix)+2*sha256.Size)
-	out = append(out, hashPrefix...)
-	out = hex.AppendEncode(out, h.Sum(sum[:0]))
+	out := record.AppendKeyedHash(make([]byte, 0, len(record.KeyedHashPrefix)+2*sha256.Size), h.Sum(sum[:0]))
 	d.hmacs.Put(h)
 	return string(out)
 }

@@ -154,7 +154,7 @@ func TestTheDataPolicyTwiceIsTheDataPolicyOnce(t *testing.T) {
 	require.Equal(t, first, second)
 	hashed := 0
 	for _, rec := range first {
-		if u, ok := rec[record.FieldPolicyUser].(string); ok && isKeyedHash(u) {
+		if u, ok := rec[record.FieldPolicyUser].(string); ok && record.IsKeyedHash(u) {
 			hashed++
 		}
 	}

@@ -80,7 +80,7 @@ var mutants = []mutant{
 	{"a full journal takes more", "connector/journalconnector/journal.go",
 		"if j.total+size > j.maxBytes {", "if false && j.total+size > j.maxBytes {", "./connector/journalconnector", "TestAFullJournal"},
 	{"a hash is hashed again by the pipeline after the journal", "processor/policydecisionprocessor/datapolicy.go",
-		"if s := l.AsString(); !isKeyedHash(s) {", "if s := l.AsString(); true {", "./processor/policydecisionprocessor", "TestTheDataPolicyTwice"},
+		"if s := l.AsString(); !record.IsKeyedHash(s) {", "if s := l.AsString(); true {", "./processor/policydecisionprocessor", "TestTheDataPolicyTwice"},
 	// Issue 31: the archive.
 	{"a shortened retention passes verify s3", "cmd/policyaudit/verify_s3.go",
 		"case got.RetainUntil < want.RetainUntil:", "case false:", "./test/e2e", "TestS3ArchiveIsLockedAndEncrypted"},
