@@ -210,6 +210,7 @@ demo: build
 	sleep 2; echo "decisions by verdict in the audit store:"; curl -s '$(DEMO_QUERY)/api/v1/stats'; echo; \
 	echo "JSON lines by date partition:"; for d in data/export/*/; do echo "  $$d $$(cat $$d*.jsonl | wc -l)"; done; \
 	echo; echo "The console: $(DEMO_QUERY)/  (the timeline of prompt-injection: $(DEMO_QUERY)/?policy_id=prompt-injection)"; \
+	echo "The decision metrics, for Prometheus (deploy/prometheus): http://127.0.0.1:9464/metrics (sent every 10 s)"; \
 	if [ -n "$$pid" ]; then echo "The collector started for the demo serves it until Ctrl-C (its log: data/demo.log)."; wait $$pid; fi
 
 ## image: the OCI images, built offline with buildah from the Containerfile:
