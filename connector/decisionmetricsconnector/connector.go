@@ -130,7 +130,7 @@ func (c *decisionMetrics) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					unreadable++
 					continue
 				}
-				if _, known := c.counts[s]; !known && len(c.counts) >= c.cfg.MaxSeries {
+				if _, known := c.counts[s]; !known && (len(c.counts) >= c.cfg.MaxSeries || !s.fits()) {
 					s = overflowOf(s)
 					overflowed++
 				}
@@ -173,16 +173,48 @@ func seriesOf(body pcommon.Value) (series, bool) {
 	return series{}, false
 }
 
+// maxLabelBytes bounds a label's value. The receiver takes strings of up
+// to 64 KiB: without a bound, a sender with the receiver's token could
+// make every one of max_series series hold kilobytes of labels (and hand
+// them to Prometheus). A record with a longer value is counted in the
+// overflow series.
+const maxLabelBytes = 256
+
+// fits reports whether every label value of s is within maxLabelBytes.
+func (s series) fits() bool {
+	for _, v := range s.values {
+		if len(v) > maxLabelBytes {
+			return false
+		}
+	}
+	return true
+}
+
+// The values an overflow series keeps: the contract's enums (a flagged
+// record, or a body from another pipeline, may hold anything else there).
+var (
+	verdictValues = []string{"", record.DecisionAllow, record.DecisionDeny, record.DecisionModify, record.DecisionRedact, record.DecisionEscalate}
+	rolloutValues = []string{"", record.RolloutEnforced, record.RolloutShadow, record.RolloutCanary}
+	outcomeValues = []string{"", "success", "failure"}
+)
+
 // overflowOf is the overflow series of s: its policy (and, for an admin
 // event, its action and resource type) replaced by "_overflow", its
-// verdicts and outcome kept. Those are the contract's enums, so the
-// overflow series stay few (at most 75 for decisions, 2 for admin events)
-// and a deny ratio still sees the overflowed denials.
+// verdicts, mode and outcome kept when they are the contract's (else
+// "_overflow" too). So the overflow series stay few (at most 6 × 6 × 4 for
+// decisions, 3 for admin events) and a deny ratio still sees the
+// overflowed denials.
 func overflowOf(s series) series {
-	if s.admin {
-		return series{admin: true, values: [5]string{overflow, overflow, overflow, s.values[3]}}
+	enum := func(v string, values []string) string {
+		if slices.Contains(values, v) {
+			return v
+		}
+		return overflow
 	}
-	return series{values: [5]string{overflow, overflow, s.values[2], s.values[3], s.values[4]}}
+	if s.admin {
+		return series{admin: true, values: [5]string{overflow, overflow, overflow, enum(s.values[3], outcomeValues)}}
+	}
+	return series{values: [5]string{overflow, overflow, enum(s.values[2], verdictValues), enum(s.values[3], verdictValues), enum(s.values[4], rolloutValues)}}
 }
 
 // send hands every series' cumulative count to the metrics pipeline; a

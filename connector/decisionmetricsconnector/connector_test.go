@@ -6,7 +6,9 @@ package decisionmetricsconnector
 import (
 	"context"
 	"flag"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +158,33 @@ func countOf(md pmetric.Metrics, metric string, kv ...string) int64 {
 		}
 	}
 	return -1
+}
+
+// A sender with the receiver's token cannot grow the connector's memory
+// past max_series series of short labels: a record with a label longer
+// than maxLabelBytes, or a verdict outside the contract's, lands in the
+// overflow series, whose values are the contract's enums only.
+func TestHostileLabelValuesAreBounded(t *testing.T) {
+	c, _, tel := newTestConnector(t, &Config{Interval: time.Hour, MaxSeries: 1000})
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	long := strings.Repeat("p", 64<<10)
+	for i := range 200 {
+		m := lrs.AppendEmpty().Body().SetEmptyMap()
+		m.PutStr(record.FieldEventKind, record.EventKindDecision)
+		m.PutStr(record.FieldPolicyID, fmt.Sprintf("%s-%d", long, i))
+		m.PutStr(record.FieldPolicyVersion, "v1")
+		m.PutStr(record.FieldDecision, "deny")
+		m.PutStr(record.FieldEffectiveDecision, fmt.Sprintf("made-up-%d", i))
+		m.PutStr(record.FieldRolloutMode, "enforced")
+	}
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	got := c.metrics(pcommon.NewTimestampFromTime(time.Now()))
+	points := got.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+	require.Equal(t, 1, points.Len(), "every hostile record in one overflow series")
+	labels := points.At(0).Attributes().AsRaw()
+	assert.Equal(t, map[string]any{record.FieldPolicyID: overflow, record.FieldPolicyVersion: overflow, record.FieldDecision: "deny",
+		record.FieldEffectiveDecision: overflow, record.FieldRolloutMode: "enforced"}, labels)
+	assert.Equal(t, int64(200), points.At(0).IntValue())
+	metadatatest.AssertEqualConnectorDecisionmetricsOverflowRecords(t, tel, []metricdata.DataPoint[int64]{{Value: 200}}, metricdatatest.IgnoreTimestamp())
 }

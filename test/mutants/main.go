@@ -116,6 +116,8 @@ var mutants = []mutant{
 	// Issue 32: metrics and SIEM content.
 	{"a user is a label of the decision metrics", "connector/decisionmetricsconnector/connector.go",
 		"record.FieldEffectiveDecision, record.FieldRolloutMode}", "record.FieldEffectiveDecision, record.FieldRolloutMode, record.FieldPolicyUser}", "./connector/decisionmetricsconnector", "TestRecordsAreCounted"},
+	{"a metrics label of any length is kept", "connector/decisionmetricsconnector/connector.go",
+		"!known && (len(c.counts) >= c.cfg.MaxSeries || !s.fits())", "!known && len(c.counts) >= c.cfg.MaxSeries", "./connector/decisionmetricsconnector", "TestHostile"},
 	{"the spike rule fires on a change to any policy", "deploy/prometheus/policyaudit-rules.yaml",
 		"expr: policyaudit:deny_spike and on (policy_id) policyaudit:policy_changed:1h", "expr: policyaudit:deny_spike and on () count(policyaudit:policy_changed:1h)", "./test/siem", "TestRulesPassPromtool"},
 	{"the Athena table loses a field of the record", "deploy/siem/athena/policyaudit_records.sql",
