@@ -201,8 +201,8 @@ var (
 // overflowOf is the overflow series of s: its policy (and, for an admin
 // event, its action and resource type) replaced by "_overflow", its
 // verdicts, mode and outcome kept when they are the contract's (else
-// "_overflow" too). So the overflow series stay few (at most 6 × 6 × 4 for
-// decisions, 3 for admin events) and a deny ratio still sees the
+// "_overflow" too). So the overflow series stay few (at most 7 × 7 × 5 for
+// decisions, 4 for admin events) and a deny ratio still sees the
 // overflowed denials.
 func overflowOf(s series) series {
 	enum := func(v string, values []string) string {
