@@ -88,6 +88,8 @@ func TestABundleCarriesTheS3DigestsOverItsRange(t *testing.T) {
 	}{
 		"a digest dropped": {func(b []byte) []byte { ls := lines(b); return withLines(append(ls[:10:10], ls[11:]...)) },
 			"does not name policy-audit/_digest/date=2026-03-02/20260302T080000.000Z_digest.json as its previous digest: a digest was dropped, added or replaced"},
+		"the first digests dropped": {func(b []byte) []byte { return withLines(lines(b)[3:]) },
+			"the first digest starts at 2026-03-02T01:00:00.000Z, after the range's start"},
 		"the last digests dropped": {func(b []byte) []byte { ls := lines(b); return withLines(ls[:24]) },
 			"the last digest ends at 2026-03-02T22:00:00.000Z, before the range's end"},
 		"a digest's object changed": {func(b []byte) []byte {

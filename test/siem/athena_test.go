@@ -174,12 +174,7 @@ func TestAthenaQueriesReturnTheRecordsCounts(t *testing.T) {
 		return len(lines) >= want
 	}, 90*time.Second, time.Second, "the records did not reach S3:\n%s", c.Log)
 	require.Len(t, lines, want)
-	var recs []map[string]any
-	for _, l := range lines {
-		var r map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &r))
-		recs = append(recs, r)
-	}
+	recs := decodeLines(t, lines)
 
 	columns := map[string]string{}
 	for _, col := range ddlColumns(t, "policyaudit_records.sql") {
@@ -322,12 +317,7 @@ func TestAthenaOCSFTableIsTheParquetObjectsSchema(t *testing.T) {
 	examples := filepath.Join(harness.Root, "config", "examples")
 	c := harness.StartCollector(t, env, filepath.Join(examples, "common.yaml"), filepath.Join(examples, "ocsf.yaml"))
 	harness.PostFixtures(t, c.URL, harness.ReceiverToken)
-	var recs []map[string]any
-	for _, l := range harness.Expected(t, harness.AllFixtureRecords...) {
-		var r map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &r))
-		recs = append(recs, r)
-	}
+	recs := decodeLines(t, harness.Expected(t, harness.AllFixtureRecords...))
 	lake := t.TempDir()
 	glob := filepath.Join(lake, "ext", "*", "region=*", "accountId=*", "eventDay=*", "*.parquet")
 	require.Eventually(t, func() bool {
@@ -376,6 +366,17 @@ func TestAthenaOCSFTableIsTheParquetObjectsSchema(t *testing.T) {
 }
 
 func str(r map[string]any, k string) string { s, _ := r[k].(string); return s }
+
+// decodeLines decodes canonical records, one JSON object a line.
+func decodeLines(t *testing.T, lines []string) []map[string]any {
+	recs := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		recs = append(recs, r)
+	}
+	return recs
+}
 
 // atoi reads a count DuckDB printed (a BIGINT as a string; NULL as 0).
 func atoi(t *testing.T, v any) int {

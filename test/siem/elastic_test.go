@@ -217,16 +217,10 @@ func TestKibanaVisualizationsCountTheRecordsOnARealNode(t *testing.T) {
 		"ELASTICSEARCH_ENDPOINT=" + es.URL, "ELASTICSEARCH_API_KEY=" + harness.ESKey},
 		filepath.Join(examples, "common.yaml"), filepath.Join(examples, "elasticsearch.yaml"))
 	harness.PostFixtures(t, c.URL, harness.ReceiverToken)
-	var recs []map[string]any
-	for _, l := range harness.Expected(t, harness.AllFixtureRecords...) {
-		var r map[string]any
-		require.NoError(t, json.Unmarshal([]byte(l), &r))
-		recs = append(recs, r)
-	}
+	recs := decodeLines(t, harness.Expected(t, harness.AllFixtureRecords...))
 	require.Eventually(t, func() bool { return len(es.DocsOrNil("logs-policy_gateway.*-*")) == len(recs) }, time.Minute, 500*time.Millisecond, "%s", c.Log)
 	es.Do(t, http.MethodPost, "/logs-policy_gateway.*-*/_refresh", nil)
 
-	str := func(r map[string]any, k string) string { s, _ := r[k].(string); return s }
 	datasets := map[string]string{"policy_gateway.audit": "policy_decision", "policy_gateway.admin": "admin_audit"}
 	for _, o := range savedObjects(t) {
 		if o.Type != "visualization" && o.Type != "search" {
