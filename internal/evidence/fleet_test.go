@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func TestAFleetBundleCarriesEveryCollectorsKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(files[FileKeys]), signerB.KeyID())
 	assert.Contains(t, string(files[FileReport]), "each collector of the fleet signs its own chain")
+
+	// Re-signed by a third key, the manifest still naming A's: named under
+	// the fleet's two keys as under one.
+	res, err = Verify(bytes.NewReader(tamper(t, bundle, "", nil, newSigner(t))), both)
+	require.NoError(t, err)
+	require.False(t, res.OK)
+	assert.Contains(t, strings.Join(res.Problems, "\n"), "manifest.sig: the manifest is not signed by the given key "+signerA.KeyID())
 
 	res = verify(t, bundle, signerA.PublicKey())
 	require.False(t, res.OK)
